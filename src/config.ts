@@ -1,0 +1,205 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { parseApiTokens, type ApiToken } from './auth/apiTokens';
+
+/**
+ * The gateway's configuration, read from the environment once at start-up and frozen.
+ * Every variable has an embedded default so that `npm start` works on a fresh clone;
+ * an invalid value stops the start with a message naming the variable.
+ */
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly databaseUrl: string;
+  readonly redisUrl: string | undefined;
+  /** Prefix of every Redis channel, so several deployments (or test files) can share one Redis. */
+  readonly redisPrefix: string;
+  readonly objectStoreUrl: string;
+  /** Objects larger than this are uploaded to S3 in parts of this size. */
+  readonly s3PartSize: number;
+  readonly tapeUrl: string;
+  readonly tapeTokenFile: string | undefined;
+  readonly daqBufferDir: string;
+  readonly site: string;
+  readonly apiTokens: readonly ApiToken[];
+  readonly discordWebhookUrl: string | undefined;
+  readonly logLevel: string;
+  /** Run pending migrations when `serve` or `worker` starts (the embedded default needs it). */
+  readonly migrateOnStart: boolean;
+  /** Number of in-process job workers `serve` runs next to the API (0: API only). */
+  readonly workers: number;
+  readonly jobLeaseMs: number;
+  readonly jobPollMs: number;
+  readonly jobMaxAttempts: number;
+  readonly jobBackoffBaseMs: number;
+  readonly jobBackoffMaxMs: number;
+  /** Largest `first` a connection accepts. */
+  readonly maxPageSize: number;
+  /** Base of URLs the gateway hands out (signed downloads); defaults to http://HOST:PORT. */
+  readonly publicUrl: string;
+  /** Key of signed download URLs; replicas must share it. Random per process when unset. */
+  readonly urlSigningSecret: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+function hostForUrl(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
+
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK_HOSTS.has(host) || host.startsWith('127.');
+}
+
+/** Reads and validates the configuration; throws ConfigError listing every bad variable. */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const reader = new EnvReader(env, problems);
+
+  const config: Mutable<Config> = {
+    port: reader.int('PORT', 4000, { min: 0, max: 65535 }),
+    host: reader.string('HOST', '127.0.0.1'),
+    databaseUrl: reader.url('DATABASE_URL', 'sqlite:./var/cygno.sqlite', ['sqlite:', 'mariadb:', 'mysql:']),
+    redisUrl: reader.optionalUrl('REDIS_URL', ['redis:', 'rediss:']),
+    redisPrefix: reader.string('REDIS_PREFIX', 'cygno:'),
+    objectStoreUrl: reader.url('OBJECT_STORE_URL', 'file:./var/objects', ['file:', 's3:']),
+    s3PartSize: reader.int('S3_PART_SIZE', 64 * 1024 * 1024, { min: 5 * 1024 * 1024 }),
+    tapeUrl: reader.url('TAPE_URL', 'file:./var/tape', ['file:', 'davs:', 'https:', 'http:']),
+    tapeTokenFile: reader.optionalString('TAPE_TOKEN_FILE'),
+    daqBufferDir: path.resolve(reader.string('DAQ_BUFFER_DIR', './var/buffer')),
+    site: reader.matching('SITE', 'LNGS', /^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, _ or -'),
+    apiTokens: reader.parsed('API_TOKENS', [], parseApiTokens),
+    discordWebhookUrl: reader.optionalUrl('DISCORD_WEBHOOK_URL', ['https:', 'http:']),
+    logLevel: reader.oneOf('LOG_LEVEL', 'info', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+    migrateOnStart: reader.bool('MIGRATE_ON_START', true),
+    workers: reader.int('WORKERS', 1, { min: 0, max: 64 }),
+    jobLeaseMs: reader.int('JOB_LEASE_MS', 30_000, { min: 200 }),
+    jobPollMs: reader.int('JOB_POLL_MS', 1_000, { min: 10 }),
+    jobMaxAttempts: reader.int('JOB_MAX_ATTEMPTS', 5, { min: 1, max: 100 }),
+    jobBackoffBaseMs: reader.int('JOB_BACKOFF_BASE_MS', 5_000, { min: 0 }),
+    jobBackoffMaxMs: reader.int('JOB_BACKOFF_MAX_MS', 3_600_000, { min: 0 }),
+    maxPageSize: reader.int('MAX_PAGE_SIZE', 500, { min: 1, max: 10_000 }),
+    publicUrl: '',
+    urlSigningSecret: reader.optionalString('URL_SIGNING_SECRET') ?? randomBytes(32).toString('hex'),
+  };
+  config.publicUrl = reader.url('PUBLIC_URL', `http://${hostForUrl(config.host)}:${config.port}`, ['http:', 'https:']);
+
+  if (env.OIDC_ISSUER || env.OIDC_AUDIENCE) {
+    problems.push(
+      'OIDC_ISSUER/OIDC_AUDIENCE: OpenID Connect sign-in is not implemented in this version; use API_TOKENS',
+    );
+  }
+  if (config.apiTokens.length === 0 && !isLoopbackHost(config.host)) {
+    problems.push(
+      `HOST: refusing to bind to ${config.host} without authentication; set API_TOKENS or bind to 127.0.0.1`,
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config);
+}
+
+/** Whether any authentication is configured; without it loopback clients are admins. */
+export function authConfigured(config: Config): boolean {
+  return config.apiTokens.length > 0;
+}
+
+class EnvReader {
+  constructor(
+    private readonly env: Env,
+    private readonly problems: string[],
+  ) {}
+
+  private raw(name: string): string | undefined {
+    const value = this.env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  }
+
+  string(name: string, fallback: string): string {
+    return this.raw(name) ?? fallback;
+  }
+
+  optionalString(name: string): string | undefined {
+    return this.raw(name);
+  }
+
+  int(name: string, fallback: number, range: { min?: number; max?: number } = {}): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const parsed = Number(value);
+    const { min = -Infinity, max = Infinity } = range;
+    if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
+      const bounds = [min > -Infinity ? `>= ${min}` : '', max < Infinity ? `<= ${max}` : '']
+        .filter(Boolean)
+        .join(' and ');
+      this.problems.push(`${name}: expected an integer${bounds ? ` ${bounds}` : ''}, got "${value}"`);
+      return fallback;
+    }
+    return parsed;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const value = this.raw(name)?.toLowerCase();
+    if (value === undefined) return fallback;
+    if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+    if (['0', 'false', 'no', 'off'].includes(value)) return false;
+    this.problems.push(`${name}: expected true or false, got "${value}"`);
+    return fallback;
+  }
+
+  oneOf(name: string, fallback: string, allowed: string[]): string {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    if (allowed.includes(value)) return value;
+    this.problems.push(`${name}: expected one of ${allowed.join(', ')}, got "${value}"`);
+    return fallback;
+  }
+
+  matching(name: string, fallback: string, pattern: RegExp, description: string): string {
+    const value = this.raw(name) ?? fallback;
+    if (!pattern.test(value)) this.problems.push(`${name}: expected ${description}, got "${value}"`);
+    return value;
+  }
+
+  url(name: string, fallback: string, schemes: string[]): string {
+    return this.optionalUrl(name, schemes) ?? fallback;
+  }
+
+  optionalUrl(name: string, schemes: string[]): string | undefined {
+    const value = this.raw(name);
+    if (value === undefined) return undefined;
+    let protocol: string;
+    try {
+      protocol = new URL(value).protocol;
+    } catch {
+      this.problems.push(`${name}: not a valid URL (expected ${schemes.join(' or ')}…)`);
+      return undefined;
+    }
+    if (!schemes.includes(protocol)) {
+      this.problems.push(`${name}: unsupported scheme "${protocol}" (expected ${schemes.join(', ')})`);
+      return undefined;
+    }
+    return value;
+  }
+
+  parsed<T>(name: string, fallback: T, parse: (value: string) => T): T {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    try {
+      return parse(value);
+    } catch (error) {
+      this.problems.push(`${name}: ${(error as Error).message}`);
+      return fallback;
+    }
+  }
+}

@@ -1,0 +1,10 @@
+import type { Principal } from './auth/roles';
+import type { Loaders } from './loaders';
+import type { Services } from './services';
+
+/** What every resolver receives: who asks, the services, and this request's loaders. */
+export interface GatewayContext {
+  principal: Principal;
+  services: Services;
+  loaders: Loaders;
+}

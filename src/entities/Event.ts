@@ -1,0 +1,72 @@
+import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
+import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import { SafeIntScalar } from '../schema/scalars';
+import { BigIntColumn, DateTimeColumn } from './columns';
+import { Run } from './Run';
+
+/** One MIDAS event of a run, indexed at ingestion; image summaries filled by reconstruction. */
+@ObjectType({ description: 'A MIDAS event of a run.' })
+@Entity('events')
+@Index(['runId', 'serial'], { unique: true })
+@Index(['runId', 'timestamp'])
+export class Event {
+  @Field(() => ID)
+  @PrimaryGeneratedColumn({ type: 'bigint' })
+  id: string;
+
+  @Field(() => Int)
+  @Column({ type: 'int' })
+  runId: number;
+
+  @ManyToOne(() => Run, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'runId' })
+  run?: Run;
+
+  @Field(() => SafeIntScalar)
+  @BigIntColumn()
+  serial: number;
+
+  @Field(() => Int)
+  @Column({ type: 'int' })
+  eventId: number;
+
+  @Field(() => Int)
+  @Column({ type: 'int' })
+  triggerMask: number;
+
+  @Field(() => Date)
+  @DateTimeColumn()
+  timestamp: Date;
+
+  @Field(() => SafeIntScalar, { description: 'Byte offset of the event header in the uncompressed file.' })
+  @BigIntColumn()
+  fileOffset: number;
+
+  @Field(() => Int)
+  @Column({ type: 'int' })
+  sizeBytes: number;
+
+  @Field(() => [String])
+  @Column({ type: 'simple-array' })
+  bankNames: string[];
+
+  @Field(() => Int, { nullable: true })
+  @Column({ type: 'int', nullable: true })
+  clusterCount: number | null;
+
+  @Field(() => Float, { nullable: true })
+  @Column({ type: 'double', nullable: true })
+  imageIntegral: number | null;
+
+  @Field(() => Float, { nullable: true })
+  @Column({ type: 'double', nullable: true })
+  imageMean: number | null;
+
+  @Field(() => Float, { nullable: true })
+  @Column({ type: 'double', nullable: true })
+  imageRms: number | null;
+
+  @Field(() => Boolean, { nullable: true })
+  @Column({ type: 'boolean', nullable: true })
+  spark: boolean | null;
+}

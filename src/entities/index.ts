@@ -1,0 +1,17 @@
+import { Alarm } from './Alarm';
+import { AlarmRule } from './AlarmRule';
+import { Cluster } from './Cluster';
+import { DataFile } from './DataFile';
+import { DqMetric } from './DqMetric';
+import { Event } from './Event';
+import { Job } from './Job';
+import { MetricSample } from './MetricSample';
+import { QualityFlag } from './QualityFlag';
+import { Run } from './Run';
+import { Silence } from './Silence';
+import { TapeCopy } from './TapeCopy';
+
+export { Alarm, AlarmRule, Cluster, DataFile, DqMetric, Event, Job, MetricSample, QualityFlag, Run, Silence, TapeCopy };
+
+/** Every entity, for the DataSource. */
+export const ENTITIES = [Run, DataFile, TapeCopy, Event, Cluster, QualityFlag, DqMetric, Job, MetricSample, Alarm, AlarmRule, Silence];

@@ -1,0 +1,62 @@
+import { GraphQLError } from 'graphql';
+
+/** Error codes clients can rely on (extensions.code). */
+export enum ErrorCode {
+  BAD_USER_INPUT = 'BAD_USER_INPUT',
+  NOT_FOUND = 'NOT_FOUND',
+  FORBIDDEN = 'FORBIDDEN',
+  CONFLICT = 'CONFLICT',
+  UNAUTHENTICATED = 'UNAUTHENTICATED',
+  INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
+}
+
+/** A GraphQL error whose message is meant for the client. */
+export class AppError extends GraphQLError {
+  constructor(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}, httpStatus?: number) {
+    super(message, {
+      extensions: { code, ...extensions, ...(httpStatus ? { http: { status: httpStatus } } : {}) },
+    });
+  }
+}
+
+export class BadUserInputError extends AppError {
+  /** `field` names the argument that was wrong, so a client can point at it. */
+  constructor(message: string, field?: string) {
+    super(ErrorCode.BAD_USER_INPUT, message, field ? { field } : {});
+  }
+}
+
+export class NotFoundError extends AppError {
+  constructor(what: string, key: string | number) {
+    super(ErrorCode.NOT_FOUND, `${what} ${key} not found`);
+  }
+}
+
+export class ConflictError extends AppError {
+  constructor(message: string) {
+    super(ErrorCode.CONFLICT, message);
+  }
+}
+
+export class ForbiddenError extends AppError {
+  constructor(message = 'your role does not allow this operation') {
+    super(ErrorCode.FORBIDDEN, message, {}, 403);
+  }
+}
+
+export class UnauthenticatedError extends AppError {
+  constructor(message = 'a valid bearer token is required') {
+    super(ErrorCode.UNAUTHENTICATED, message, {}, 401);
+  }
+}
+
+/** Codes whose messages are safe to show; anything else is reported as INTERNAL_SERVER_ERROR. */
+export const CLIENT_ERROR_CODES = new Set<string>([
+  ...Object.values(ErrorCode).filter((code) => code !== ErrorCode.INTERNAL_SERVER_ERROR),
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+]);

@@ -1,0 +1,62 @@
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { Role } from '../auth/roles';
+import type { GatewayContext } from '../context';
+import { Job } from '../entities/Job';
+import { Run } from '../entities/Run';
+import { BadUserInputError } from '../errors';
+import { Topic } from '../pubsub';
+import { JobConnection, PageArgs } from '../schema/connection';
+import { JobKind } from '../schema/enums';
+import { JobFilter } from '../schema/filters';
+import { selectsField } from './selection';
+
+function jobId(id: string): number {
+  const parsed = Number(id);
+  if (!Number.isSafeInteger(parsed) || parsed <= 0) throw new BadUserInputError(`id: "${id}" is not a job id`, 'id');
+  return parsed;
+}
+
+@Resolver(() => Job)
+export class JobResolver {
+  @Query(() => JobConnection, { description: 'Pipeline jobs, newest first.' })
+  jobs(
+    @Arg('filter', () => JobFilter, { nullable: true }) filter: JobFilter | null,
+    @Args() page: PageArgs,
+    @Ctx() ctx: GatewayContext,
+    @Info() info: GraphQLResolveInfo,
+  ) {
+    return ctx.services.jobs.list(filter, page, selectsField(info, 'totalCount'));
+  }
+
+  @Authorized(Role.SHIFTER)
+  @Mutation(() => Job, { description: 'Queues a FAILED or CANCELLED job again with fresh attempts.' })
+  retryJob(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<Job> {
+    return ctx.services.jobs.retry(jobId(id));
+  }
+
+  @Authorized(Role.SHIFTER)
+  @Mutation(() => Job, { description: 'Cancels a queued job, or asks a running one to stop.' })
+  cancelJob(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<Job> {
+    return ctx.services.jobs.cancel(jobId(id));
+  }
+
+  @FieldResolver(() => Run, { nullable: true })
+  run(@Root() job: Job, @Ctx() ctx: GatewayContext): Promise<Run | null> | null {
+    return job.runId == null ? null : ctx.loaders.runById.load(job.runId);
+  }
+
+  @Subscription(() => Job, {
+    topics: Topic.JobUpdated,
+    filter: ({ payload, args }: { payload: Job; args: { runNumber?: number | null; kind?: JobKind | null } }) =>
+      (args.runNumber == null || payload.runNumber === args.runNumber) && (args.kind == null || payload.kind === args.kind),
+    description: 'Every change of a job: queued, claimed, progress, success, failure.',
+  })
+  jobUpdated(
+    @Root() job: Job,
+    @Arg('runNumber', () => Int, { nullable: true }) _runNumber?: number,
+    @Arg('kind', () => JobKind, { nullable: true }) _kind?: JobKind,
+  ): Job {
+    return job;
+  }
+}

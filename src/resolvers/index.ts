@@ -1,0 +1,6 @@
+import type { NonEmptyArray } from 'type-graphql';
+import { DataFileResolver } from './DataFileResolver';
+import { JobResolver } from './JobResolver';
+import { RunResolver } from './RunResolver';
+
+export const RESOLVERS: NonEmptyArray<Function> = [RunResolver, DataFileResolver, JobResolver];

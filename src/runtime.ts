@@ -1,0 +1,119 @@
+import 'reflect-metadata';
+import type { Logger as TypeOrmLogger } from 'typeorm';
+import type { Config } from './config';
+import { createDataSource } from './db/dataSource';
+import { Database } from './db/Database';
+import { createHandlerRegistry } from './jobs/handlers';
+import { JobQueue } from './jobs/JobQueue';
+import type { HandlerRegistry } from './jobs/registry';
+import { Worker } from './jobs/Worker';
+import { logger } from './logger';
+import { PubSub } from './pubsub';
+import { createServices, type Services } from './services';
+import { createObjectStore } from './storage/createObjectStore';
+import type { ObjectStore } from './storage/ObjectStore';
+import { UrlSigner } from './storage/signedUrls';
+
+export interface RuntimeExtras {
+  /** Receives every SQL statement (tests count them). */
+  sqlLogger?: TypeOrmLogger;
+}
+
+/**
+ * Everything but the HTTP layer: database, pub/sub, object store, job queue, services and the
+ * job handlers. `serve` puts the API on top of it; `worker` runs only workers on it.
+ */
+export class Runtime {
+  private worker?: Worker;
+
+  private constructor(
+    readonly config: Config,
+    readonly db: Database,
+    readonly pubsub: PubSub,
+    readonly store: ObjectStore,
+    readonly signer: UrlSigner,
+    readonly queue: JobQueue,
+    readonly services: Services,
+    readonly registry: HandlerRegistry,
+  ) {}
+
+  static async open(config: Config, extras: RuntimeExtras = {}): Promise<Runtime> {
+    const log = logger('runtime');
+    const dataSource = createDataSource(config.databaseUrl, { logger: extras.sqlLogger });
+    await dataSource.initialize();
+    try {
+      if (config.migrateOnStart) {
+        const applied = await dataSource.runMigrations({ transaction: 'each' });
+        if (applied.length > 0) log.info({ migrations: applied.map((m) => m.name) }, 'database migrated');
+      } else if (await dataSource.showMigrations()) {
+        throw new Error('the database has pending migrations: run `cygno-gateway migrate` (or set MIGRATE_ON_START=true)');
+      }
+      const db = new Database(dataSource, config.databaseUrl);
+      const pubsub = config.redisUrl ? await PubSub.redis(config.redisUrl, config.redisPrefix) : PubSub.inProcess();
+      const signer = new UrlSigner(config.urlSigningSecret, config.publicUrl);
+      const store = await createObjectStore(config.objectStoreUrl, config.s3PartSize, signer).catch(async (error: Error) => {
+        await pubsub.close();
+        throw new Error(`OBJECT_STORE_URL: cannot open the object store: ${error.message}`);
+      });
+      const queue = new JobQueue(db, pubsub, {
+        leaseMs: config.jobLeaseMs,
+        maxAttempts: config.jobMaxAttempts,
+        backoffBaseMs: config.jobBackoffBaseMs,
+        backoffMaxMs: config.jobBackoffMaxMs,
+      });
+      const services = createServices({ db, queue, pubsub, store, daqBufferDir: config.daqBufferDir, maxPageSize: config.maxPageSize });
+      const registry = createHandlerRegistry({ db, services });
+      return new Runtime(config, db, pubsub, store, signer, queue, services, registry);
+    } catch (error) {
+      await dataSource.destroy();
+      throw error;
+    }
+  }
+
+  /** Starts `concurrency` job loops in this process. */
+  async startWorkers(concurrency = this.config.workers): Promise<void> {
+    if (concurrency <= 0 || this.worker) return;
+    this.worker = new Worker(this.queue, this.registry, this.pubsub, {
+      concurrency,
+      pollMs: this.config.jobPollMs,
+      leaseMs: this.config.jobLeaseMs,
+    });
+    await this.worker.start();
+  }
+
+  /** Readiness: every backend answers. Returns the failures, empty when ready. */
+  async check(): Promise<Record<string, string>> {
+    const failures: Record<string, string> = {};
+    const probes: Record<string, () => Promise<unknown>> = {
+      database: () => this.db.manager.query('SELECT 1'),
+      pubsub: () => this.pubsub.ping(),
+      objectStore: () => this.store.ping(),
+    };
+    await Promise.all(
+      Object.entries(probes).map(async ([name, probe]) => {
+        try {
+          await withTimeout(probe(), 3000, name);
+        } catch (error) {
+          failures[name] = (error as Error).message;
+        }
+      }),
+    );
+    return failures;
+  }
+
+  async close(): Promise<void> {
+    await this.worker?.stop();
+    await this.pubsub.close();
+    if (this.db.dataSource.isInitialized) await this.db.dataSource.destroy();
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,116 @@
+import { registerEnumType } from 'type-graphql';
+
+// Enums shared by the entities and the GraphQL schema. String values are what the database stores.
+
+export enum RunState {
+  RUNNING = 'RUNNING',
+  CLOSED = 'CLOSED',
+}
+
+export enum RecoStatus {
+  NONE = 'NONE',
+  QUEUED = 'QUEUED',
+  RUNNING = 'RUNNING',
+  DONE = 'DONE',
+  FAILED = 'FAILED',
+}
+
+export enum QualityStatus {
+  GOOD = 'GOOD',
+  BAD = 'BAD',
+  QUESTIONABLE = 'QUESTIONABLE',
+  UNKNOWN = 'UNKNOWN',
+}
+
+export enum FlagSource {
+  AUTO = 'AUTO',
+  SHIFTER = 'SHIFTER',
+}
+
+export enum FileKind {
+  RAW = 'RAW',
+  RECO = 'RECO',
+  PEDESTAL_MAP = 'PEDESTAL_MAP',
+}
+
+/** Where the DAQ's buffer copy of a file stands. */
+export enum LocalState {
+  /** Declared by closeRun, not yet checked. */
+  EXPECTED = 'EXPECTED',
+  PRESENT = 'PRESENT',
+  MISSING = 'MISSING',
+  DELETED = 'DELETED',
+}
+
+/** Replica states, as Rucio names them. */
+export enum ReplicaState {
+  COPYING = 'COPYING',
+  AVAILABLE = 'AVAILABLE',
+  BAD = 'BAD',
+  DELETED = 'DELETED',
+}
+
+export enum TapeState {
+  QUEUED = 'QUEUED',
+  COPYING = 'COPYING',
+  ON_TAPE = 'ON_TAPE',
+  FAILED = 'FAILED',
+  RECALLING = 'RECALLING',
+}
+
+/**
+ * Job kinds that exist. Only kinds with a registered handler belong here: the worker refuses
+ * to start when one is unhandled, so a kind is added together with its handler.
+ */
+export enum JobKind {
+  INGEST = 'INGEST',
+}
+
+export enum JobState {
+  QUEUED = 'QUEUED',
+  RUNNING = 'RUNNING',
+  SUCCEEDED = 'SUCCEEDED',
+  FAILED = 'FAILED',
+  CANCELLED = 'CANCELLED',
+}
+
+export enum Severity {
+  INFO = 'INFO',
+  WARNING = 'WARNING',
+  CRITICAL = 'CRITICAL',
+}
+
+export enum AlarmState {
+  FIRING = 'FIRING',
+  ACKNOWLEDGED = 'ACKNOWLEDGED',
+  RESOLVED = 'RESOLVED',
+}
+
+export enum AlarmRuleKind {
+  THRESHOLD = 'THRESHOLD',
+  HEARTBEAT = 'HEARTBEAT',
+  PIPELINE = 'PIPELINE',
+  DQ_BAND = 'DQ_BAND',
+}
+
+export enum RunOrder {
+  RUN_NUMBER_DESC = 'RUN_NUMBER_DESC',
+  RUN_NUMBER_ASC = 'RUN_NUMBER_ASC',
+  STARTED_AT_DESC = 'STARTED_AT_DESC',
+  STARTED_AT_ASC = 'STARTED_AT_ASC',
+}
+
+registerEnumType(RunState, { name: 'RunState' });
+registerEnumType(RecoStatus, { name: 'RecoStatus' });
+registerEnumType(QualityStatus, { name: 'QualityStatus' });
+registerEnumType(FlagSource, { name: 'FlagSource' });
+registerEnumType(FileKind, { name: 'FileKind' });
+registerEnumType(LocalState, { name: 'LocalState' });
+registerEnumType(ReplicaState, { name: 'ReplicaState' });
+registerEnumType(TapeState, { name: 'TapeState' });
+registerEnumType(JobKind, { name: 'JobKind' });
+registerEnumType(JobState, { name: 'JobState' });
+registerEnumType(Severity, { name: 'Severity' });
+registerEnumType(AlarmState, { name: 'AlarmState' });
+registerEnumType(AlarmRuleKind, { name: 'AlarmRuleKind' });
+registerEnumType(RunOrder, { name: 'RunOrder' });

@@ -1,0 +1,20 @@
+import { IsOptional, MaxLength } from 'class-validator';
+import { Field, ID, InputType, Int } from 'type-graphql';
+import { FileKind, JobKind, JobState, LocalState, ReplicaState } from './enums';
+
+@InputType({ description: 'Which files to list.' })
+export class FileFilter {
+  @Field(() => Int, { nullable: true }) runNumber?: number | null;
+  @Field(() => [FileKind], { nullable: true }) kinds?: FileKind[] | null;
+  @Field(() => [ReplicaState], { nullable: true }) cloudStates?: ReplicaState[] | null;
+  @Field(() => [LocalState], { nullable: true }) localStates?: LocalState[] | null;
+  @Field(() => String, { nullable: true }) @IsOptional() @MaxLength(255) nameContains?: string | null;
+}
+
+@InputType({ description: 'Which jobs to list.' })
+export class JobFilter {
+  @Field(() => Int, { nullable: true }) runNumber?: number | null;
+  @Field(() => [JobKind], { nullable: true }) kinds?: JobKind[] | null;
+  @Field(() => [JobState], { nullable: true }) states?: JobState[] | null;
+  @Field(() => [ID], { nullable: true }) ids?: string[] | null;
+}

@@ -1,0 +1,142 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { expressMiddleware } from '@as-integrations/express5';
+import express from 'express';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import { authenticate } from './auth/authenticate';
+import type { Principal } from './auth/roles';
+import { authConfigured, type Config } from './config';
+import type { GatewayContext } from './context';
+import { AppError } from './errors';
+import { healthRoutes } from './http/health';
+import { objectRoutes } from './http/objects';
+import { createLoaders } from './loaders';
+import { logger } from './logger';
+import { Runtime, type RuntimeExtras } from './runtime';
+import { buildGatewaySchema } from './schema/buildSchema';
+import { formatError } from './schema/formatError';
+
+const BODY_LIMIT = '1mb';
+
+/** The gateway: GraphQL over HTTP and graphql-ws on one port, health probes, signed downloads. */
+export class GatewayServer {
+  private readonly log = logger('server');
+
+  private constructor(
+    readonly runtime: Runtime,
+    private readonly httpServer: http.Server,
+    private readonly apollo: ApolloServer<GatewayContext>,
+    private readonly stopWs: () => Promise<void>,
+  ) {}
+
+  /** Opens the runtime, starts the in-process workers (config.workers) and listens. */
+  static async start(config: Config, extras: RuntimeExtras = {}): Promise<GatewayServer> {
+    const log = logger('server');
+    const runtime = await Runtime.open(config, extras);
+    try {
+      const schema = await buildGatewaySchema(runtime.pubsub);
+      const app = express();
+      app.disable('x-powered-by');
+      const httpServer = http.createServer(app);
+
+      const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: 1 << 20 });
+      const wsHandle = useServer<Record<string, unknown>, { principal?: Principal }>(
+        {
+          schema,
+          onConnect: (ctx) => {
+            try {
+              ctx.extra.principal = authenticate(config, ctx.connectionParams ?? {});
+              return true;
+            } catch {
+              return false; // graphql-ws closes with 4403 Forbidden
+            }
+          },
+          // Loaders without a cache: each event of a subscription must see fresh rows.
+          context: (ctx): GatewayContext => ({
+            principal: ctx.extra.principal!,
+            services: runtime.services,
+            loaders: createLoaders(runtime.services, { cache: false }),
+          }),
+        },
+        wsServer,
+      );
+
+      const apollo = new ApolloServer<GatewayContext>({
+        schema,
+        formatError,
+        introspection: true,
+        includeStacktraceInErrorResponses: false,
+        // Cache-control bookkeeping and the landing page cost per request and serve nobody here.
+        plugins: [
+          ApolloServerPluginDrainHttpServer({ httpServer }),
+          ApolloServerPluginCacheControlDisabled(),
+          ApolloServerPluginLandingPageDisabled(),
+        ],
+      });
+      await apollo.start();
+
+      app.use(healthRoutes(runtime));
+      app.use(objectRoutes(runtime.store, runtime.signer));
+      app.use(
+        '/graphql',
+        express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/graphql-response+json'] }),
+        expressMiddleware(apollo, {
+          context: async ({ req }): Promise<GatewayContext> => ({
+            principal: authenticate(config, { authorization: req.headers.authorization }),
+            services: runtime.services,
+            loaders: createLoaders(runtime.services),
+          }),
+        }),
+      );
+      app.use(jsonErrors);
+
+      await new Promise<void>((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(config.port, config.host, () => resolve());
+      });
+      const server = new GatewayServer(runtime, httpServer, apollo, async () => {
+        await wsHandle.dispose();
+      });
+      if (!process.env.PUBLIC_URL) runtime.signer.setPublicUrl(server.url);
+      await runtime.startWorkers();
+      if (!authConfigured(config)) {
+        log.warn('no API_TOKENS configured: listening on loopback only, and every local client is admin');
+      }
+      log.info({ url: server.url, database: config.databaseUrl.replace(/\/\/[^@]*@/, '//***@'), store: runtime.store.location }, 'gateway listening');
+      return server;
+    } catch (error) {
+      await runtime.close();
+      throw error;
+    }
+  }
+
+  get port(): number {
+    return (this.httpServer.address() as AddressInfo).port;
+  }
+
+  get url(): string {
+    const address = this.httpServer.address() as AddressInfo;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    return `http://${host}:${address.port}`;
+  }
+
+  async close(): Promise<void> {
+    await this.stopWs();
+    await this.apollo.stop();
+    await this.runtime.close();
+    this.log.info('gateway stopped');
+  }
+}
+
+/** Errors outside GraphQL (body too large, bad JSON) as JSON with a code, never an HTML page. */
+function jsonErrors(error: Error & { status?: number; type?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction): void {
+  const status = error.status ?? 500;
+  const code = error instanceof AppError ? String(error.extensions.code) : status === 413 ? 'PAYLOAD_TOO_LARGE' : status < 500 ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR';
+  if (status >= 500) logger('server').error({ err: error }, 'request failed');
+  res.status(status).json({ errors: [{ message: status < 500 ? error.message : 'Internal server error', extensions: { code } }] });
+}

@@ -1,0 +1,44 @@
+import type { Database } from '../db/Database';
+import { Job } from '../entities/Job';
+import type { JobQueue } from '../jobs/JobQueue';
+import type { JobFilter } from '../schema/filters';
+import { paginate, type Page, type PageArgs, type SortKey } from './pagination';
+
+const NEWEST_FIRST: SortKey<Job> = { column: 'job.id', direction: 'DESC', valueOf: (j) => j.id };
+
+/** Jobs as the API sees them: listing, retry and cancel (the engine itself is src/jobs). */
+export class JobService {
+  constructor(
+    private readonly db: Database,
+    private readonly queue: JobQueue,
+    private readonly maxPageSize: number,
+  ) {}
+
+  list(filter: JobFilter | null | undefined, page: PageArgs, withTotal: boolean): Promise<Page<Job>> {
+    const query = this.db.manager.createQueryBuilder(Job, 'job');
+    if (filter?.runNumber != null) {
+      query.andWhere('job.runNumber = :runNumber', { runNumber: filter.runNumber });
+    }
+    if (filter?.kinds?.length) query.andWhere('job.kind IN (:...kinds)', { kinds: filter.kinds });
+    if (filter?.states?.length) query.andWhere('job.state IN (:...states)', { states: filter.states });
+    if (filter?.ids?.length) query.andWhere('job.id IN (:...ids)', { ids: filter.ids.map(Number) });
+    return paginate(query, NEWEST_FIRST, page, { maxPageSize: this.maxPageSize, withTotal });
+  }
+
+  async byRunIds(runIds: readonly number[]): Promise<Job[]> {
+    if (runIds.length === 0) return [];
+    return this.db.manager
+      .createQueryBuilder(Job, 'job')
+      .where('job.runId IN (:...runIds)', { runIds })
+      .orderBy('job.id', 'ASC')
+      .getMany();
+  }
+
+  retry(id: number): Promise<Job> {
+    return this.queue.retry(id);
+  }
+
+  cancel(id: number): Promise<Job> {
+    return this.queue.cancel(id);
+  }
+}

@@ -1,0 +1,32 @@
+import type { Database } from '../db/Database';
+import type { JobQueue } from '../jobs/JobQueue';
+import type { PubSub } from '../pubsub';
+import type { ObjectStore } from '../storage/ObjectStore';
+import { FileService } from './FileService';
+import { JobService } from './JobService';
+import { QualityService } from './QualityService';
+import { RunService } from './RunService';
+
+export interface Services {
+  runs: RunService;
+  files: FileService;
+  jobs: JobService;
+  quality: QualityService;
+}
+
+export function createServices(deps: {
+  db: Database;
+  queue: JobQueue;
+  pubsub: PubSub;
+  store: ObjectStore;
+  daqBufferDir: string;
+  maxPageSize: number;
+}): Services {
+  const { db, queue, pubsub, store, daqBufferDir, maxPageSize } = deps;
+  return {
+    runs: new RunService(db, queue, pubsub, { daqBufferDir, maxPageSize }),
+    files: new FileService(db, store, maxPageSize),
+    jobs: new JobService(db, queue, maxPageSize),
+    quality: new QualityService(db),
+  };
+}

@@ -1,0 +1,86 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { assertValidKey, type ObjectInfo, type ObjectStore } from './ObjectStore';
+import type { UrlSigner } from './signedUrls';
+
+/** The embedded object store: a directory. Uploads land in a temp file and are renamed into place. */
+export class FileObjectStore implements ObjectStore {
+  readonly bucket: string;
+  readonly location: string;
+  private readonly tmpDir: string;
+
+  constructor(
+    private readonly root: string,
+    private readonly signer: UrlSigner,
+  ) {
+    this.bucket = path.basename(root);
+    this.location = `file:${root}`;
+    this.tmpDir = path.join(root, '.incoming');
+  }
+
+  async init(): Promise<void> {
+    await fsp.mkdir(this.tmpDir, { recursive: true });
+  }
+
+  private pathOf(key: string): string {
+    assertValidKey(key);
+    return path.join(this.root, ...key.split('/'));
+  }
+
+  async put(key: string, body: Readable, size?: number): Promise<ObjectInfo> {
+    const target = this.pathOf(key);
+    const tmp = path.join(this.tmpDir, randomUUID());
+    try {
+      await pipeline(body, fs.createWriteStream(tmp));
+      const handle = await fsp.open(tmp, 'r');
+      try {
+        await handle.sync(); // the rename below must never expose an object that is not on disk
+      } finally {
+        await handle.close();
+      }
+      const { size: written } = await fsp.stat(tmp);
+      if (size !== undefined && written !== size) {
+        throw new Error(`object ${key}: expected ${size} bytes, received ${written}`);
+      }
+      await fsp.mkdir(path.dirname(target), { recursive: true });
+      await fsp.rename(tmp, target);
+      return { size: written };
+    } catch (error) {
+      await fsp.rm(tmp, { force: true });
+      throw error;
+    }
+  }
+
+  async get(key: string, range?: { start: number; end?: number }): Promise<Readable> {
+    const file = this.pathOf(key);
+    await fsp.access(file);
+    return fs.createReadStream(file, range ? { start: range.start, end: range.end } : {});
+  }
+
+  async stat(key: string): Promise<ObjectInfo | null> {
+    try {
+      const stats = await fsp.stat(this.pathOf(key));
+      return stats.isFile() ? { size: stats.size, lastModified: stats.mtime } : null;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await fsp.rm(this.pathOf(key), { force: true });
+  }
+
+  async presign(key: string, expiresSeconds: number): Promise<string> {
+    assertValidKey(key);
+    return this.signer.sign(key, expiresSeconds);
+  }
+
+  async ping(): Promise<void> {
+    await fsp.access(this.tmpDir, fs.constants.W_OK);
+  }
+}

@@ -1,0 +1,42 @@
+import type { Readable } from 'node:stream';
+
+export interface ObjectInfo {
+  size: number;
+  /** The store's checksum when it has one (S3 ETag of a single-part upload is the MD5). */
+  etag?: string;
+  lastModified?: Date;
+}
+
+/**
+ * Where verified copies of raw data and reconstruction outputs live. A put is all-or-nothing:
+ * a failed or interrupted upload never leaves an object under the key.
+ */
+export interface ObjectStore {
+  /** Human-readable location for logs and `storageSummary`, without credentials. */
+  readonly location: string;
+  /** The bucket name recorded on DataFile rows. */
+  readonly bucket: string;
+  put(key: string, body: Readable, size?: number): Promise<ObjectInfo>;
+  get(key: string, range?: { start: number; end?: number }): Promise<Readable>;
+  /** Null when no object has the key. */
+  stat(key: string): Promise<ObjectInfo | null>;
+  /** Deleting a missing key is not an error. */
+  delete(key: string): Promise<void>;
+  /** A URL that downloads the object for `expiresSeconds` without further credentials. */
+  presign(key: string, expiresSeconds: number): Promise<string>;
+  /** Throws when the store cannot be reached (readiness probe). */
+  ping(): Promise<void>;
+}
+
+/** Rejects keys that could escape the store or confuse S3 ("..", leading "/", control characters). */
+export function assertValidKey(key: string): void {
+  if (
+    key.length === 0 ||
+    key.length > 1024 ||
+    key.startsWith('/') ||
+    key.split('/').some((part) => part === '..' || part === '.' || part === '') ||
+    /[\u0000-\u001f\\]/.test(key)
+  ) {
+    throw new Error(`invalid object key "${key}"`);
+  }
+}

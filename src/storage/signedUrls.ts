@@ -1,0 +1,36 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+/**
+ * Signed, expiring download URLs for stores that cannot presign themselves (the file backend):
+ * the gateway serves `/objects/<key>?expires=…&signature=…` after checking the HMAC.
+ */
+export class UrlSigner {
+  constructor(
+    private readonly secret: string,
+    private publicUrl: string,
+  ) {}
+
+  /** Set once the server knows its port (PORT=0 picks a free one). */
+  setPublicUrl(url: string): void {
+    this.publicUrl = url;
+  }
+
+  sign(key: string, expiresSeconds: number, now = Date.now()): string {
+    const expires = Math.floor(now / 1000) + expiresSeconds;
+    const path = `/objects/${key.split('/').map(encodeURIComponent).join('/')}`;
+    return `${this.publicUrl.replace(/\/$/, '')}${path}?expires=${expires}&signature=${this.signature(key, expires)}`;
+  }
+
+  /** True when the signature matches the key and has not expired. */
+  verify(key: string, expires: string | undefined, signature: string | undefined, now = Date.now()): boolean {
+    const expiresAt = Number(expires);
+    if (!signature || !Number.isSafeInteger(expiresAt) || expiresAt * 1000 < now) return false;
+    const expected = Buffer.from(this.signature(key, expiresAt));
+    const given = Buffer.from(signature);
+    return expected.length === given.length && timingSafeEqual(expected, given);
+  }
+
+  private signature(key: string, expires: number): string {
+    return createHmac('sha256', this.secret).update(`${key}\n${expires}`).digest('base64url');
+  }
+}
