@@ -1,0 +1,32 @@
+import swc from 'unplugin-swc';
+import { defineConfig } from 'vitest/config';
+
+// SWC (not esbuild) so that decorator metadata reaches type-graphql and TypeORM.
+// Suites that need external services join only when those services are configured; .ci/run
+// runs the tests twice, the second time with MARIADB_URL and REDIS_URL set.
+const serviceSuites = [
+  ...(process.env.REDIS_URL ? ['test/services/redis*.test.ts'] : []),
+  ...(process.env.MARIADB_URL ? ['test/services/mariadb*.test.ts'] : []),
+];
+
+export default defineConfig({
+  plugins: [
+    swc.vite({
+      jsc: {
+        parser: { syntax: 'typescript', decorators: true },
+        transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
+        target: 'es2022',
+      },
+    }),
+  ],
+  resolve: { alias: { graphql: 'graphql/index.js' } },
+  test: {
+    include: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', ...serviceSuites],
+    env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent' },
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    maxWorkers: 2,
+    reporters: ['default'],
+  },
+});
