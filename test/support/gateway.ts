@@ -99,17 +99,20 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     async subscribe(query, variables, topic, token) {
       const pubsub = server.runtime.pubsub;
       const before = pubsub.listenerCount(topic);
+      const received: unknown[] = [];
+      const waiters: Array<(value: unknown) => void> = [];
+      let failure: unknown;
       const client = createClient({
         url: `${url.replace('http', 'ws')}/graphql`,
         webSocketImpl: WebSocket,
         connectionParams: token ? { authorization: `Bearer ${token}` } : {},
         retryAttempts: 0,
         lazy: false,
+        onNonLazyError: (error) => {
+          failure = error;
+        },
       });
       clients.push(client);
-      const received: unknown[] = [];
-      const waiters: Array<(value: unknown) => void> = [];
-      let failure: unknown;
       client.subscribe(
         { query, variables },
         {

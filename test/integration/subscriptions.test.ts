@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Topic } from '../../src/pubsub';
+import { startTestGateway, type TestGateway } from '../support/gateway';
+
+let gw: TestGateway;
+
+beforeAll(async () => {
+  gw = await startTestGateway();
+});
+afterAll(async () => {
+  await gw?.close();
+});
+
+describe('subscriptions over graphql-ws on the HTTP port', () => {
+  it('runUpdated(runNumber) delivers changes of that run only', async () => {
+    const mine = await gw.subscribe(RUN_UPDATED, { runNumber: 31 }, Topic.RunUpdated);
+    const all = await gw.subscribe(RUN_UPDATED, {}, Topic.RunUpdated);
+    await gw.gql(START_RUN, { input: { runNumber: 30 } });
+    await gw.gql(START_RUN, { input: { runNumber: 31, startedAt: '2026-11-24T18:00:00Z' } });
+    expect(await mine.next()).toEqual({ runNumber: 31, state: 'RUNNING', startedAt: '2026-11-24T18:00:00.000Z', files: [] });
+    expect((await all.next()).runNumber).toBe(30);
+    expect((await all.next()).runNumber).toBe(31);
+
+    gw.writeBufferFile('run00031.mid', Buffer.from('data of run 31'));
+    await gw.gql(CLOSE_RUN, { input: { runNumber: 31, files: [{ path: 'run00031.mid' }] } });
+    const closed = await mine.next();
+    expect(closed).toMatchObject({ runNumber: 31, state: 'CLOSED', files: [{ name: 'run00031.mid', localState: 'EXPECTED' }] });
+    // Ingestion updates the run again; the subscription's loaders are not cached across events.
+    const ingested = await mine.next();
+    expect(ingested.files).toEqual([{ name: 'run00031.mid', localState: 'PRESENT' }]);
+    expect(mine.received.every((run: { runNumber: number }) => run.runNumber === 31)).toBe(true);
+    mine.close();
+    all.close();
+  });
+
+  it('jobUpdated(runNumber, kind) follows a job from QUEUED to SUCCEEDED', async () => {
+    const jobs = await gw.subscribe(JOB_UPDATED, { runNumber: 32, kind: 'INGEST' }, Topic.JobUpdated);
+    const otherRun = await gw.subscribe(JOB_UPDATED, { runNumber: 999 }, Topic.JobUpdated);
+    gw.writeBufferFile('run00032.mid', Buffer.alloc(1024, 7));
+    await gw.gql(CLOSE_RUN, { input: { runNumber: 32, files: [{ path: 'run00032.mid' }] } });
+    const states: string[] = [];
+    for (;;) {
+      const job = await jobs.next();
+      expect(job).toMatchObject({ kind: 'INGEST', runNumber: 32 });
+      states.push(job.state);
+      if (job.state === 'SUCCEEDED') break;
+    }
+    expect(states[0]).toBe('QUEUED');
+    expect(states).toContain('RUNNING');
+    expect(otherRun.received).toEqual([]);
+    jobs.close();
+    otherRun.close();
+  });
+});
+
+const START_RUN = `mutation($input: StartRunInput!) { startRun(input: $input) { runNumber } }`;
+const CLOSE_RUN = `mutation($input: CloseRunInput!) { closeRun(input: $input) { runNumber } }`;
+const RUN_UPDATED = `subscription($runNumber: Int) { runUpdated(runNumber: $runNumber) { runNumber state startedAt files { name localState } } }`;
+const JOB_UPDATED = `subscription($runNumber: Int, $kind: JobKind) { jobUpdated(runNumber: $runNumber, kind: $kind) { id kind state runNumber progress } }`;

@@ -1,0 +1,60 @@
+import { createClient } from 'redis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Topic } from '../../src/pubsub';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { startTestGateway, TEST_REDIS_PREFIX, type TestGateway } from '../support/gateway';
+
+// Runs only when REDIS_URL is set (the CI services run); it fails when Redis is unreachable.
+const redisUrl = process.env.REDIS_URL!;
+
+let database: TestDatabase;
+let a: TestGateway;
+let b: TestGateway;
+
+beforeAll(async () => {
+  const probe = createClient({ url: redisUrl });
+  probe.on('error', () => undefined);
+  await probe.connect().catch((error: Error) => {
+    throw new Error(`REDIS_URL is set but Redis cannot be reached (${error.message})`);
+  });
+  await probe.quit();
+  database = await createTestDatabase();
+  // Two replicas on one database and one Redis, as behind a load balancer; only b runs workers.
+  a = await startTestGateway({ database, env: { WORKERS: '0' } });
+  b = await startTestGateway({ database, env: { WORKERS: '1' }, bufferDir: a.bufferDir });
+});
+afterAll(async () => {
+  await a?.close();
+  await b?.close();
+  await database?.drop();
+});
+
+describe('two gateway instances on one Redis', () => {
+  it('delivers a mutation on one instance to a subscriber on the other', async () => {
+    expect(a.config.redisUrl).toBe(redisUrl);
+    const sub = await b.subscribe(`subscription { runUpdated(runNumber: 41) { runNumber state } }`, {}, Topic.RunUpdated);
+    const res = await a.gql(`mutation { startRun(input: { runNumber: 41 }) { runNumber } }`);
+    expect(res.errors).toBeUndefined();
+    expect(await sub.next()).toEqual({ runNumber: 41, state: 'RUNNING' });
+    sub.close();
+  });
+
+  it('wakes the worker of the other instance and reports its job back', async () => {
+    const sub = await a.subscribe(`subscription { jobUpdated(runNumber: 42) { state } }`, {}, Topic.JobUpdated);
+    a.writeBufferFile('run00042.mid', Buffer.alloc(4096, 1));
+    await a.gql(`mutation { closeRun(input: { runNumber: 42, files: [{ path: "run00042.mid" }] }) { runNumber } }`);
+    const states: string[] = [];
+    while (!states.includes('SUCCEEDED')) states.push((await sub.next()).state);
+    expect(states[0]).toBe('QUEUED');
+    expect(states).toContain('RUNNING');
+    sub.close();
+  });
+
+  it('publishes on channels under its own prefix', async () => {
+    const client = createClient({ url: redisUrl });
+    await client.connect();
+    const channels = await client.pubSubChannels(`${TEST_REDIS_PREFIX}*`);
+    await client.quit();
+    expect(channels).toEqual(expect.arrayContaining([`${TEST_REDIS_PREFIX}${Topic.RunUpdated}`]));
+  });
+});
