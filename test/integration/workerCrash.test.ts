@@ -1,0 +1,102 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Job } from '../../src/entities/Job';
+import { JobState } from '../../src/schema/enums';
+import { startTestGateway, TEST_REDIS_PREFIX, type TestGateway } from '../support/gateway';
+import { waitFor } from '../support/wait';
+
+// A real `cygno-gateway worker` process is killed with SIGKILL in the middle of a job; after its
+// lease expires a second worker process finishes the job, exactly once.
+
+const CLI = path.join(__dirname, '..', '..', 'bin', 'cygno-gateway.js');
+const LEASE_MS = 1500;
+const FILE_SIZE = 1536 * 1024 * 1024; // sparse: takes no disk, but hashing it takes seconds
+
+let gw: TestGateway;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  if (!fs.existsSync(path.join(__dirname, '..', '..', 'dist', 'src', 'cli.js'))) {
+    throw new Error('dist/ is missing: run the tests with `npm test`, which builds first');
+  }
+  gw = await startTestGateway({ env: { WORKERS: '0', JOB_LEASE_MS: String(LEASE_MS) } });
+});
+afterAll(async () => {
+  for (const child of children) child.kill('SIGKILL');
+  await gw?.close();
+});
+
+function startWorkerProcess(): { child: ChildProcess; output: () => string } {
+  let output = '';
+  const child = spawn(process.execPath, [CLI, 'worker', '1'], {
+    env: {
+      PATH: process.env.PATH,
+      DATABASE_URL: gw.config.databaseUrl,
+      OBJECT_STORE_URL: gw.config.objectStoreUrl,
+      DAQ_BUFFER_DIR: gw.bufferDir,
+      REDIS_URL: gw.config.redisUrl ?? '',
+      REDIS_PREFIX: TEST_REDIS_PREFIX,
+      JOB_LEASE_MS: String(LEASE_MS),
+      JOB_POLL_MS: '50',
+      LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  children.push(child);
+  return { child, output: () => output };
+}
+
+const logLines = (output: string, msg: string) =>
+  output
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as { msg: string; time: number; workerId?: string; jobId?: number })
+    .filter((line) => line.msg === msg);
+
+describe('a worker killed mid-job', () => {
+  it('leaves the job to another worker after the lease expires, which finishes it once', async () => {
+    const file = path.join(gw.bufferDir, 'run00051.mid');
+    fs.writeFileSync(file, '');
+    fs.truncateSync(file, FILE_SIZE);
+    const closed = await gw.gql(`mutation { closeRun(input: { runNumber: 51, files: [{ path: "run00051.mid", sizeBytes: ${FILE_SIZE} }] }) { id } }`);
+    expect(closed.errors).toBeUndefined();
+    const jobs = () => gw.server.runtime.db.manager.find(Job, { where: { runNumber: 51 } });
+
+    const first = startWorkerProcess();
+    const running = await waitFor(async () => {
+      const [job] = await jobs();
+      return job?.state === JobState.RUNNING && job.progress > 0 && job.progress < 0.5 ? job : null;
+    }, 'the first worker to be mid-job', 20_000, 10);
+    expect(running.leaseOwner).toContain(`:${first.child.pid}:`);
+    first.child.kill('SIGKILL');
+    const killedAt = Date.now();
+    await new Promise((resolve) => first.child.once('exit', resolve));
+
+    const second = startWorkerProcess();
+    const done = await waitFor(async () => {
+      const [job] = await jobs();
+      return job?.state === JobState.SUCCEEDED ? job : null;
+    }, 'the second worker to finish the job', 30_000);
+    second.child.kill('SIGTERM');
+    await new Promise((resolve) => second.child.once('exit', resolve));
+
+    const all = await jobs();
+    expect(all).toHaveLength(1);
+    expect(done).toMatchObject({ attempts: 2, progress: 1, leaseOwner: null, lastError: null });
+    expect(done.result).toEqual({ files: [{ name: 'run00051.mid', sizeBytes: FILE_SIZE, md5: expect.stringMatching(/^[0-9a-f]{32}$/) }] });
+
+    // The second worker claimed the job once, and only after the first one's lease ran out.
+    const claims = logLines(second.output(), 'job claimed');
+    expect(claims).toHaveLength(1);
+    expect(claims[0].time).toBeGreaterThanOrEqual(new Date(running.leaseUntil!).getTime());
+    expect(claims[0].time).toBeGreaterThan(killedAt);
+    expect(logLines(second.output(), 'job succeeded')).toHaveLength(1);
+    expect(logLines(first.output(), 'job succeeded')).toHaveLength(0);
+    const fileRow = (await gw.gql(`{ run(runNumber: 51) { files { localState sizeBytes md5 } } }`)).data.run.files[0];
+    expect(fileRow).toMatchObject({ localState: 'PRESENT', sizeBytes: FILE_SIZE, md5: done.result!.files[0].md5 });
+  });
+});
