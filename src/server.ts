@@ -71,6 +71,10 @@ export class GatewayServer {
         formatError,
         introspection: true,
         includeStacktraceInErrorResponses: false,
+        // Apollo's CSRF guard refuses plain GETs, which the GraphQL-over-HTTP spec and Grafana use.
+        // It is not needed here: mutations are refused over GET, POST bodies must be
+        // application/json (a preflighted type), and credentials are bearer tokens, never cookies.
+        csrfPrevention: false,
         // Cache-control bookkeeping and the landing page cost per request and serve nobody here.
         plugins: [
           ApolloServerPluginDrainHttpServer({ httpServer }),

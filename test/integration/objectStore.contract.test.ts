@@ -1,0 +1,112 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createObjectStore } from '../../src/storage/createObjectStore';
+import type { ObjectStore } from '../../src/storage/ObjectStore';
+import { UrlSigner } from '../../src/storage/signedUrls';
+import { startS3, type TestS3 } from '../support/s3';
+
+// One contract, every backend: the file store and S3 (s3rver, started here).
+
+const PART_SIZE = 5 * 1024 * 1024;
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function failingStream(after: Buffer): Readable {
+  let sent = false;
+  return new Readable({
+    read() {
+      if (!sent) {
+        sent = true;
+        this.push(after);
+      } else {
+        this.destroy(new Error('DAQ buffer read failed'));
+      }
+    },
+  });
+}
+
+const backends: Array<{ name: string; open: () => Promise<{ store: ObjectStore; close: () => Promise<void> }> }> = [
+  {
+    name: 'file',
+    open: async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cygno-store-'));
+      const store = await createObjectStore(`file:${dir}`, PART_SIZE, new UrlSigner('secret', 'http://127.0.0.1:4000'));
+      return { store, close: async () => fs.rmSync(dir, { recursive: true, force: true }) };
+    },
+  },
+  {
+    name: 's3 (s3rver)',
+    open: async () => {
+      const s3: TestS3 = await startS3();
+      const store = await createObjectStore(s3.url, PART_SIZE, new UrlSigner('secret', 'http://127.0.0.1:4000'));
+      return { store, close: () => s3.stop() };
+    },
+  },
+];
+
+describe.each(backends)('ObjectStore contract: $name', ({ open }) => {
+  let store: ObjectStore;
+  let close: () => Promise<void>;
+
+  beforeAll(async () => {
+    ({ store, close } = await open());
+  });
+  afterAll(async () => {
+    await close?.();
+  });
+
+  it('puts, stats and gets an object byte for byte', async () => {
+    const body = Buffer.from(Array.from({ length: 300_000 }, (_, i) => i % 251));
+    const info = await store.put('LNGS/run00001.mid.gz', Readable.from([body]), body.length);
+    expect(info.size).toBe(body.length);
+    expect((await store.stat('LNGS/run00001.mid.gz'))?.size).toBe(body.length);
+    const back = await readAll(await store.get('LNGS/run00001.mid.gz'));
+    expect(createHash('md5').update(back).digest('hex')).toBe(createHash('md5').update(body).digest('hex'));
+  });
+
+  it('reads a byte range', async () => {
+    await store.put('LNGS/range.bin', Readable.from([Buffer.from('0123456789')]), 10);
+    expect((await readAll(await store.get('LNGS/range.bin', { start: 3, end: 6 }))).toString()).toBe('3456');
+    expect((await readAll(await store.get('LNGS/range.bin', { start: 8 }))).toString()).toBe('89');
+  });
+
+  it('answers null for a missing key and deletes idempotently', async () => {
+    expect(await store.stat('LNGS/nothing-here')).toBeNull();
+    await store.put('LNGS/gone.bin', Readable.from([Buffer.from('x')]), 1);
+    await store.delete('LNGS/gone.bin');
+    await store.delete('LNGS/gone.bin');
+    expect(await store.stat('LNGS/gone.bin')).toBeNull();
+  });
+
+  it('leaves no object behind when the upload stream fails', async () => {
+    await expect(store.put('LNGS/partial.bin', failingStream(Buffer.alloc(1024, 1)), 4096)).rejects.toThrow();
+    expect(await store.stat('LNGS/partial.bin')).toBeNull();
+  });
+
+  it('refuses a body shorter than the declared size', async () => {
+    await expect(store.put('LNGS/short.bin', Readable.from([Buffer.alloc(10)]), 20)).rejects.toThrow();
+    expect(await store.stat('LNGS/short.bin')).toBeNull();
+  });
+
+  it('rejects keys that could escape the store', async () => {
+    for (const key of ['../etc/passwd', '/abs', 'a//b', 'a/./b', '']) {
+      await expect(store.stat(key)).rejects.toThrow(/invalid object key/);
+    }
+  });
+
+  it('presigns a download URL and answers ping', async () => {
+    await store.put('LNGS/signed.bin', Readable.from([Buffer.from('signed')]), 6);
+    const url = await store.presign('LNGS/signed.bin', 60);
+    expect(url).toMatch(/^https?:\/\//);
+    expect(url).toContain('signed.bin');
+    await expect(store.ping()).resolves.toBeUndefined();
+  });
+});
