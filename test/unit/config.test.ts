@@ -1,0 +1,61 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config';
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('has an embedded default for everything', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 4000,
+      host: '127.0.0.1',
+      databaseUrl: 'sqlite:./var/cygno.sqlite',
+      redisUrl: undefined,
+      objectStoreUrl: 'file:./var/objects',
+      tapeUrl: 'file:./var/tape',
+      daqBufferDir: path.resolve('./var/buffer'),
+      site: 'LNGS',
+      apiTokens: [],
+      maxPageSize: 500,
+      publicUrl: 'http://127.0.0.1:4000',
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('names every bad variable at once', () => {
+    const found = problems({ PORT: 'eighty', DATABASE_URL: 'postgres://x/y', REDIS_URL: 'not a url', JOB_LEASE_MS: '5', SITE: 'L N G S' });
+    expect(found).toHaveLength(5);
+    expect(found[0]).toMatch(/^PORT: expected an integer >= 0 and <= 65535, got "eighty"/);
+    expect(found.join('\n')).toMatch(/DATABASE_URL: unsupported scheme "postgres:"/);
+    expect(found.join('\n')).toMatch(/REDIS_URL: not a valid URL/);
+    expect(found.join('\n')).toMatch(/JOB_LEASE_MS: expected an integer >= 200/);
+    expect(found.join('\n')).toMatch(/SITE: expected letters, digits/);
+  });
+
+  it('refuses to bind beyond loopback without authentication', () => {
+    expect(problems({ HOST: '0.0.0.0' })).toEqual([expect.stringMatching(/^HOST: refusing to bind to 0.0.0.0 without authentication/)]);
+    expect(loadConfig({ HOST: '0.0.0.0', API_TOKENS: 'reader:abcdefghijklmnopqrstuvwxyz' }).host).toBe('0.0.0.0');
+  });
+
+  it('validates API_TOKENS and never keeps the token itself', () => {
+    expect(problems({ API_TOKENS: 'wizard:abcdefghijklmnop' })).toEqual([expect.stringMatching(/API_TOKENS: entry 1 has unknown role "wizard"/)]);
+    expect(problems({ API_TOKENS: 'daq:short' })).toEqual([expect.stringMatching(/API_TOKENS: entry 1 \(daq\): token shorter than 16/)]);
+    expect(problems({ API_TOKENS: 'nocolon' })).toEqual([expect.stringMatching(/entry 1 is not role:token/)]);
+    const config = loadConfig({ API_TOKENS: 'daq:abcdefghijklmnopqrst, reader:zyxwvutsrqponmlkjih' });
+    expect(config.apiTokens.map((t) => t.role)).toEqual(['daq', 'reader']);
+    expect(JSON.stringify(config)).not.toContain('abcdefghijklmnopqrst');
+  });
+
+  it('says plainly that OIDC is not available yet', () => {
+    expect(problems({ OIDC_ISSUER: 'https://iam.example.org/' })[0]).toMatch(/OIDC_ISSUER.*not implemented/);
+  });
+});
