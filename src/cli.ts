@@ -55,7 +55,9 @@ export async function main(argv: string[]): Promise<void> {
 
 async function serve(config: Config): Promise<void> {
   const server = await GatewayServer.start(config);
-  process.stdout.write(`cygno-gateway listening on ${server.url}/graphql (subscriptions: ws://${server.url.slice(7)}/graphql)\n`);
+  process.stdout.write(
+    `cygno-gateway listening on ${server.url}/graphql (subscriptions: ws://${server.url.slice(7)}/graphql)\n`,
+  );
   stopOnSignal(() => server.close());
 }
 
@@ -75,7 +77,11 @@ async function migrate(config: Config): Promise<void> {
   await dataSource.initialize();
   try {
     const applied = await dataSource.runMigrations({ transaction: 'each' });
-    process.stdout.write(applied.length === 0 ? 'database is up to date\n' : `applied: ${applied.map((m) => m.name).join(', ')}\n`);
+    process.stdout.write(
+      applied.length === 0
+        ? 'database is up to date\n'
+        : `applied: ${applied.map((m) => m.name).join(', ')}\n`,
+    );
   } finally {
     await dataSource.destroy();
   }

@@ -70,7 +70,11 @@ export function loadConfig(env: Env = process.env): Config {
   const config: Mutable<Config> = {
     port: reader.int('PORT', 4000, { min: 0, max: 65535 }),
     host: reader.string('HOST', '127.0.0.1'),
-    databaseUrl: reader.url('DATABASE_URL', 'sqlite:./var/cygno.sqlite', ['sqlite:', 'mariadb:', 'mysql:']),
+    databaseUrl: reader.url('DATABASE_URL', 'sqlite:./var/cygno.sqlite', [
+      'sqlite:',
+      'mariadb:',
+      'mysql:',
+    ]),
     redisUrl: reader.optionalUrl('REDIS_URL', ['redis:', 'rediss:']),
     redisPrefix: reader.string('REDIS_PREFIX', 'cygno:'),
     objectStoreUrl: reader.url('OBJECT_STORE_URL', 'file:./var/objects', ['file:', 's3:']),
@@ -81,7 +85,15 @@ export function loadConfig(env: Env = process.env): Config {
     site: reader.matching('SITE', 'LNGS', /^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, _ or -'),
     apiTokens: reader.parsed('API_TOKENS', [], parseApiTokens),
     discordWebhookUrl: reader.optionalUrl('DISCORD_WEBHOOK_URL', ['https:', 'http:']),
-    logLevel: reader.oneOf('LOG_LEVEL', 'info', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+    logLevel: reader.oneOf('LOG_LEVEL', 'info', [
+      'trace',
+      'debug',
+      'info',
+      'warn',
+      'error',
+      'fatal',
+      'silent',
+    ]),
     migrateOnStart: reader.bool('MIGRATE_ON_START', true),
     workers: reader.int('WORKERS', 1, { min: 0, max: 64 }),
     jobLeaseMs: reader.int('JOB_LEASE_MS', 30_000, { min: 200 }),
@@ -91,9 +103,13 @@ export function loadConfig(env: Env = process.env): Config {
     jobBackoffMaxMs: reader.int('JOB_BACKOFF_MAX_MS', 3_600_000, { min: 0 }),
     maxPageSize: reader.int('MAX_PAGE_SIZE', 500, { min: 1, max: 10_000 }),
     publicUrl: '',
-    urlSigningSecret: reader.optionalString('URL_SIGNING_SECRET') ?? randomBytes(32).toString('hex'),
+    urlSigningSecret:
+      reader.optionalString('URL_SIGNING_SECRET') ?? randomBytes(32).toString('hex'),
   };
-  config.publicUrl = reader.url('PUBLIC_URL', `http://${hostForUrl(config.host)}:${config.port}`, ['http:', 'https:']);
+  config.publicUrl = reader.url('PUBLIC_URL', `http://${hostForUrl(config.host)}:${config.port}`, [
+    'http:',
+    'https:',
+  ]);
 
   if (env.OIDC_ISSUER || env.OIDC_AUDIENCE) {
     problems.push(
@@ -142,7 +158,9 @@ class EnvReader {
       const bounds = [min > -Infinity ? `>= ${min}` : '', max < Infinity ? `<= ${max}` : '']
         .filter(Boolean)
         .join(' and ');
-      this.problems.push(`${name}: expected an integer${bounds ? ` ${bounds}` : ''}, got "${value}"`);
+      this.problems.push(
+        `${name}: expected an integer${bounds ? ` ${bounds}` : ''}, got "${value}"`,
+      );
       return fallback;
     }
     return parsed;
@@ -167,7 +185,8 @@ class EnvReader {
 
   matching(name: string, fallback: string, pattern: RegExp, description: string): string {
     const value = this.raw(name) ?? fallback;
-    if (!pattern.test(value)) this.problems.push(`${name}: expected ${description}, got "${value}"`);
+    if (!pattern.test(value))
+      this.problems.push(`${name}: expected ${description}, got "${value}"`);
     return value;
   }
 
@@ -186,7 +205,9 @@ class EnvReader {
       return undefined;
     }
     if (!schemes.includes(protocol)) {
-      this.problems.push(`${name}: unsupported scheme "${protocol}" (expected ${schemes.join(', ')})`);
+      this.problems.push(
+        `${name}: unsupported scheme "${protocol}" (expected ${schemes.join(', ')})`,
+      );
       return undefined;
     }
     return value;

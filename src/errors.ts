@@ -12,7 +12,12 @@ export enum ErrorCode {
 
 /** A GraphQL error whose message is meant for the client. */
 export class AppError extends GraphQLError {
-  constructor(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}, httpStatus?: number) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    extensions: Record<string, unknown> = {},
+    httpStatus?: number,
+  ) {
     super(message, {
       extensions: { code, ...extensions, ...(httpStatus ? { http: { status: httpStatus } } : {}) },
     });

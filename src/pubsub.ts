@@ -49,7 +49,9 @@ export class PubSub implements TypeGraphqlPubSub {
     const publisher = createClient({ url });
     const subscriber = publisher.duplicate();
     for (const client of [publisher, subscriber]) {
-      client.on('error', (error: Error) => logger('pubsub').error({ err: error }, 'redis connection error'));
+      client.on('error', (error: Error) =>
+        logger('pubsub').error({ err: error }, 'redis connection error'),
+      );
     }
     await Promise.all([publisher.connect(), subscriber.connect()]);
     return new PubSub({ publisher, subscriber, prefix });
@@ -63,7 +65,10 @@ export class PubSub implements TypeGraphqlPubSub {
       return;
     }
     this.redis.publisher.publish(this.redis.prefix + topic, message).catch((error: Error) => {
-      this.log.error({ err: error, topic }, 'publish to redis failed; live subscribers miss this event');
+      this.log.error(
+        { err: error, topic },
+        'publish to redis failed; live subscribers miss this event',
+      );
     });
   }
 
@@ -146,7 +151,9 @@ export class PubSub implements TypeGraphqlPubSub {
     let ready = this.channelReady.get(topic);
     if (!ready) {
       const { subscriber, prefix } = this.redis!;
-      ready = subscriber.subscribe(prefix + topic, (message: string) => this.deliver(topic, message));
+      ready = subscriber.subscribe(prefix + topic, (message: string) =>
+        this.deliver(topic, message),
+      );
       ready.catch(() => this.channelReady.delete(topic));
       this.channelReady.set(topic, ready);
     }

@@ -44,24 +44,38 @@ export class Runtime {
     try {
       if (config.migrateOnStart) {
         const applied = await dataSource.runMigrations({ transaction: 'each' });
-        if (applied.length > 0) log.info({ migrations: applied.map((m) => m.name) }, 'database migrated');
+        if (applied.length > 0)
+          log.info({ migrations: applied.map((m) => m.name) }, 'database migrated');
       } else if (await dataSource.showMigrations()) {
-        throw new Error('the database has pending migrations: run `cygno-gateway migrate` (or set MIGRATE_ON_START=true)');
+        throw new Error(
+          'the database has pending migrations: run `cygno-gateway migrate` (or set MIGRATE_ON_START=true)',
+        );
       }
       const db = new Database(dataSource, config.databaseUrl);
-      const pubsub = config.redisUrl ? await PubSub.redis(config.redisUrl, config.redisPrefix) : PubSub.inProcess();
+      const pubsub = config.redisUrl
+        ? await PubSub.redis(config.redisUrl, config.redisPrefix)
+        : PubSub.inProcess();
       const signer = new UrlSigner(config.urlSigningSecret, config.publicUrl);
-      const store = await createObjectStore(config.objectStoreUrl, config.s3PartSize, signer).catch(async (error: Error) => {
-        await pubsub.close();
-        throw new Error(`OBJECT_STORE_URL: cannot open the object store: ${error.message}`);
-      });
+      const store = await createObjectStore(config.objectStoreUrl, config.s3PartSize, signer).catch(
+        async (error: Error) => {
+          await pubsub.close();
+          throw new Error(`OBJECT_STORE_URL: cannot open the object store: ${error.message}`);
+        },
+      );
       const queue = new JobQueue(db, pubsub, {
         leaseMs: config.jobLeaseMs,
         maxAttempts: config.jobMaxAttempts,
         backoffBaseMs: config.jobBackoffBaseMs,
         backoffMaxMs: config.jobBackoffMaxMs,
       });
-      const services = createServices({ db, queue, pubsub, store, daqBufferDir: config.daqBufferDir, maxPageSize: config.maxPageSize });
+      const services = createServices({
+        db,
+        queue,
+        pubsub,
+        store,
+        daqBufferDir: config.daqBufferDir,
+        maxPageSize: config.maxPageSize,
+      });
       const registry = createHandlerRegistry({ db, services });
       return new Runtime(config, db, pubsub, store, signer, queue, services, registry);
     } catch (error) {

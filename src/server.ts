@@ -44,7 +44,11 @@ export class GatewayServer {
       app.disable('x-powered-by');
       const httpServer = http.createServer(app);
 
-      const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: 1 << 20 });
+      const wsServer = new WebSocketServer({
+        server: httpServer,
+        path: '/graphql',
+        maxPayload: 1 << 20,
+      });
       const wsHandle = useServer<Record<string, unknown>, { principal?: Principal }>(
         {
           schema,
@@ -88,7 +92,10 @@ export class GatewayServer {
       app.use(objectRoutes(runtime.store, runtime.signer));
       app.use(
         '/graphql',
-        express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/graphql-response+json'] }),
+        express.json({
+          limit: BODY_LIMIT,
+          type: ['application/json', 'application/graphql-response+json'],
+        }),
         expressMiddleware(apollo, {
           context: async ({ req }): Promise<GatewayContext> => ({
             principal: authenticate(config, { authorization: req.headers.authorization }),
@@ -109,9 +116,18 @@ export class GatewayServer {
       if (!process.env.PUBLIC_URL) runtime.signer.setPublicUrl(server.url);
       await runtime.startWorkers();
       if (!authConfigured(config)) {
-        log.warn('no API_TOKENS configured: listening on loopback only, and every local client is admin');
+        log.warn(
+          'no API_TOKENS configured: listening on loopback only, and every local client is admin',
+        );
       }
-      log.info({ url: server.url, database: config.databaseUrl.replace(/\/\/[^@]*@/, '//***@'), store: runtime.store.location }, 'gateway listening');
+      log.info(
+        {
+          url: server.url,
+          database: config.databaseUrl.replace(/\/\/[^@]*@/, '//***@'),
+          store: runtime.store.location,
+        },
+        'gateway listening',
+      );
       return server;
     } catch (error) {
       await runtime.close();
@@ -138,9 +154,25 @@ export class GatewayServer {
 }
 
 /** Errors outside GraphQL (body too large, bad JSON) as JSON with a code, never an HTML page. */
-function jsonErrors(error: Error & { status?: number; type?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction): void {
+function jsonErrors(
+  error: Error & { status?: number; type?: string },
+  _req: express.Request,
+  res: express.Response,
+  _next: express.NextFunction,
+): void {
   const status = error.status ?? 500;
-  const code = error instanceof AppError ? String(error.extensions.code) : status === 413 ? 'PAYLOAD_TOO_LARGE' : status < 500 ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR';
+  const code =
+    error instanceof AppError
+      ? String(error.extensions.code)
+      : status === 413
+        ? 'PAYLOAD_TOO_LARGE'
+        : status < 500
+          ? 'BAD_REQUEST'
+          : 'INTERNAL_SERVER_ERROR';
   if (status >= 500) logger('server').error({ err: error }, 'request failed');
-  res.status(status).json({ errors: [{ message: status < 500 ? error.message : 'Internal server error', extensions: { code } }] });
+  res.status(status).json({
+    errors: [
+      { message: status < 500 ? error.message : 'Internal server error', extensions: { code } },
+    ],
+  });
 }

@@ -23,10 +23,14 @@ export function parseApiTokens(value: string): ApiToken[] {
       const role = pair.slice(0, separator).trim();
       const token = pair.slice(separator + 1).trim();
       if (!isRole(role)) {
-        throw new Error(`entry ${index + 1} has unknown role "${role}" (reader, shifter, daq, admin)`);
+        throw new Error(
+          `entry ${index + 1} has unknown role "${role}" (reader, shifter, daq, admin)`,
+        );
       }
       if (token.length < MIN_TOKEN_LENGTH) {
-        throw new Error(`entry ${index + 1} (${role}): token shorter than ${MIN_TOKEN_LENGTH} characters`);
+        throw new Error(
+          `entry ${index + 1} (${role}): token shorter than ${MIN_TOKEN_LENGTH} characters`,
+        );
       }
       const sha256 = hashToken(token);
       return { role, sha256, fingerprint: sha256.toString('hex').slice(0, 8) };
@@ -38,7 +42,10 @@ export function hashToken(token: string): Buffer {
 }
 
 /** Finds the principal a bearer token stands for, comparing hashes in constant time. */
-export function principalForToken(tokens: readonly ApiToken[], token: string): Principal | undefined {
+export function principalForToken(
+  tokens: readonly ApiToken[],
+  token: string,
+): Principal | undefined {
   const candidate = hashToken(token);
   const roles: Role[] = [];
   let fingerprint: string | undefined;

@@ -7,5 +7,7 @@ import { hasAnyRole, type Role } from './roles';
 export const authChecker: AuthChecker<GatewayContext, Role> = ({ context }, roles) => {
   if (!context.principal) throw new UnauthenticatedError();
   if (roles.length === 0 || hasAnyRole(context.principal, roles)) return true;
-  throw new ForbiddenError(`requires role ${roles.join(' or ')} (you have ${context.principal.roles.join(', ') || 'none'})`);
+  throw new ForbiddenError(
+    `requires role ${roles.join(' or ')} (you have ${context.principal.roles.join(', ') || 'none'})`,
+  );
 };

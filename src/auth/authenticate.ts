@@ -18,9 +18,14 @@ export function bearerToken(header: unknown): string | undefined {
  * (WebSocket: `{ authorization: "Bearer …" }` or `{ token: "…" }`). Throws UNAUTHENTICATED
  * when auth is configured and the token is missing or unknown.
  */
-export function authenticate(config: Config, credentials: { authorization?: unknown; token?: unknown }): Principal {
+export function authenticate(
+  config: Config,
+  credentials: { authorization?: unknown; token?: unknown },
+): Principal {
   if (!authConfigured(config)) return LOOPBACK_ADMIN;
-  const token = bearerToken(credentials.authorization) ?? (typeof credentials.token === 'string' ? credentials.token : undefined);
+  const token =
+    bearerToken(credentials.authorization) ??
+    (typeof credentials.token === 'string' ? credentials.token : undefined);
   if (!token) throw new UnauthenticatedError();
   const principal = principalForToken(config.apiTokens, token);
   if (!principal) throw new UnauthenticatedError('the bearer token is not valid');

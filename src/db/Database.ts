@@ -26,7 +26,10 @@ export class Database {
   private readonly mutex = new Mutex();
   private readonly log = logger('db');
 
-  constructor(readonly dataSource: DataSource, databaseUrl: string) {
+  constructor(
+    readonly dataSource: DataSource,
+    databaseUrl: string,
+  ) {
     this.dialect = dialectOf(databaseUrl);
   }
 
@@ -61,7 +64,11 @@ export class Database {
 }
 
 function isBusy(error: unknown): boolean {
-  const code = String((error as { driverError?: { code?: string }; code?: string }).driverError?.code ?? (error as { code?: string }).code ?? '');
+  const code = String(
+    (error as { driverError?: { code?: string }; code?: string }).driverError?.code ??
+      (error as { code?: string }).code ??
+      '',
+  );
   return code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED');
 }
 
@@ -69,5 +76,9 @@ function isBusy(error: unknown): boolean {
 export function isUniqueViolation(error: unknown): boolean {
   const e = error as { driverError?: { code?: string; errno?: number }; code?: string };
   const code = e.driverError?.code ?? e.code ?? '';
-  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'ER_DUP_ENTRY';
+  return (
+    code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ||
+    code === 'ER_DUP_ENTRY'
+  );
 }

@@ -17,7 +17,10 @@ export function dialectOf(databaseUrl: string): Dialect {
 }
 
 /** Builds the TypeORM options for a DATABASE_URL (`sqlite:PATH` or `mariadb://user:pass@host:port/db`). */
-export function dataSourceOptions(databaseUrl: string, extras: DataSourceExtras = {}): DataSourceOptions {
+export function dataSourceOptions(
+  databaseUrl: string,
+  extras: DataSourceExtras = {},
+): DataSourceOptions {
   const common = {
     entities: ENTITIES,
     migrations: MIGRATIONS,
@@ -27,7 +30,8 @@ export function dataSourceOptions(databaseUrl: string, extras: DataSourceExtras 
   };
   if (dialectOf(databaseUrl) === 'sqlite') {
     const database = databaseUrl.slice('sqlite:'.length) || ':memory:';
-    if (database !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(database)), { recursive: true });
+    if (database !== ':memory:')
+      fs.mkdirSync(path.dirname(path.resolve(database)), { recursive: true });
     return {
       ...common,
       type: 'better-sqlite3',

@@ -21,14 +21,21 @@ export class AlarmRule {
   @EnumColumn(AlarmRuleKind)
   kind: AlarmRuleKind;
 
-  @Field(() => String, { nullable: true, description: 'Metric name for THRESHOLD/HEARTBEAT/DQ_BAND rules.' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'Metric name for THRESHOLD/HEARTBEAT/DQ_BAND rules.',
+  })
   @Column({ type: 'varchar', length: 128, nullable: true })
   metric: string | null;
 
-  @Field(() => Float, { nullable: true }) @Column({ type: 'double', nullable: true }) below: number | null;
-  @Field(() => Float, { nullable: true }) @Column({ type: 'double', nullable: true }) above: number | null;
+  @Field(() => Float, { nullable: true }) @Column({ type: 'double', nullable: true }) below:
+    number | null;
+  @Field(() => Float, { nullable: true }) @Column({ type: 'double', nullable: true }) above:
+    number | null;
 
-  @Field(() => Int, { description: 'Seconds the condition must hold (or the heartbeat be missing).' })
+  @Field(() => Int, {
+    description: 'Seconds the condition must hold (or the heartbeat be missing).',
+  })
   @Column({ type: 'int', default: 0 })
   forSeconds: number;
 

@@ -31,7 +31,10 @@ export class DataFile {
   @EnumColumn(FileKind, FileKind.RAW)
   kind: FileKind;
 
-  @Field(() => SafeIntScalar, { nullable: true, description: 'Size in bytes (declared, then measured).' })
+  @Field(() => SafeIntScalar, {
+    nullable: true,
+    description: 'Size in bytes (declared, then measured).',
+  })
   @BigIntColumn({ nullable: true })
   sizeBytes: number | null;
 
@@ -63,7 +66,10 @@ export class DataFile {
   @Column({ type: 'varchar', length: 1024, nullable: true })
   objectKey: string | null;
 
-  @Field(() => ReplicaState, { nullable: true, description: 'Null until a cloud copy is attempted.' })
+  @Field(() => ReplicaState, {
+    nullable: true,
+    description: 'Null until a cloud copy is attempted.',
+  })
   @EnumColumn(ReplicaState, undefined, { nullable: true })
   cloudState: ReplicaState | null;
 

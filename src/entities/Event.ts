@@ -38,7 +38,9 @@ export class Event {
   @DateTimeColumn()
   timestamp: Date;
 
-  @Field(() => SafeIntScalar, { description: 'Byte offset of the event header in the uncompressed file.' })
+  @Field(() => SafeIntScalar, {
+    description: 'Byte offset of the event header in the uncompressed file.',
+  })
   @BigIntColumn()
   fileOffset: number;
 

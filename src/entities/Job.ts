@@ -2,7 +2,14 @@ import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 import { GraphQLJSON } from 'graphql-scalars';
 import { JobKind, JobState } from '../schema/enums';
-import { CreatedAtColumn, DateTimeColumn, EnumColumn, JsonColumn, UpdatedAtColumn, type JsonObject } from './columns';
+import {
+  CreatedAtColumn,
+  DateTimeColumn,
+  EnumColumn,
+  JsonColumn,
+  UpdatedAtColumn,
+  type JsonObject,
+} from './columns';
 
 /**
  * A unit of pipeline work in the durable queue. Unique per (kind, subject, version), so the

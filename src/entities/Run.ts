@@ -2,7 +2,14 @@ import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import { Entity, Index, PrimaryGeneratedColumn, Column } from 'typeorm';
 import { GraphQLJSON } from 'graphql-scalars';
 import { QualityStatus, RecoStatus, RunState } from '../schema/enums';
-import { CreatedAtColumn, DateTimeColumn, EnumColumn, JsonColumn, UpdatedAtColumn, type JsonObject } from './columns';
+import {
+  CreatedAtColumn,
+  DateTimeColumn,
+  EnumColumn,
+  JsonColumn,
+  UpdatedAtColumn,
+  type JsonObject,
+} from './columns';
 
 /** A DAQ run: the unit the pipeline moves, reconstructs, copies to tape and signs off. */
 @ObjectType({ description: 'A DAQ run.' })
@@ -28,7 +35,10 @@ export class Run {
   @Column({ type: 'varchar', length: 1024, nullable: true })
   description: string | null;
 
-  @Field(() => String, { nullable: true, description: 'DATA, PED, CAL…; parsed from "S003:DATA:…" descriptions.' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'DATA, PED, CAL…; parsed from "S003:DATA:…" descriptions.',
+  })
   @Column({ type: 'varchar', length: 32, nullable: true })
   runType: string | null;
 
@@ -56,7 +66,9 @@ export class Run {
   @Column({ type: 'double', nullable: true })
   exposureSeconds: number | null;
 
-  @Field(() => GraphQLJSON, { description: 'ODB-derived detector settings (HV demands, gas flow, trigger…).' })
+  @Field(() => GraphQLJSON, {
+    description: 'ODB-derived detector settings (HV demands, gas flow, trigger…).',
+  })
   @JsonColumn({ default: '{}' })
   attributes: JsonObject;
 

@@ -4,7 +4,9 @@ import { GraphQLJSON } from 'graphql-scalars';
 import { CreatedAtColumn, DateTimeColumn, JsonColumn } from './columns';
 
 /** Mutes matching alarms for a time window (Alertmanager's silence). */
-@ObjectType({ description: 'A silence: alarms whose labels match are not dispatched in the window.' })
+@ObjectType({
+  description: 'A silence: alarms whose labels match are not dispatched in the window.',
+})
 @Entity('silences')
 @Index(['endsAt'])
 export class Silence {

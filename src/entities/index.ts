@@ -11,7 +11,33 @@ import { Run } from './Run';
 import { Silence } from './Silence';
 import { TapeCopy } from './TapeCopy';
 
-export { Alarm, AlarmRule, Cluster, DataFile, DqMetric, Event, Job, MetricSample, QualityFlag, Run, Silence, TapeCopy };
+export {
+  Alarm,
+  AlarmRule,
+  Cluster,
+  DataFile,
+  DqMetric,
+  Event,
+  Job,
+  MetricSample,
+  QualityFlag,
+  Run,
+  Silence,
+  TapeCopy,
+};
 
 /** Every entity, for the DataSource. */
-export const ENTITIES = [Run, DataFile, TapeCopy, Event, Cluster, QualityFlag, DqMetric, Job, MetricSample, Alarm, AlarmRule, Silence];
+export const ENTITIES = [
+  Run,
+  DataFile,
+  TapeCopy,
+  Event,
+  Cluster,
+  QualityFlag,
+  DqMetric,
+  Job,
+  MetricSample,
+  Alarm,
+  AlarmRule,
+  Silence,
+];

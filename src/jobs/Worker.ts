@@ -42,7 +42,10 @@ export class Worker {
     this.running = true;
     this.unlisten = await this.pubsub.listen(Topic.JobEnqueued, () => this.wakeAll());
     this.loops = Array.from({ length: this.options.concurrency }, (_, slot) => this.loop(slot));
-    this.log.info({ workerId: this.id, concurrency: this.options.concurrency, kinds: this.registry.kinds }, 'worker started');
+    this.log.info(
+      { workerId: this.id, concurrency: this.options.concurrency, kinds: this.registry.kinds },
+      'worker started',
+    );
   }
 
   /** Stops claiming; lets running jobs finish for the grace period, then gives them back. */
@@ -53,7 +56,8 @@ export class Worker {
     this.wakeAll();
     const grace = this.options.shutdownGraceMs ?? 10_000;
     const timer = setTimeout(() => {
-      for (const controller of this.active.values()) controller.abort(new JobAbortedError('shutdown'));
+      for (const controller of this.active.values())
+        controller.abort(new JobAbortedError('shutdown'));
     }, grace);
     await Promise.allSettled(this.loops);
     clearTimeout(timer);
@@ -83,7 +87,10 @@ export class Worker {
       try {
         job = await this.queue.claim(this.id, this.registry.kinds);
       } catch (error) {
-        this.log.error({ err: error, slot }, 'claiming a job failed; retrying after the poll interval');
+        this.log.error(
+          { err: error, slot },
+          'claiming a job failed; retrying after the poll interval',
+        );
       }
       if (!job) {
         await this.sleep(this.options.pollMs);
@@ -146,15 +153,25 @@ export class Worker {
       } else if (reason instanceof JobAbortedError && reason.reason === 'shutdown') {
         await this.queue.release(job, this.id);
       } else if (reason instanceof JobAbortedError || error instanceof LeaseLostError) {
-        this.log.warn({ jobId: job.id }, 'lease lost; the job is left to the worker that holds it now');
+        this.log.warn(
+          { jobId: job.id },
+          'lease lost; the job is left to the worker that holds it now',
+        );
       } else {
-        await this.queue.fail(job, this.id, error instanceof Error ? error : new Error(String(error)));
+        await this.queue.fail(
+          job,
+          this.id,
+          error instanceof Error ? error : new Error(String(error)),
+        );
       }
     } catch (settleError) {
       if (settleError instanceof LeaseLostError) {
         this.log.warn({ jobId: job.id }, 'lease lost before the failure could be recorded');
       } else {
-        this.log.error({ err: settleError, jobId: job.id }, 'could not record the job failure; its lease will expire');
+        this.log.error(
+          { err: settleError, jobId: job.id },
+          'could not record the job failure; its lease will expire',
+        );
       }
     }
   }

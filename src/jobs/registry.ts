@@ -37,11 +37,13 @@ export class HandlerRegistry {
 
   constructor(handlers: JobHandler[]) {
     for (const handler of handlers) {
-      if (this.handlers.has(handler.kind)) throw new Error(`two handlers registered for job kind ${handler.kind}`);
+      if (this.handlers.has(handler.kind))
+        throw new Error(`two handlers registered for job kind ${handler.kind}`);
       this.handlers.set(handler.kind, handler);
     }
     const missing = Object.values(JobKind).filter((kind) => !this.handlers.has(kind));
-    if (missing.length > 0) throw new Error(`no handler registered for job kind(s): ${missing.join(', ')}`);
+    if (missing.length > 0)
+      throw new Error(`no handler registered for job kind(s): ${missing.join(', ')}`);
   }
 
   get kinds(): JobKind[] {

@@ -24,7 +24,10 @@ function groupBy<T, K>(rows: T[], keys: readonly K[], keyOf: (row: T) => K): T[]
  * Every DataLoader, built per request (and per subscription event, uncached): one SQL
  * statement per relation and page, whatever the page size.
  */
-export function createLoaders(services: Services, options: { cache: boolean } = { cache: true }): Loaders {
+export function createLoaders(
+  services: Services,
+  options: { cache: boolean } = { cache: true },
+): Loaders {
   const opts = { cache: options.cache };
   return {
     runById: new DataLoader(async (ids) => {
@@ -32,7 +35,10 @@ export function createLoaders(services: Services, options: { cache: boolean } = 
       const byId = new Map(rows.map((run) => [run.id, run]));
       return ids.map((id) => byId.get(id) ?? null);
     }, opts),
-    filesByRunId: new DataLoader(async (ids) => groupBy(await services.files.byRunIds(ids), ids, (f) => f.runId), opts),
+    filesByRunId: new DataLoader(
+      async (ids) => groupBy(await services.files.byRunIds(ids), ids, (f) => f.runId),
+      opts,
+    ),
     tapeCopiesByFileId: new DataLoader(
       async (ids) => groupBy(await services.files.tapeCopiesByFileIds(ids), ids, (c) => c.fileId),
       opts,
@@ -41,6 +47,9 @@ export function createLoaders(services: Services, options: { cache: boolean } = 
       async (ids) => groupBy(await services.quality.currentByRunIds(ids), ids, (f) => f.runId),
       opts,
     ),
-    jobsByRunId: new DataLoader(async (ids) => groupBy(await services.jobs.byRunIds(ids), ids, (j) => j.runId ?? -1), opts),
+    jobsByRunId: new DataLoader(
+      async (ids) => groupBy(await services.jobs.byRunIds(ids), ids, (j) => j.runId ?? -1),
+      opts,
+    ),
   };
 }

@@ -30,7 +30,10 @@ export class DataFileResolver {
     return ctx.loaders.tapeCopiesByFileId.load(file.id);
   }
 
-  @FieldResolver(() => String, { nullable: true, description: 'Short-lived download link (null without a verified cloud copy).' })
+  @FieldResolver(() => String, {
+    nullable: true,
+    description: 'Short-lived download link (null without a verified cloud copy).',
+  })
   downloadUrl(@Root() file: DataFile, @Ctx() ctx: GatewayContext): Promise<string | null> {
     return ctx.services.files.downloadUrl(file);
   }

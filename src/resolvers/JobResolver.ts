@@ -1,5 +1,19 @@
 import type { GraphQLResolveInfo } from 'graphql';
-import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import {
+  Arg,
+  Args,
+  Authorized,
+  Ctx,
+  FieldResolver,
+  ID,
+  Info,
+  Int,
+  Mutation,
+  Query,
+  Resolver,
+  Root,
+  Subscription,
+} from 'type-graphql';
 import { Role } from '../auth/roles';
 import type { GatewayContext } from '../context';
 import { Job } from '../entities/Job';
@@ -13,7 +27,8 @@ import { selectsField } from './selection';
 
 function jobId(id: string): number {
   const parsed = Number(id);
-  if (!Number.isSafeInteger(parsed) || parsed <= 0) throw new BadUserInputError(`id: "${id}" is not a job id`, 'id');
+  if (!Number.isSafeInteger(parsed) || parsed <= 0)
+    throw new BadUserInputError(`id: "${id}" is not a job id`, 'id');
   return parsed;
 }
 
@@ -30,7 +45,9 @@ export class JobResolver {
   }
 
   @Authorized(Role.SHIFTER)
-  @Mutation(() => Job, { description: 'Queues a FAILED or CANCELLED job again with fresh attempts.' })
+  @Mutation(() => Job, {
+    description: 'Queues a FAILED or CANCELLED job again with fresh attempts.',
+  })
   retryJob(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<Job> {
     return ctx.services.jobs.retry(jobId(id));
   }
@@ -48,8 +65,15 @@ export class JobResolver {
 
   @Subscription(() => Job, {
     topics: Topic.JobUpdated,
-    filter: ({ payload, args }: { payload: Job; args: { runNumber?: number | null; kind?: JobKind | null } }) =>
-      (args.runNumber == null || payload.runNumber === args.runNumber) && (args.kind == null || payload.kind === args.kind),
+    filter: ({
+      payload,
+      args,
+    }: {
+      payload: Job;
+      args: { runNumber?: number | null; kind?: JobKind | null };
+    }) =>
+      (args.runNumber == null || payload.runNumber === args.runNumber) &&
+      (args.kind == null || payload.kind === args.kind),
     description: 'Every change of a job: queued, claimed, progress, success, failure.',
   })
   jobUpdated(

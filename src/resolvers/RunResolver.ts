@@ -1,4 +1,17 @@
-import { Arg, Args, Authorized, Ctx, FieldResolver, Info, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import {
+  Arg,
+  Args,
+  Authorized,
+  Ctx,
+  FieldResolver,
+  Info,
+  Int,
+  Mutation,
+  Query,
+  Resolver,
+  Root,
+  Subscription,
+} from 'type-graphql';
 import type { GraphQLResolveInfo } from 'graphql';
 import { Role } from '../auth/roles';
 import type { GatewayContext } from '../context';
@@ -15,7 +28,10 @@ import { selectsField } from './selection';
 @Resolver(() => Run)
 export class RunResolver {
   @Query(() => Run, { nullable: true, description: 'One run by number.' })
-  run(@Arg('runNumber', () => Int) runNumber: number, @Ctx() ctx: GatewayContext): Promise<Run | null> {
+  run(
+    @Arg('runNumber', () => Int) runNumber: number,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<Run | null> {
     return ctx.services.runs.findByNumber(runNumber);
   }
 
@@ -23,11 +39,17 @@ export class RunResolver {
   runs(
     @Arg('filter', () => RunFilter, { nullable: true }) filter: RunFilter | null,
     @Args() page: PageArgs,
-    @Arg('orderBy', () => RunOrder, { nullable: true, defaultValue: RunOrder.RUN_NUMBER_DESC }) orderBy: RunOrder | null,
+    @Arg('orderBy', () => RunOrder, { nullable: true, defaultValue: RunOrder.RUN_NUMBER_DESC })
+    orderBy: RunOrder | null,
     @Ctx() ctx: GatewayContext,
     @Info() info: GraphQLResolveInfo,
   ) {
-    return ctx.services.runs.list(filter, orderBy ?? RunOrder.RUN_NUMBER_DESC, page, selectsField(info, 'totalCount'));
+    return ctx.services.runs.list(
+      filter,
+      orderBy ?? RunOrder.RUN_NUMBER_DESC,
+      page,
+      selectsField(info, 'totalCount'),
+    );
   }
 
   @Authorized(Role.DAQ)
@@ -37,7 +59,9 @@ export class RunResolver {
   }
 
   @Authorized(Role.DAQ)
-  @Mutation(() => Run, { description: 'The DAQ closed a run: registers its files and queues ingestion. Idempotent.' })
+  @Mutation(() => Run, {
+    description: 'The DAQ closed a run: registers its files and queues ingestion. Idempotent.',
+  })
   closeRun(@Arg('input') input: CloseRunInput, @Ctx() ctx: GatewayContext): Promise<Run> {
     return ctx.services.runs.close(input, ctx.principal);
   }
@@ -63,7 +87,10 @@ export class RunResolver {
       args.runNumber == null || payload.runNumber === args.runNumber,
     description: 'Every change of a run (or of one run).',
   })
-  runUpdated(@Root() run: Run, @Arg('runNumber', () => Int, { nullable: true }) _runNumber?: number): Run {
+  runUpdated(
+    @Root() run: Run,
+    @Arg('runNumber', () => Int, { nullable: true }) _runNumber?: number,
+  ): Run {
     return run;
   }
 }

@@ -3,4 +3,8 @@ import { DataFileResolver } from './DataFileResolver';
 import { JobResolver } from './JobResolver';
 import { RunResolver } from './RunResolver';
 
-export const RESOLVERS: NonEmptyArray<Function> = [RunResolver, DataFileResolver, JobResolver];
+export const RESOLVERS: NonEmptyArray<new () => object> = [
+  RunResolver,
+  DataFileResolver,
+  JobResolver,
+];

@@ -13,10 +13,16 @@ export class PageInfo {
 
 @ArgsType()
 export class PageArgs {
-  @Field(() => Int, { nullable: true, description: 'Page size (default 50, at most MAX_PAGE_SIZE, 500 by default).' })
+  @Field(() => Int, {
+    nullable: true,
+    description: 'Page size (default 50, at most MAX_PAGE_SIZE, 500 by default).',
+  })
   first?: number | null;
 
-  @Field(() => String, { nullable: true, description: 'Opaque cursor: endCursor of the previous page.' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'Opaque cursor: endCursor of the previous page.',
+  })
   after?: string | null;
 }
 
@@ -36,7 +42,10 @@ function Connection<T extends object>(node: ClassType<T>) {
     @Field(() => [Edge]) edges: Edge[];
     @Field(() => [node]) nodes: T[];
     @Field(() => PageInfo) pageInfo: PageInfo;
-    @Field(() => Int, { nullable: true, description: 'Rows matching the filter (null unless selected).' })
+    @Field(() => Int, {
+      nullable: true,
+      description: 'Rows matching the filter (null unless selected).',
+    })
     totalCount: number | null;
   }
   return ConnectionType;

@@ -8,7 +8,8 @@ export class FileFilter {
   @Field(() => [FileKind], { nullable: true }) kinds?: FileKind[] | null;
   @Field(() => [ReplicaState], { nullable: true }) cloudStates?: ReplicaState[] | null;
   @Field(() => [LocalState], { nullable: true }) localStates?: LocalState[] | null;
-  @Field(() => String, { nullable: true }) @IsOptional() @MaxLength(255) nameContains?: string | null;
+  @Field(() => String, { nullable: true }) @IsOptional() @MaxLength(255) nameContains?:
+    string | null;
 }
 
 @InputType({ description: 'Which jobs to list.' })

@@ -8,7 +8,10 @@ import { logger } from '../logger';
 const log = logger('graphql');
 
 /** "input.files.0.md5: md5 must be 32 hexadecimal characters" for every failed constraint. */
-function describeValidation(errors: ValidationError[], prefix = ''): { field: string; message: string }[] {
+function describeValidation(
+  errors: ValidationError[],
+  prefix = '',
+): { field: string; message: string }[] {
   return errors.flatMap((error) => {
     const field = prefix ? `${prefix}.${error.property}` : error.property;
     const own = Object.values(error.constraints ?? {}).map((message) => ({ field, message }));
@@ -21,7 +24,10 @@ function describeValidation(errors: ValidationError[], prefix = ''): { field: st
  * becomes BAD_USER_INPUT naming the fields; anything else is logged in full and shown only as
  * INTERNAL_SERVER_ERROR, without internals.
  */
-export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+export function formatError(
+  formatted: GraphQLFormattedError,
+  error: unknown,
+): GraphQLFormattedError {
   const original = unwrapResolverError(error);
   if (original instanceof ArgumentValidationError) {
     const problems = describeValidation(original.extensions.validationErrors as ValidationError[]);

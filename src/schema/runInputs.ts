@@ -1,4 +1,14 @@
-import { IsHexadecimal, IsOptional, Length, Max, MaxLength, Min, ValidateNested, ArrayMaxSize, Matches } from 'class-validator';
+import {
+  IsHexadecimal,
+  IsOptional,
+  Length,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+  ArrayMaxSize,
+  Matches,
+} from 'class-validator';
 import { Field, InputType, Int } from 'type-graphql';
 import { GraphQLJSON } from 'graphql-scalars';
 import type { JsonObject } from '../entities/columns';
@@ -11,10 +21,16 @@ const MAX_RUN_NUMBER = 2_147_483_647;
 export class StartRunInput {
   @Field(() => Int) @Min(0) @Max(MAX_RUN_NUMBER) runNumber: number;
   @Field(() => Date, { nullable: true, description: 'Defaults to now.' }) startedAt?: Date | null;
-  @Field(() => String, { nullable: true }) @IsOptional() @MaxLength(1024) description?: string | null;
-  @Field(() => String, { nullable: true, description: 'Defaults to the type in "S003:DATA:…" descriptions.' })
+  @Field(() => String, { nullable: true }) @IsOptional() @MaxLength(1024) description?:
+    string | null;
+  @Field(() => String, {
+    nullable: true,
+    description: 'Defaults to the type in "S003:DATA:…" descriptions.',
+  })
   @IsOptional()
-  @Matches(/^[A-Za-z][A-Za-z0-9_]{0,31}$/, { message: 'runType must be a word of at most 32 letters, digits or _' })
+  @Matches(/^[A-Za-z][A-Za-z0-9_]{0,31}$/, {
+    message: 'runType must be a word of at most 32 letters, digits or _',
+  })
   runType?: string | null;
   @Field(() => Boolean, { nullable: true }) pedestal?: boolean | null;
   @Field(() => GraphQLJSON, { nullable: true }) attributes?: JsonObject | null;
@@ -45,17 +61,23 @@ export class CloseRunInput {
   @ArrayMaxSize(1000)
   @ValidateNested({ each: true })
   files?: DeclaredFileInput[] | null;
-  @Field(() => GraphQLJSON, { nullable: true, description: 'Merged into the run attributes (EOR values).' })
+  @Field(() => GraphQLJSON, {
+    nullable: true,
+    description: 'Merged into the run attributes (EOR values).',
+  })
   attributes?: JsonObject | null;
-  @Field(() => String, { nullable: true }) @IsOptional() @MaxLength(1024) description?: string | null;
+  @Field(() => String, { nullable: true }) @IsOptional() @MaxLength(1024) description?:
+    string | null;
 }
 
 @InputType({ description: 'Which runs to list; every condition must hold.' })
 export class RunFilter {
   @Field(() => Int, { nullable: true }) minRunNumber?: number | null;
   @Field(() => Int, { nullable: true }) maxRunNumber?: number | null;
-  @Field(() => Date, { nullable: true, description: 'Runs started at or after.' }) startedFrom?: Date | null;
-  @Field(() => Date, { nullable: true, description: 'Runs started before.' }) startedTo?: Date | null;
+  @Field(() => Date, { nullable: true, description: 'Runs started at or after.' })
+  startedFrom?: Date | null;
+  @Field(() => Date, { nullable: true, description: 'Runs started before.' })
+  startedTo?: Date | null;
   @Field(() => [String], { nullable: true }) runTypes?: string[] | null;
   @Field(() => Boolean, { nullable: true }) pedestal?: boolean | null;
   @Field(() => RunState, { nullable: true }) state?: RunState | null;

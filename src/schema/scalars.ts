@@ -15,13 +15,16 @@ function fromString(value: string): Date {
   // Grafana's text interpolation may put epoch ms into a string.
   if (/^-?\d+$/.test(value)) return fromEpochMs(Number(value));
   if (!RFC3339.test(value)) {
-    throw new GraphQLError(`DateTime: "${value}" is not RFC 3339 (e.g. 2026-11-24T18:00:00Z) or epoch ms`);
+    throw new GraphQLError(
+      `DateTime: "${value}" is not RFC 3339 (e.g. 2026-11-24T18:00:00Z) or epoch ms`,
+    );
   }
   return checked(new Date(value), value);
 }
 
 function checked(date: Date, original: string): Date {
-  if (Number.isNaN(date.getTime())) throw new GraphQLError(`DateTime: "${original}" is not a valid date`);
+  if (Number.isNaN(date.getTime()))
+    throw new GraphQLError(`DateTime: "${original}" is not a valid date`);
   return date;
 }
 
@@ -48,9 +51,12 @@ export const DateTimeScalar = new GraphQLScalarType<Date, string>({
   parseLiteral(ast: ValueNode) {
     if (ast.kind === Kind.STRING) return fromString(ast.value);
     if (ast.kind === Kind.INT || ast.kind === Kind.FLOAT) return fromEpochMs(Number(ast.value));
-    throw new GraphQLError('DateTime: expected an RFC 3339 string or an epoch-milliseconds number', {
-      nodes: ast,
-    });
+    throw new GraphQLError(
+      'DateTime: expected an RFC 3339 string or an epoch-milliseconds number',
+      {
+        nodes: ast,
+      },
+    );
   },
 });
 

@@ -19,15 +19,24 @@ export class FileService {
     private readonly maxPageSize: number,
   ) {}
 
-  list(filter: FileFilter | null | undefined, page: PageArgs, withTotal: boolean): Promise<Page<DataFile>> {
+  list(
+    filter: FileFilter | null | undefined,
+    page: PageArgs,
+    withTotal: boolean,
+  ): Promise<Page<DataFile>> {
     const query = this.db.manager.createQueryBuilder(DataFile, 'file');
     if (filter?.runNumber != null) {
-      query.innerJoin('runs', 'run', 'run.id = file.runId').andWhere('run.runNumber = :runNumber', { runNumber: filter.runNumber });
+      query
+        .innerJoin('runs', 'run', 'run.id = file.runId')
+        .andWhere('run.runNumber = :runNumber', { runNumber: filter.runNumber });
     }
     if (filter?.kinds?.length) query.andWhere('file.kind IN (:...kinds)', { kinds: filter.kinds });
-    if (filter?.cloudStates?.length) query.andWhere('file.cloudState IN (:...cloudStates)', { cloudStates: filter.cloudStates });
-    if (filter?.localStates?.length) query.andWhere('file.localState IN (:...localStates)', { localStates: filter.localStates });
-    if (filter?.nameContains) query.andWhere('file.name LIKE :name', { name: `%${filter.nameContains}%` });
+    if (filter?.cloudStates?.length)
+      query.andWhere('file.cloudState IN (:...cloudStates)', { cloudStates: filter.cloudStates });
+    if (filter?.localStates?.length)
+      query.andWhere('file.localState IN (:...localStates)', { localStates: filter.localStates });
+    if (filter?.nameContains)
+      query.andWhere('file.name LIKE :name', { name: `%${filter.nameContains}%` });
     return paginate(query, BY_ID, page, { maxPageSize: this.maxPageSize, withTotal });
   }
 

@@ -14,13 +14,18 @@ export class JobService {
     private readonly maxPageSize: number,
   ) {}
 
-  list(filter: JobFilter | null | undefined, page: PageArgs, withTotal: boolean): Promise<Page<Job>> {
+  list(
+    filter: JobFilter | null | undefined,
+    page: PageArgs,
+    withTotal: boolean,
+  ): Promise<Page<Job>> {
     const query = this.db.manager.createQueryBuilder(Job, 'job');
     if (filter?.runNumber != null) {
       query.andWhere('job.runNumber = :runNumber', { runNumber: filter.runNumber });
     }
     if (filter?.kinds?.length) query.andWhere('job.kind IN (:...kinds)', { kinds: filter.kinds });
-    if (filter?.states?.length) query.andWhere('job.state IN (:...states)', { states: filter.states });
+    if (filter?.states?.length)
+      query.andWhere('job.state IN (:...states)', { states: filter.states });
     if (filter?.ids?.length) query.andWhere('job.id IN (:...ids)', { ids: filter.ids.map(Number) });
     return paginate(query, NEWEST_FIRST, page, { maxPageSize: this.maxPageSize, withTotal });
   }

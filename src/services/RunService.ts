@@ -10,7 +10,12 @@ import type { JobQueue } from '../jobs/JobQueue';
 import { logger } from '../logger';
 import { Topic, type PubSub } from '../pubsub';
 import { FileKind, JobKind, LocalState, RunOrder, RunState } from '../schema/enums';
-import type { CloseRunInput, DeclaredFileInput, RunFilter, StartRunInput } from '../schema/runInputs';
+import type {
+  CloseRunInput,
+  DeclaredFileInput,
+  RunFilter,
+  StartRunInput,
+} from '../schema/runInputs';
 import { resolveBufferPath } from './bufferPaths';
 import { paginate, type Page, type PageArgs, type SortKey } from './pagination';
 import { runTypeFromDescription } from './runType';
@@ -21,8 +26,16 @@ export function ingestJobSubject(runNumber: number): string {
 }
 
 const SORTS: Record<RunOrder, SortKey<Run>> = {
-  [RunOrder.RUN_NUMBER_DESC]: { column: 'run.runNumber', direction: 'DESC', valueOf: (r) => r.runNumber },
-  [RunOrder.RUN_NUMBER_ASC]: { column: 'run.runNumber', direction: 'ASC', valueOf: (r) => r.runNumber },
+  [RunOrder.RUN_NUMBER_DESC]: {
+    column: 'run.runNumber',
+    direction: 'DESC',
+    valueOf: (r) => r.runNumber,
+  },
+  [RunOrder.RUN_NUMBER_ASC]: {
+    column: 'run.runNumber',
+    direction: 'ASC',
+    valueOf: (r) => r.runNumber,
+  },
   [RunOrder.STARTED_AT_DESC]: startedAtSort('DESC'),
   [RunOrder.STARTED_AT_ASC]: startedAtSort('ASC'),
 };
@@ -59,23 +72,45 @@ export class RunService {
 
   async byIds(ids: readonly number[]): Promise<Run[]> {
     if (ids.length === 0) return [];
-    return this.db.manager.createQueryBuilder(Run, 'run').where('run.id IN (:...ids)', { ids }).getMany();
+    return this.db.manager
+      .createQueryBuilder(Run, 'run')
+      .where('run.id IN (:...ids)', { ids })
+      .getMany();
   }
 
-  list(filter: RunFilter | null | undefined, order: RunOrder, page: PageArgs, withTotal: boolean): Promise<Page<Run>> {
+  list(
+    filter: RunFilter | null | undefined,
+    order: RunOrder,
+    page: PageArgs,
+    withTotal: boolean,
+  ): Promise<Page<Run>> {
     const query = this.db.manager.createQueryBuilder(Run, 'run');
-    if (filter?.minRunNumber != null) query.andWhere('run.runNumber >= :minRun', { minRun: filter.minRunNumber });
-    if (filter?.maxRunNumber != null) query.andWhere('run.runNumber <= :maxRun', { maxRun: filter.maxRunNumber });
-    if (filter?.startedFrom) query.andWhere('run.startedAt >= :startedFrom', { startedFrom: filter.startedFrom });
-    if (filter?.startedTo) query.andWhere('run.startedAt < :startedTo', { startedTo: filter.startedTo });
-    if (filter?.runTypes?.length) query.andWhere('run.runType IN (:...runTypes)', { runTypes: filter.runTypes.map((t) => t.toUpperCase()) });
-    if (filter?.pedestal != null) query.andWhere('run.pedestal = :pedestal', { pedestal: filter.pedestal });
+    if (filter?.minRunNumber != null)
+      query.andWhere('run.runNumber >= :minRun', { minRun: filter.minRunNumber });
+    if (filter?.maxRunNumber != null)
+      query.andWhere('run.runNumber <= :maxRun', { maxRun: filter.maxRunNumber });
+    if (filter?.startedFrom)
+      query.andWhere('run.startedAt >= :startedFrom', { startedFrom: filter.startedFrom });
+    if (filter?.startedTo)
+      query.andWhere('run.startedAt < :startedTo', { startedTo: filter.startedTo });
+    if (filter?.runTypes?.length)
+      query.andWhere('run.runType IN (:...runTypes)', {
+        runTypes: filter.runTypes.map((t) => t.toUpperCase()),
+      });
+    if (filter?.pedestal != null)
+      query.andWhere('run.pedestal = :pedestal', { pedestal: filter.pedestal });
     if (filter?.state) query.andWhere('run.state = :state', { state: filter.state });
-    if (filter?.quality?.length) query.andWhere('run.quality IN (:...quality)', { quality: filter.quality });
+    if (filter?.quality?.length)
+      query.andWhere('run.quality IN (:...quality)', { quality: filter.quality });
     if (filter?.descriptionContains) {
-      query.andWhere("LOWER(run.description) LIKE :text ESCAPE '!'", { text: `%${escapeLike(filter.descriptionContains.toLowerCase())}%` });
+      query.andWhere("LOWER(run.description) LIKE :text ESCAPE '!'", {
+        text: `%${escapeLike(filter.descriptionContains.toLowerCase())}%`,
+      });
     }
-    return paginate(query, SORTS[order], page, { maxPageSize: this.options.maxPageSize, withTotal });
+    return paginate(query, SORTS[order], page, {
+      maxPageSize: this.options.maxPageSize,
+      withTotal,
+    });
   }
 
   /** Records a run start. Idempotent: a repeated start returns the run as it is. */
@@ -83,7 +118,11 @@ export class RunService {
     const { run, changed } = await this.withRetryOnDuplicate(() =>
       this.db.transaction(async (manager) => {
         const existing = await manager.findOneBy(Run, { runNumber: input.runNumber });
-        if (existing) return { run: await this.fillMissedStart(manager, existing, input), changed: existing.startMissed && !existing.startedAt };
+        if (existing)
+          return {
+            run: await this.fillMissedStart(manager, existing, input),
+            changed: existing.startMissed && !existing.startedAt,
+          };
         const description = input.description ?? null;
         const created = manager.create(Run, {
           runNumber: input.runNumber,
@@ -106,13 +145,18 @@ export class RunService {
   }
 
   /** A late startRun for a run first seen through closeRun fills in what the close lacked. */
-  private async fillMissedStart(manager: EntityManager, run: Run, input: StartRunInput): Promise<Run> {
+  private async fillMissedStart(
+    manager: EntityManager,
+    run: Run,
+    input: StartRunInput,
+  ): Promise<Run> {
     if (!run.startMissed || run.startedAt) return run;
     const description = run.description ?? input.description ?? null;
     await manager.update(Run, run.id, {
       startedAt: input.startedAt ?? null,
       description,
-      runType: run.runType ?? normaliseRunType(input.runType) ?? runTypeFromDescription(description),
+      runType:
+        run.runType ?? normaliseRunType(input.runType) ?? runTypeFromDescription(description),
       pedestal: run.pedestal || Boolean(input.pedestal),
       attributes: { ...(input.attributes ?? {}), ...run.attributes },
     });
@@ -137,11 +181,18 @@ export class RunService {
           await this.assertSameFiles(manager, existing, names);
           return { run: existing, jobs: [] as Job[] };
         }
-        const runId = existing ? await this.markClosed(manager, existing, input) : await this.insertClosedRun(manager, input);
+        const runId = existing
+          ? await this.markClosed(manager, existing, input)
+          : await this.insertClosedRun(manager, input);
         if (declared.length > 0) {
           await manager.insert(
             DataFile,
-            declared.map((file) => ({ ...file, runId, kind: FileKind.RAW, localState: LocalState.EXPECTED })),
+            declared.map((file) => ({
+              ...file,
+              runId,
+              kind: FileKind.RAW,
+              localState: LocalState.EXPECTED,
+            })),
           );
         }
         const { job, created } = await this.queue.enqueue(manager, {
@@ -150,11 +201,22 @@ export class RunService {
           runId,
           runNumber: input.runNumber,
         });
-        return { run: await manager.findOneByOrFail(Run, { id: runId }), jobs: created ? [job] : [] };
+        return {
+          run: await manager.findOneByOrFail(Run, { id: runId }),
+          jobs: created ? [job] : [],
+        };
       }),
     );
     if (jobs.length > 0) {
-      this.log.info({ runNumber: run.runNumber, files: names, by: principal.name, startMissed: run.startMissed }, 'run closed');
+      this.log.info(
+        {
+          runNumber: run.runNumber,
+          files: names,
+          by: principal.name,
+          startMissed: run.startMissed,
+        },
+        'run closed',
+      );
       this.pubsub.publish(Topic.RunUpdated, run);
       this.queue.announce(jobs);
     }
@@ -168,7 +230,11 @@ export class RunService {
   }
 
   private declaredFile(file: DeclaredFileInput, index: number) {
-    const localPath = resolveBufferPath(this.options.daqBufferDir, file.path, `files[${index}].path`);
+    const localPath = resolveBufferPath(
+      this.options.daqBufferDir,
+      file.path,
+      `files[${index}].path`,
+    );
     return {
       name: path.basename(localPath),
       localPath,
@@ -177,7 +243,11 @@ export class RunService {
     };
   }
 
-  private async markClosed(manager: EntityManager, run: Run, input: CloseRunInput): Promise<number> {
+  private async markClosed(
+    manager: EntityManager,
+    run: Run,
+    input: CloseRunInput,
+  ): Promise<number> {
     await manager.update(Run, run.id, {
       state: RunState.CLOSED,
       stoppedAt: input.stoppedAt ?? new Date(),
@@ -207,10 +277,17 @@ export class RunService {
   }
 
   private async assertSameFiles(manager: EntityManager, run: Run, names: string[]): Promise<void> {
-    const known = (await manager.find(DataFile, { where: { runId: run.id, kind: FileKind.RAW }, select: { name: true } })).map((f) => f.name);
+    const known = (
+      await manager.find(DataFile, {
+        where: { runId: run.id, kind: FileKind.RAW },
+        select: { name: true },
+      })
+    ).map((f) => f.name);
     const added = names.filter((name) => !known.includes(name));
     if (added.length > 0) {
-      throw new ConflictError(`run ${run.runNumber} is already closed without file(s) ${added.join(', ')}; the declared files of a closed run cannot change`);
+      throw new ConflictError(
+        `run ${run.runNumber} is already closed without file(s) ${added.join(', ')}; the declared files of a closed run cannot change`,
+      );
     }
   }
 
@@ -226,7 +303,9 @@ export class RunService {
 }
 
 function exposure(startedAt: Date | null, stoppedAt: Date): number | null {
-  return startedAt ? Math.max(0, (stoppedAt.getTime() - new Date(startedAt).getTime()) / 1000) : null;
+  return startedAt
+    ? Math.max(0, (stoppedAt.getTime() - new Date(startedAt).getTime()) / 1000)
+    : null;
 }
 
 function normaliseRunType(value: string | null | undefined): string | null {

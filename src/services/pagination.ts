@@ -5,7 +5,12 @@ import { BadUserInputError } from '../errors';
 export interface Page<T> {
   edges: Array<{ cursor: string; node: T }>;
   nodes: T[];
-  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
+  pageInfo: {
+    hasNextPage: boolean;
+    hasPreviousPage: boolean;
+    startCursor: string | null;
+    endCursor: string | null;
+  };
   totalCount: number | null;
 }
 
@@ -77,10 +82,13 @@ export async function paginate<T extends ObjectLiteral & { id: number | string }
     if (sortValue === null) {
       query.andWhere(`(${sort.column} IS NULL AND ${alias}.id ${op} :cursorId)`, { cursorId: id });
     } else {
-      query.andWhere(`(${sort.column} ${op} :cursorValue OR (${sort.column} = :cursorValue AND ${alias}.id ${op} :cursorId))`, {
-        cursorValue: sortValue,
-        cursorId: id,
-      });
+      query.andWhere(
+        `(${sort.column} ${op} :cursorValue OR (${sort.column} = :cursorValue AND ${alias}.id ${op} :cursorId))`,
+        {
+          cursorValue: sortValue,
+          cursorId: id,
+        },
+      );
     }
   }
   const rows =

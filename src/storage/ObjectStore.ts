@@ -35,6 +35,7 @@ export function assertValidKey(key: string): void {
     key.length > 1024 ||
     key.startsWith('/') ||
     key.split('/').some((part) => part === '..' || part === '.' || part === '') ||
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
     /[\u0000-\u001f\\]/.test(key)
   ) {
     throw new Error(`invalid object key "${key}"`);

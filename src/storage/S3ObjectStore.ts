@@ -16,7 +16,10 @@ export interface S3Location {
 export function parseS3Url(value: string): S3Location {
   const url = new URL(value);
   const bucket = url.pathname.replace(/^\//, '').replace(/\/$/, '');
-  if (!bucket || bucket.includes('/')) throw new Error('OBJECT_STORE_URL: s3 URL must name one bucket: s3://KEY:SECRET@host:port/bucket');
+  if (!bucket || bucket.includes('/'))
+    throw new Error(
+      'OBJECT_STORE_URL: s3 URL must name one bucket: s3://KEY:SECRET@host:port/bucket',
+    );
   return {
     endPoint: url.hostname,
     port: url.port ? Number(url.port) : undefined,
@@ -100,6 +103,7 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async ping(): Promise<void> {
-    if (!(await this.client.bucketExists(this.bucket))) throw new Error(`bucket ${this.bucket} does not exist`);
+    if (!(await this.client.bucketExists(this.bucket)))
+      throw new Error(`bucket ${this.bucket} does not exist`);
   }
 }

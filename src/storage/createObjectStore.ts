@@ -11,7 +11,11 @@ export function fileUrlPath(value: string): string {
 }
 
 /** Opens (and prepares: directory, bucket) the store an OBJECT_STORE_URL names. */
-export async function createObjectStore(url: string, partSize: number, signer: UrlSigner): Promise<ObjectStore> {
+export async function createObjectStore(
+  url: string,
+  partSize: number,
+  signer: UrlSigner,
+): Promise<ObjectStore> {
   if (url.startsWith('file:')) {
     const store = new FileObjectStore(fileUrlPath(url), signer);
     await store.init();

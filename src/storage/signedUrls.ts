@@ -22,7 +22,12 @@ export class UrlSigner {
   }
 
   /** True when the signature matches the key and has not expired. */
-  verify(key: string, expires: string | undefined, signature: string | undefined, now = Date.now()): boolean {
+  verify(
+    key: string,
+    expires: string | undefined,
+    signature: string | undefined,
+    now = Date.now(),
+  ): boolean {
     const expiresAt = Number(expires);
     if (!signature || !Number.isSafeInteger(expiresAt) || expiresAt * 1000 < now) return false;
     const expected = Buffer.from(this.signature(key, expiresAt));

@@ -15,7 +15,11 @@ let gw: TestGateway;
 
 beforeAll(async () => {
   gw = await startTestGateway({
-    env: { API_TOKENS: Object.entries(TOKENS).map(([role, token]) => `${role}:${token}`).join(',') },
+    env: {
+      API_TOKENS: Object.entries(TOKENS)
+        .map(([role, token]) => `${role}:${token}`)
+        .join(','),
+    },
   });
 });
 afterAll(async () => {
@@ -65,21 +69,31 @@ describe('API tokens over HTTP', () => {
     }
     // Shifters and admins pass the role check on job mutations (the job may still be in the wrong state).
     for (const role of ['shifter', 'admin'] as const) {
-      const code = (await gw.gql(`mutation { retryJob(id: "1") { id } }`, {}, TOKENS[role])).errors?.[0].extensions?.code;
+      const code = (await gw.gql(`mutation { retryJob(id: "1") { id } }`, {}, TOKENS[role]))
+        .errors?.[0].extensions?.code;
       expect(code).not.toBe('FORBIDDEN');
     }
   });
 
   it('keeps every mutation behind a role check (no mutation is open to readers)', async () => {
-    const schema = (await gw.gql(`{ __schema { mutationType { fields { name } } } }`, {}, TOKENS.reader)).data;
-    const names: string[] = schema.__schema.mutationType.fields.map((f: { name: string }) => f.name);
+    const schema = (
+      await gw.gql(`{ __schema { mutationType { fields { name } } } }`, {}, TOKENS.reader)
+    ).data;
+    const names: string[] = schema.__schema.mutationType.fields.map(
+      (f: { name: string }) => f.name,
+    );
     expect(names.sort()).toEqual(['cancelJob', 'closeRun', 'retryJob', 'startRun']);
   });
 });
 
 describe('API tokens over graphql-ws', () => {
   it('accepts a token in connection_init', async () => {
-    const sub = await gw.subscribe(`subscription { runUpdated(runNumber: 9) { runNumber state } }`, {}, Topic.RunUpdated, TOKENS.reader);
+    const sub = await gw.subscribe(
+      `subscription { runUpdated(runNumber: 9) { runNumber state } }`,
+      {},
+      Topic.RunUpdated,
+      TOKENS.reader,
+    );
     await gw.gql(`mutation { startRun(input: { runNumber: 9 }) { runNumber } }`, {}, TOKENS.daq);
     expect(await sub.next()).toEqual({ runNumber: 9, state: 'RUNNING' });
     sub.close();
@@ -97,7 +111,10 @@ describe('API tokens over graphql-ws', () => {
           onNonLazyError: () => undefined,
           on: { closed: (event) => resolve((event as { code: number }).code) },
         });
-        client.subscribe({ query: 'subscription { runUpdated { runNumber } }' }, { next: () => undefined, error: () => undefined, complete: () => undefined });
+        client.subscribe(
+          { query: 'subscription { runUpdated { runNumber } }' },
+          { next: () => undefined, error: () => undefined, complete: () => undefined },
+        );
       });
       expect(code).toBe(4403);
     }

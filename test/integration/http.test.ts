@@ -19,7 +19,9 @@ afterAll(async () => {
 
 describe('GraphQL over HTTP', () => {
   // Every MUST of the audit suite that ships with graphql-http.
-  const audits = serverAudits({ url: () => `${gw.url}/graphql`, fetchFn: fetch }).filter((audit) => audit.name.startsWith('MUST'));
+  const audits = serverAudits({ url: () => `${gw.url}/graphql`, fetchFn: fetch }).filter((audit) =>
+    audit.name.startsWith('MUST'),
+  );
 
   it.each(audits.map((audit) => [audit.name, audit] as const))('%s', async (_name, audit) => {
     const result = await audit.fn();
@@ -27,14 +29,19 @@ describe('GraphQL over HTTP', () => {
   });
 
   it('answers GET queries and application/graphql-response+json', async () => {
-    const res = await request(gw.url).get('/graphql').query({ query: '{ runs(first: 1) { totalCount } }' }).set('accept', 'application/graphql-response+json');
+    const res = await request(gw.url)
+      .get('/graphql')
+      .query({ query: '{ runs(first: 1) { totalCount } }' })
+      .set('accept', 'application/graphql-response+json');
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/application\/graphql-response\+json/);
     expect(res.body.data.runs.totalCount).toBe(0);
   });
 
   it('refuses mutations over GET', async () => {
-    const res = await request(gw.url).get('/graphql').query({ query: 'mutation { startRun(input: { runNumber: 5 }) { id } }' });
+    const res = await request(gw.url)
+      .get('/graphql')
+      .query({ query: 'mutation { startRun(input: { runNumber: 5 }) { id } }' });
     expect(res.status).toBe(405);
     expect((await gw.gql('{ run(runNumber: 5) { id } }')).data.run).toBeNull();
   });
@@ -43,7 +50,12 @@ describe('GraphQL over HTTP', () => {
     const res = await request(gw.url)
       .post('/graphql')
       .set('content-type', 'application/json')
-      .send(JSON.stringify({ query: `{ runs { totalCount } }`, variables: { pad: 'x'.repeat(2 * 1024 * 1024) } }));
+      .send(
+        JSON.stringify({
+          query: `{ runs { totalCount } }`,
+          variables: { pad: 'x'.repeat(2 * 1024 * 1024) },
+        }),
+      );
     expect(res.status).toBe(413);
     expect(res.body.errors[0].extensions.code).toBe('PAYLOAD_TOO_LARGE');
   });
@@ -57,10 +69,18 @@ describe('GraphQL over HTTP', () => {
     try {
       const run = await gw.gql(`mutation { closeRun(input: { runNumber: 1 }) { id } }`);
       await gw.server.runtime.db.write((m) =>
-        m.insert(DataFile, { runId: Number(run.data.closeRun.id), name: 'x.mid', cloudState: ReplicaState.AVAILABLE, objectKey: 'LNGS/x.mid' }),
+        m.insert(DataFile, {
+          runId: Number(run.data.closeRun.id),
+          name: 'x.mid',
+          cloudState: ReplicaState.AVAILABLE,
+          objectKey: 'LNGS/x.mid',
+        }),
       );
       const res = await gw.gql(`{ files(filter: { runNumber: 1 }) { nodes { downloadUrl } } }`);
-      expect(res.errors?.[0]).toMatchObject({ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+      expect(res.errors?.[0]).toMatchObject({
+        message: 'Internal server error',
+        extensions: { code: 'INTERNAL_SERVER_ERROR' },
+      });
       expect(JSON.stringify(res.errors)).not.toContain('secret');
     } finally {
       store.presign = original;
@@ -107,6 +127,8 @@ describe('health and downloads', () => {
 
 describe('startup configuration', () => {
   it('writes nothing outside its configured directories', () => {
-    expect(fs.existsSync(path.join(gw.bufferDir, '..', 'objects'))).toBe(gw.config.objectStoreUrl.startsWith('file:'));
+    expect(fs.existsSync(path.join(gw.bufferDir, '..', 'objects'))).toBe(
+      gw.config.objectStoreUrl.startsWith('file:'),
+    );
   });
 });

@@ -5,7 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config';
 import { Job } from '../../src/entities/Job';
 import { JobAbortedError, LeaseLostError, PermanentJobError } from '../../src/jobs/errors';
-import { HandlerRegistry, type JobContext, type JobHandler, type JobOutcome } from '../../src/jobs/registry';
+import {
+  HandlerRegistry,
+  type JobContext,
+  type JobHandler,
+  type JobOutcome,
+} from '../../src/jobs/registry';
 import { Worker } from '../../src/jobs/Worker';
 import { Runtime } from '../../src/runtime';
 import { JobKind, JobState } from '../../src/schema/enums';
@@ -45,7 +50,9 @@ afterAll(async () => {
 
 async function enqueue(maxAttempts = 3): Promise<Job> {
   const subject = `test:${++subjectSeq}`;
-  const { job } = await runtime.db.transaction((m) => runtime.queue.enqueue(m, { kind: JobKind.INGEST, subject, maxAttempts }));
+  const { job } = await runtime.db.transaction((m) =>
+    runtime.queue.enqueue(m, { kind: JobKind.INGEST, subject, maxAttempts }),
+  );
   runtime.queue.announce([job]);
   return job;
 }
@@ -55,13 +62,22 @@ function scripted(run: (context: JobContext) => Promise<JobOutcome>): JobHandler
 }
 
 function startWorker(handler: JobHandler, concurrency = 1): Worker {
-  const worker = new Worker(runtime.queue, new HandlerRegistry([handler]), runtime.pubsub, { concurrency, pollMs: 30, leaseMs: 600, shutdownGraceMs: 200 });
+  const worker = new Worker(runtime.queue, new HandlerRegistry([handler]), runtime.pubsub, {
+    concurrency,
+    pollMs: 30,
+    leaseMs: 600,
+    shutdownGraceMs: 200,
+  });
   void worker.start();
   return worker;
 }
 
 const reload = (id: number) => runtime.queue.get(id);
-const settled = (id: number, state: JobState) => waitFor(async () => ((await reload(id)).state === state ? reload(id) : null), `job ${id} to be ${state}`);
+const settled = (id: number, state: JobState) =>
+  waitFor(
+    async () => ((await reload(id)).state === state ? reload(id) : null),
+    `job ${id} to be ${state}`,
+  );
 
 describe('job engine', () => {
   it('never gives one job to two workers claiming at once', async () => {
@@ -134,7 +150,12 @@ describe('job engine', () => {
     );
     const done = await settled(job.id, JobState.SUCCEEDED);
     await worker.stop();
-    expect(done).toMatchObject({ progress: 1, result: { files: 1 }, payload: { committedWithSuccess: true }, leaseOwner: null });
+    expect(done).toMatchObject({
+      progress: 1,
+      result: { files: 1 },
+      payload: { committedWithSuccess: true },
+      leaseOwner: null,
+    });
     expect(Math.max(...progress)).toBeGreaterThan(0);
   });
 
@@ -199,8 +220,12 @@ describe('job engine', () => {
     const commit = async () => {
       commits++;
     };
-    await expect(runtime.queue.complete(first!, 'stalled-worker', null, commit)).rejects.toBeInstanceOf(LeaseLostError);
-    await expect(runtime.queue.fail(first!, 'stalled-worker', new Error('late'))).rejects.toBeInstanceOf(LeaseLostError);
+    await expect(
+      runtime.queue.complete(first!, 'stalled-worker', null, commit),
+    ).rejects.toBeInstanceOf(LeaseLostError);
+    await expect(
+      runtime.queue.fail(first!, 'stalled-worker', new Error('late')),
+    ).rejects.toBeInstanceOf(LeaseLostError);
     await runtime.queue.complete(second!, 'other-worker', null, commit);
     expect(commits).toBe(1); // only the lease holder's commit ran
     expect((await reload(job.id)).state).toBe(JobState.SUCCEEDED);
@@ -220,13 +245,19 @@ describe('job engine', () => {
     const job = await enqueue();
     const worker = startWorker(
       scripted(async (context) => {
-        await new Promise((_, reject) => context.signal.addEventListener('abort', () => reject(context.signal.reason)));
+        await new Promise((_, reject) =>
+          context.signal.addEventListener('abort', () => reject(context.signal.reason)),
+        );
         return {};
       }),
     );
     await settled(job.id, JobState.RUNNING);
     await worker.stop();
-    expect(await reload(job.id)).toMatchObject({ state: JobState.QUEUED, attempts: 0, leaseOwner: null });
+    expect(await reload(job.id)).toMatchObject({
+      state: JobState.QUEUED,
+      attempts: 0,
+      leaseOwner: null,
+    });
     await runtime.queue.cancel(job.id); // leave nothing runnable for the other tests
   });
 });

@@ -30,14 +30,52 @@ beforeAll(async () => {
   const db = gw.server.runtime.db;
   // 120 runs, each with 2 files (one with a tape copy), 2 quality flags and a job, written in bulk.
   await db.transaction(async (m) => {
-    const runs = Array.from({ length: 120 }, (_, i) => ({ runNumber: 1000 + i, state: RunState.CLOSED, startedAt: new Date(Date.UTC(2026, 0, 1) + i * 60_000), attributes: {} }));
+    const runs = Array.from({ length: 120 }, (_, i) => ({
+      runNumber: 1000 + i,
+      state: RunState.CLOSED,
+      startedAt: new Date(Date.UTC(2026, 0, 1) + i * 60_000),
+      attributes: {},
+    }));
     await m.insert(Run, runs);
     const saved = await m.find(Run);
-    await m.insert(DataFile, saved.flatMap((run) => [{ runId: run.id, name: `run${run.runNumber}.mid` }, { runId: run.id, name: `reco${run.runNumber}.arrow` }]));
+    await m.insert(
+      DataFile,
+      saved.flatMap((run) => [
+        { runId: run.id, name: `run${run.runNumber}.mid` },
+        { runId: run.id, name: `reco${run.runNumber}.arrow` },
+      ]),
+    );
     const files = await m.find(DataFile);
-    await m.insert(TapeCopy, files.filter((_, i) => i % 2 === 0).map((f) => ({ fileId: f.id, endpoint: 'cnaf', state: TapeState.ON_TAPE })));
-    await m.insert(QualityFlag, saved.flatMap((run) => ['camera', 'pmt'].map((subsystem) => ({ runId: run.id, subsystem, status: QualityStatus.GOOD, source: FlagSource.AUTO, setBy: 'reco', setAt: new Date() }))));
-    await m.insert(Job, saved.map((run) => ({ kind: JobKind.INGEST, subject: `run:${run.runNumber}`, runId: run.id, runNumber: run.runNumber, nextAttemptAt: new Date(), payload: {} })));
+    await m.insert(
+      TapeCopy,
+      files
+        .filter((_, i) => i % 2 === 0)
+        .map((f) => ({ fileId: f.id, endpoint: 'cnaf', state: TapeState.ON_TAPE })),
+    );
+    await m.insert(
+      QualityFlag,
+      saved.flatMap((run) =>
+        ['camera', 'pmt'].map((subsystem) => ({
+          runId: run.id,
+          subsystem,
+          status: QualityStatus.GOOD,
+          source: FlagSource.AUTO,
+          setBy: 'reco',
+          setAt: new Date(),
+        })),
+      ),
+    );
+    await m.insert(
+      Job,
+      saved.map((run) => ({
+        kind: JobKind.INGEST,
+        subject: `run:${run.runNumber}`,
+        runId: run.id,
+        runNumber: run.runNumber,
+        nextAttemptAt: new Date(),
+        payload: {},
+      })),
+    );
   });
 });
 afterAll(async () => {
@@ -66,9 +104,15 @@ describe('DataLoader batching', () => {
   it('returns the right children for each run', async () => {
     const res = await gw.gql(PAGE, { first: 3 });
     for (const run of res.data.runs.nodes) {
-      expect(run.files.map((f: { name: string }) => f.name).sort()).toEqual([`reco${run.runNumber}.arrow`, `run${run.runNumber}.mid`]);
+      expect(run.files.map((f: { name: string }) => f.name).sort()).toEqual([
+        `reco${run.runNumber}.arrow`,
+        `run${run.runNumber}.mid`,
+      ]);
       expect(run.files.flatMap((f: { tapeCopies: unknown[] }) => f.tapeCopies)).toHaveLength(1);
-      expect(run.qualityFlags.map((f: { subsystem: string }) => f.subsystem).sort()).toEqual(['camera', 'pmt']);
+      expect(run.qualityFlags.map((f: { subsystem: string }) => f.subsystem).sort()).toEqual([
+        'camera',
+        'pmt',
+      ]);
       expect(run.jobs).toEqual([{ kind: 'INGEST', run: { runNumber: run.runNumber } }]);
     }
   });

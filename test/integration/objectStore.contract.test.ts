@@ -33,12 +33,19 @@ function failingStream(after: Buffer): Readable {
   });
 }
 
-const backends: Array<{ name: string; open: () => Promise<{ store: ObjectStore; close: () => Promise<void> }> }> = [
+const backends: Array<{
+  name: string;
+  open: () => Promise<{ store: ObjectStore; close: () => Promise<void> }>;
+}> = [
   {
     name: 'file',
     open: async () => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cygno-store-'));
-      const store = await createObjectStore(`file:${dir}`, PART_SIZE, new UrlSigner('secret', 'http://127.0.0.1:4000'));
+      const store = await createObjectStore(
+        `file:${dir}`,
+        PART_SIZE,
+        new UrlSigner('secret', 'http://127.0.0.1:4000'),
+      );
       return { store, close: async () => fs.rmSync(dir, { recursive: true, force: true }) };
     },
   },
@@ -46,7 +53,11 @@ const backends: Array<{ name: string; open: () => Promise<{ store: ObjectStore; 
     name: 's3 (s3rver)',
     open: async () => {
       const s3: TestS3 = await startS3();
-      const store = await createObjectStore(s3.url, PART_SIZE, new UrlSigner('secret', 'http://127.0.0.1:4000'));
+      const store = await createObjectStore(
+        s3.url,
+        PART_SIZE,
+        new UrlSigner('secret', 'http://127.0.0.1:4000'),
+      );
       return { store, close: () => s3.stop() };
     },
   },
@@ -69,12 +80,16 @@ describe.each(backends)('ObjectStore contract: $name', ({ open }) => {
     expect(info.size).toBe(body.length);
     expect((await store.stat('LNGS/run00001.mid.gz'))?.size).toBe(body.length);
     const back = await readAll(await store.get('LNGS/run00001.mid.gz'));
-    expect(createHash('md5').update(back).digest('hex')).toBe(createHash('md5').update(body).digest('hex'));
+    expect(createHash('md5').update(back).digest('hex')).toBe(
+      createHash('md5').update(body).digest('hex'),
+    );
   });
 
   it('reads a byte range', async () => {
     await store.put('LNGS/range.bin', Readable.from([Buffer.from('0123456789')]), 10);
-    expect((await readAll(await store.get('LNGS/range.bin', { start: 3, end: 6 }))).toString()).toBe('3456');
+    expect(
+      (await readAll(await store.get('LNGS/range.bin', { start: 3, end: 6 }))).toString(),
+    ).toBe('3456');
     expect((await readAll(await store.get('LNGS/range.bin', { start: 8 }))).toString()).toBe('89');
   });
 
@@ -87,12 +102,16 @@ describe.each(backends)('ObjectStore contract: $name', ({ open }) => {
   });
 
   it('leaves no object behind when the upload stream fails', async () => {
-    await expect(store.put('LNGS/partial.bin', failingStream(Buffer.alloc(1024, 1)), 4096)).rejects.toThrow();
+    await expect(
+      store.put('LNGS/partial.bin', failingStream(Buffer.alloc(1024, 1)), 4096),
+    ).rejects.toThrow();
     expect(await store.stat('LNGS/partial.bin')).toBeNull();
   });
 
   it('refuses a body shorter than the declared size', async () => {
-    await expect(store.put('LNGS/short.bin', Readable.from([Buffer.alloc(10)]), 20)).rejects.toThrow();
+    await expect(
+      store.put('LNGS/short.bin', Readable.from([Buffer.alloc(10)]), 20),
+    ).rejects.toThrow();
     expect(await store.stat('LNGS/short.bin')).toBeNull();
   });
 

@@ -17,7 +17,12 @@ const md5 = (content: Buffer) => createHash('md5').update(content).digest('hex')
 describe('startRun / closeRun', () => {
   it('starts a run, parsing the run type from a CYGNO description', async () => {
     const res = await gw.gql(START_RUN, {
-      input: { runNumber: 100, startedAt: '2026-11-24T18:00:00+01:00', description: 'S003:DATA:Fe source', attributes: { hv: 440 } },
+      input: {
+        runNumber: 100,
+        startedAt: '2026-11-24T18:00:00+01:00',
+        description: 'S003:DATA:Fe source',
+        attributes: { hv: 440 },
+      },
     });
     expect(res.errors).toBeUndefined();
     expect(res.data.startRun).toMatchObject({
@@ -35,18 +40,36 @@ describe('startRun / closeRun', () => {
     gw.writeBufferFile('run00101.mid', content);
     await gw.gql(START_RUN, { input: { runNumber: 101, startedAt: 1795600000000 } });
     const res = await gw.gql(CLOSE_RUN, {
-      input: { runNumber: 101, stoppedAt: 1795600060000, eventCount: 12, files: [{ path: 'run00101.mid', sizeBytes: content.length, md5: md5(content) }] },
+      input: {
+        runNumber: 101,
+        stoppedAt: 1795600060000,
+        eventCount: 12,
+        files: [{ path: 'run00101.mid', sizeBytes: content.length, md5: md5(content) }],
+      },
     });
     expect(res.errors).toBeUndefined();
-    expect(res.data.closeRun).toMatchObject({ runNumber: 101, state: 'CLOSED', eventCount: 12, exposureSeconds: 60 });
-    expect(res.data.closeRun.files).toEqual([expect.objectContaining({ name: 'run00101.mid', kind: 'RAW', declaredMd5: md5(content) })]);
+    expect(res.data.closeRun).toMatchObject({
+      runNumber: 101,
+      state: 'CLOSED',
+      eventCount: 12,
+      exposureSeconds: 60,
+    });
+    expect(res.data.closeRun.files).toEqual([
+      expect.objectContaining({ name: 'run00101.mid', kind: 'RAW', declaredMd5: md5(content) }),
+    ]);
 
     const ingested = await waitFor(async () => {
       const run = (await gw.gql(RUN, { runNumber: 101 })).data.run;
       return run.jobs[0]?.state === 'SUCCEEDED' ? run : null;
     }, 'the INGEST job to succeed');
-    expect(ingested.jobs).toEqual([expect.objectContaining({ kind: 'INGEST', attempts: 1, progress: 1 })]);
-    expect(ingested.files[0]).toMatchObject({ localState: 'PRESENT', sizeBytes: content.length, md5: md5(content) });
+    expect(ingested.jobs).toEqual([
+      expect.objectContaining({ kind: 'INGEST', attempts: 1, progress: 1 }),
+    ]);
+    expect(ingested.files[0]).toMatchObject({
+      localState: 'PRESENT',
+      sizeBytes: content.length,
+      md5: md5(content),
+    });
   });
 
   it('is idempotent: a repeated closeRun returns the same run and creates no second job', async () => {
@@ -55,7 +78,10 @@ describe('startRun / closeRun', () => {
     const input = { runNumber: 102, files: [{ path: 'run00102.mid', md5: md5(content) }] };
     const first = await gw.gql(CLOSE_RUN, { input });
     const second = await gw.gql(CLOSE_RUN, { input });
-    const concurrent = await Promise.all([gw.gql(CLOSE_RUN, { input }), gw.gql(CLOSE_RUN, { input })]);
+    const concurrent = await Promise.all([
+      gw.gql(CLOSE_RUN, { input }),
+      gw.gql(CLOSE_RUN, { input }),
+    ]);
     for (const res of [second, ...concurrent]) {
       expect(res.errors).toBeUndefined();
       expect(res.data.closeRun.id).toBe(first.data.closeRun.id);
@@ -68,17 +94,34 @@ describe('startRun / closeRun', () => {
 
   it('refuses to change the declared files of a closed run (CONFLICT)', async () => {
     await gw.gql(CLOSE_RUN, { input: { runNumber: 103, files: [{ path: 'run00103.mid' }] } });
-    const res = await gw.gql(CLOSE_RUN, { input: { runNumber: 103, files: [{ path: 'run00103.mid' }, { path: 'run00103b.mid' }] } });
+    const res = await gw.gql(CLOSE_RUN, {
+      input: { runNumber: 103, files: [{ path: 'run00103.mid' }, { path: 'run00103b.mid' }] },
+    });
     expect(res.errors?.[0].extensions?.code).toBe('CONFLICT');
     expect(res.errors?.[0].message).toContain('run00103b.mid');
   });
 
   it('closeRun for a run never started creates it and marks the missed start', async () => {
-    const res = await gw.gql(CLOSE_RUN, { input: { runNumber: 104, description: 'S001:PED:pedestal' } });
-    expect(res.data.closeRun).toMatchObject({ runNumber: 104, state: 'CLOSED', startMissed: true, startedAt: null, runType: 'PED' });
+    const res = await gw.gql(CLOSE_RUN, {
+      input: { runNumber: 104, description: 'S001:PED:pedestal' },
+    });
+    expect(res.data.closeRun).toMatchObject({
+      runNumber: 104,
+      state: 'CLOSED',
+      startMissed: true,
+      startedAt: null,
+      runType: 'PED',
+    });
     // The late start fills in what the close lacked, without reopening the run.
-    const late = await gw.gql(START_RUN, { input: { runNumber: 104, startedAt: '2026-11-24T10:00:00Z', pedestal: true } });
-    expect(late.data.startRun).toMatchObject({ state: 'CLOSED', startedAt: '2026-11-24T10:00:00.000Z', pedestal: true, startMissed: true });
+    const late = await gw.gql(START_RUN, {
+      input: { runNumber: 104, startedAt: '2026-11-24T10:00:00Z', pedestal: true },
+    });
+    expect(late.data.startRun).toMatchObject({
+      state: 'CLOSED',
+      startedAt: '2026-11-24T10:00:00.000Z',
+      pedestal: true,
+      startMissed: true,
+    });
   });
 
   it('a repeated startRun returns the run unchanged', async () => {
@@ -88,18 +131,26 @@ describe('startRun / closeRun', () => {
   });
 
   it('fails an INGEST whose file never appears after its attempts, with a clear error', async () => {
-    await gw.gql(CLOSE_RUN, { input: { runNumber: 106, files: [{ path: 'missing/run00106.mid' }] } });
-    const job = await waitFor(async () => {
-      const jobs = (await gw.gql(JOBS, { filter: { runNumber: 106 } })).data.jobs.nodes;
-      return jobs[0]?.state === 'FAILED' ? jobs[0] : null;
-    }, 'the INGEST job to fail', 20_000);
+    await gw.gql(CLOSE_RUN, {
+      input: { runNumber: 106, files: [{ path: 'missing/run00106.mid' }] },
+    });
+    const job = await waitFor(
+      async () => {
+        const jobs = (await gw.gql(JOBS, { filter: { runNumber: 106 } })).data.jobs.nodes;
+        return jobs[0]?.state === 'FAILED' ? jobs[0] : null;
+      },
+      'the INGEST job to fail',
+      20_000,
+    );
     expect(job.attempts).toBe(gw.config.jobMaxAttempts);
     expect(job.lastError).toMatch(/run00106\.mid: not found in the DAQ buffer/);
   });
 
   it('fails an INGEST at once when the MD5 differs from the declared one', async () => {
     gw.writeBufferFile('run00107.mid', Buffer.from('corrupted'));
-    await gw.gql(CLOSE_RUN, { input: { runNumber: 107, files: [{ path: 'run00107.mid', md5: 'f'.repeat(32) }] } });
+    await gw.gql(CLOSE_RUN, {
+      input: { runNumber: 107, files: [{ path: 'run00107.mid', md5: 'f'.repeat(32) }] },
+    });
     const job = await waitFor(async () => {
       const jobs = (await gw.gql(JOBS, { filter: { runNumber: 107 } })).data.jobs.nodes;
       return jobs[0]?.state === 'FAILED' ? jobs[0] : null;
@@ -111,15 +162,22 @@ describe('startRun / closeRun', () => {
 
 describe('bad input', () => {
   it('names the invalid field (BAD_USER_INPUT)', async () => {
-    const res = await gw.gql(CLOSE_RUN, { input: { runNumber: -1, files: [{ path: 'x.mid', md5: 'nothex' }] } });
+    const res = await gw.gql(CLOSE_RUN, {
+      input: { runNumber: -1, files: [{ path: 'x.mid', md5: 'nothex' }] },
+    });
     expect(res.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     expect(res.errors?.[0].message).toMatch(/runNumber/);
     expect(res.errors?.[0].message).toMatch(/files\.0\.md5/);
   });
 
   it('refuses files outside the DAQ buffer', async () => {
-    const res = await gw.gql(CLOSE_RUN, { input: { runNumber: 120, files: [{ path: '../../etc/passwd' }] } });
-    expect(res.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'files[0].path' });
+    const res = await gw.gql(CLOSE_RUN, {
+      input: { runNumber: 120, files: [{ path: '../../etc/passwd' }] },
+    });
+    expect(res.errors?.[0].extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'files[0].path',
+    });
     expect((await gw.gql(RUN, { runNumber: 120 })).data.run).toBeNull();
   });
 
@@ -131,14 +189,24 @@ describe('bad input', () => {
 
   it('rejects first above the cap and a bad cursor', async () => {
     const tooMany = await gw.gql(`{ runs(first: 10000) { totalCount } }`);
-    expect(tooMany.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'first' });
+    expect(tooMany.errors?.[0].extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'first',
+    });
     const badCursor = await gw.gql(`{ runs(first: 2, after: "garbage") { totalCount } }`);
-    expect(badCursor.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'after' });
+    expect(badCursor.errors?.[0].extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'after',
+    });
   });
 
   it('answers an unknown job id with NOT_FOUND and a non-numeric one with BAD_USER_INPUT', async () => {
-    expect((await gw.gql(`mutation { retryJob(id: "999999") { id } }`)).errors?.[0].extensions?.code).toBe('NOT_FOUND');
-    expect((await gw.gql(`mutation { cancelJob(id: "abc") { id } }`)).errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    expect(
+      (await gw.gql(`mutation { retryJob(id: "999999") { id } }`)).errors?.[0].extensions?.code,
+    ).toBe('NOT_FOUND');
+    expect(
+      (await gw.gql(`mutation { cancelJob(id: "abc") { id } }`)).errors?.[0].extensions?.code,
+    ).toBe('BAD_USER_INPUT');
   });
 });
 
@@ -149,7 +217,8 @@ describe('runs query', () => {
         input: {
           runNumber: n,
           startedAt: Date.UTC(2026, 0, 1, 0, n - 200),
-          description: n % 3 === 0 ? `S004:CAL:Fe55 calibration ${n}` : `S004:DATA:background_${n}%`,
+          description:
+            n % 3 === 0 ? `S004:CAL:Fe55 calibration ${n}` : `S004:DATA:background_${n}%`,
           pedestal: n % 4 === 0,
         },
       });
@@ -160,10 +229,16 @@ describe('runs query', () => {
     const seen: number[] = [];
     let after: string | null = null;
     for (;;) {
-      const res: any = await gw.gql(RUNS, { filter: { minRunNumber: 200, maxRunNumber: 211 }, first: 5, after });
+      const res: any = await gw.gql(RUNS, {
+        filter: { minRunNumber: 200, maxRunNumber: 211 },
+        first: 5,
+        after,
+      });
       const page = res.data.runs;
       expect(page.totalCount).toBe(12);
-      expect(page.nodes.map((r: any) => r.runNumber)).toEqual(page.edges.map((e: any) => e.node.runNumber));
+      expect(page.nodes.map((r: any) => r.runNumber)).toEqual(
+        page.edges.map((e: any) => e.node.runNumber),
+      );
       seen.push(...page.nodes.map((r: any) => r.runNumber));
       if (!page.pageInfo.hasNextPage) break;
       after = page.pageInfo.endCursor;
@@ -172,7 +247,11 @@ describe('runs query', () => {
   });
 
   it('orders by start time and pages in that order', async () => {
-    const first = await gw.gql(RUNS, { filter: { minRunNumber: 200, maxRunNumber: 211 }, first: 4, orderBy: 'STARTED_AT_ASC' });
+    const first = await gw.gql(RUNS, {
+      filter: { minRunNumber: 200, maxRunNumber: 211 },
+      first: 4,
+      orderBy: 'STARTED_AT_ASC',
+    });
     const second = await gw.gql(RUNS, {
       filter: { minRunNumber: 200, maxRunNumber: 211 },
       first: 4,
@@ -185,22 +264,33 @@ describe('runs query', () => {
 
   it('filters by run type, pedestal, time range (epoch ms or RFC 3339), state and description text', async () => {
     const numbers = async (filter: Record<string, unknown>) =>
-      (await gw.gql(RUNS, { filter: { minRunNumber: 200, maxRunNumber: 211, ...filter }, first: 50 })).data.runs.nodes
+      (
+        await gw.gql(RUNS, {
+          filter: { minRunNumber: 200, maxRunNumber: 211, ...filter },
+          first: 50,
+        })
+      ).data.runs.nodes
         .map((r: any) => r.runNumber)
         .sort();
     expect(await numbers({ runTypes: ['cal'] })).toEqual([201, 204, 207, 210]);
     expect(await numbers({ pedestal: true })).toEqual([200, 204, 208]);
-    expect(await numbers({ startedFrom: Date.UTC(2026, 0, 1, 0, 5), startedTo: '2026-01-01T00:08:00Z' })).toEqual([205, 206, 207]);
+    expect(
+      await numbers({ startedFrom: Date.UTC(2026, 0, 1, 0, 5), startedTo: '2026-01-01T00:08:00Z' }),
+    ).toEqual([205, 206, 207]);
     expect(await numbers({ state: 'CLOSED' })).toEqual([]);
     expect(await numbers({ descriptionContains: 'FE55' })).toEqual([201, 204, 207, 210]);
     // LIKE wildcards in the text are matched literally.
-    expect(await numbers({ descriptionContains: '_20' })).toEqual([200, 202, 203, 205, 206, 208, 209]);
+    expect(await numbers({ descriptionContains: '_20' })).toEqual([
+      200, 202, 203, 205, 206, 208, 209,
+    ]);
     expect(await numbers({ descriptionContains: '5%' })).toEqual([205]);
     expect(await numbers({ quality: ['UNKNOWN'] })).toHaveLength(12);
   });
 
   it('returns DateTime as RFC 3339 UTC and accepts epoch ms above 2^31 in literals', async () => {
-    const res = await gw.gql(`{ runs(filter: { startedFrom: 1767225600000, maxRunNumber: 200, minRunNumber: 200 }) { nodes { startedAt } } }`);
+    const res = await gw.gql(
+      `{ runs(filter: { startedFrom: 1767225600000, maxRunNumber: 200, minRunNumber: 200 }) { nodes { startedAt } } }`,
+    );
     expect(res.data.runs.nodes[0].startedAt).toBe('2026-01-01T00:00:00.000Z');
   });
 });

@@ -14,7 +14,15 @@ describe('schema.graphql', () => {
 
   it('keeps the names external clients depend on', () => {
     const sdl = fs.readFileSync(path.join(__dirname, '..', '..', 'schema.graphql'), 'utf8');
-    for (const name of ['run(runNumber: Int!): Run', 'runUpdated(runNumber: Int): Run!', 'startRun(input: StartRunInput!): Run!', 'closeRun(input: CloseRunInput!): Run!', 'scalar DateTime', 'scalar SafeInt', 'scalar JSON']) {
+    for (const name of [
+      'run(runNumber: Int!): Run',
+      'runUpdated(runNumber: Int): Run!',
+      'startRun(input: StartRunInput!): Run!',
+      'closeRun(input: CloseRunInput!): Run!',
+      'scalar DateTime',
+      'scalar SafeInt',
+      'scalar JSON',
+    ]) {
       expect(sdl).toContain(name);
     }
   });

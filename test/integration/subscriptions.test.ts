@@ -17,14 +17,23 @@ describe('subscriptions over graphql-ws on the HTTP port', () => {
     const all = await gw.subscribe(RUN_UPDATED, {}, Topic.RunUpdated);
     await gw.gql(START_RUN, { input: { runNumber: 30 } });
     await gw.gql(START_RUN, { input: { runNumber: 31, startedAt: '2026-11-24T18:00:00Z' } });
-    expect(await mine.next()).toEqual({ runNumber: 31, state: 'RUNNING', startedAt: '2026-11-24T18:00:00.000Z', files: [] });
+    expect(await mine.next()).toEqual({
+      runNumber: 31,
+      state: 'RUNNING',
+      startedAt: '2026-11-24T18:00:00.000Z',
+      files: [],
+    });
     expect((await all.next()).runNumber).toBe(30);
     expect((await all.next()).runNumber).toBe(31);
 
     gw.writeBufferFile('run00031.mid', Buffer.from('data of run 31'));
     await gw.gql(CLOSE_RUN, { input: { runNumber: 31, files: [{ path: 'run00031.mid' }] } });
     const closed = await mine.next();
-    expect(closed).toMatchObject({ runNumber: 31, state: 'CLOSED', files: [{ name: 'run00031.mid', localState: 'EXPECTED' }] });
+    expect(closed).toMatchObject({
+      runNumber: 31,
+      state: 'CLOSED',
+      files: [{ name: 'run00031.mid', localState: 'EXPECTED' }],
+    });
     // Ingestion updates the run again; the subscription's loaders are not cached across events.
     const ingested = await mine.next();
     expect(ingested.files).toEqual([{ name: 'run00031.mid', localState: 'PRESENT' }]);
@@ -34,7 +43,11 @@ describe('subscriptions over graphql-ws on the HTTP port', () => {
   });
 
   it('jobUpdated(runNumber, kind) follows a job from QUEUED to SUCCEEDED', async () => {
-    const jobs = await gw.subscribe(JOB_UPDATED, { runNumber: 32, kind: 'INGEST' }, Topic.JobUpdated);
+    const jobs = await gw.subscribe(
+      JOB_UPDATED,
+      { runNumber: 32, kind: 'INGEST' },
+      Topic.JobUpdated,
+    );
     const otherRun = await gw.subscribe(JOB_UPDATED, { runNumber: 999 }, Topic.JobUpdated);
     gw.writeBufferFile('run00032.mid', Buffer.alloc(1024, 7));
     await gw.gql(CLOSE_RUN, { input: { runNumber: 32, files: [{ path: 'run00032.mid' }] } });

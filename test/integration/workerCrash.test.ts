@@ -54,7 +54,10 @@ const logLines = (output: string, msg: string) =>
   output
     .split('\n')
     .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as { msg: string; time: number; workerId?: string; jobId?: number })
+    .map(
+      (line) =>
+        JSON.parse(line) as { msg: string; time: number; workerId?: string; jobId?: number },
+    )
     .filter((line) => line.msg === msg);
 
 describe('a worker killed mid-job', () => {
@@ -62,32 +65,53 @@ describe('a worker killed mid-job', () => {
     const file = path.join(gw.bufferDir, 'run00051.mid');
     fs.writeFileSync(file, '');
     fs.truncateSync(file, FILE_SIZE);
-    const closed = await gw.gql(`mutation { closeRun(input: { runNumber: 51, files: [{ path: "run00051.mid", sizeBytes: ${FILE_SIZE} }] }) { id } }`);
+    const closed = await gw.gql(
+      `mutation { closeRun(input: { runNumber: 51, files: [{ path: "run00051.mid", sizeBytes: ${FILE_SIZE} }] }) { id } }`,
+    );
     expect(closed.errors).toBeUndefined();
     const jobs = () => gw.server.runtime.db.manager.find(Job, { where: { runNumber: 51 } });
 
     const first = startWorkerProcess();
-    const running = await waitFor(async () => {
-      const [job] = await jobs();
-      return job?.state === JobState.RUNNING && job.progress > 0 && job.progress < 0.5 ? job : null;
-    }, 'the first worker to be mid-job', 20_000, 10);
+    const running = await waitFor(
+      async () => {
+        const [job] = await jobs();
+        return job?.state === JobState.RUNNING && job.progress > 0 && job.progress < 0.5
+          ? job
+          : null;
+      },
+      'the first worker to be mid-job',
+      20_000,
+      10,
+    );
     expect(running.leaseOwner).toContain(`:${first.child.pid}:`);
     first.child.kill('SIGKILL');
     const killedAt = Date.now();
     await new Promise((resolve) => first.child.once('exit', resolve));
 
     const second = startWorkerProcess();
-    const done = await waitFor(async () => {
-      const [job] = await jobs();
-      return job?.state === JobState.SUCCEEDED ? job : null;
-    }, 'the second worker to finish the job', 30_000);
+    const done = await waitFor(
+      async () => {
+        const [job] = await jobs();
+        return job?.state === JobState.SUCCEEDED ? job : null;
+      },
+      'the second worker to finish the job',
+      30_000,
+    );
     second.child.kill('SIGTERM');
     await new Promise((resolve) => second.child.once('exit', resolve));
 
     const all = await jobs();
     expect(all).toHaveLength(1);
     expect(done).toMatchObject({ attempts: 2, progress: 1, leaseOwner: null, lastError: null });
-    expect(done.result).toEqual({ files: [{ name: 'run00051.mid', sizeBytes: FILE_SIZE, md5: expect.stringMatching(/^[0-9a-f]{32}$/) }] });
+    expect(done.result).toEqual({
+      files: [
+        {
+          name: 'run00051.mid',
+          sizeBytes: FILE_SIZE,
+          md5: expect.stringMatching(/^[0-9a-f]{32}$/),
+        },
+      ],
+    });
 
     // The second worker claimed the job once, and only after the first one's lease ran out.
     const claims = logLines(second.output(), 'job claimed');
@@ -96,7 +120,12 @@ describe('a worker killed mid-job', () => {
     expect(claims[0].time).toBeGreaterThan(killedAt);
     expect(logLines(second.output(), 'job succeeded')).toHaveLength(1);
     expect(logLines(first.output(), 'job succeeded')).toHaveLength(0);
-    const fileRow = (await gw.gql(`{ run(runNumber: 51) { files { localState sizeBytes md5 } } }`)).data.run.files[0];
-    expect(fileRow).toMatchObject({ localState: 'PRESENT', sizeBytes: FILE_SIZE, md5: done.result!.files[0].md5 });
+    const fileRow = (await gw.gql(`{ run(runNumber: 51) { files { localState sizeBytes md5 } } }`))
+      .data.run.files[0];
+    expect(fileRow).toMatchObject({
+      localState: 'PRESENT',
+      sizeBytes: FILE_SIZE,
+      md5: done.result!.files[0].md5,
+    });
   });
 });

@@ -32,7 +32,11 @@ afterAll(async () => {
 describe('two gateway instances on one Redis', () => {
   it('delivers a mutation on one instance to a subscriber on the other', async () => {
     expect(a.config.redisUrl).toBe(redisUrl);
-    const sub = await b.subscribe(`subscription { runUpdated(runNumber: 41) { runNumber state } }`, {}, Topic.RunUpdated);
+    const sub = await b.subscribe(
+      `subscription { runUpdated(runNumber: 41) { runNumber state } }`,
+      {},
+      Topic.RunUpdated,
+    );
     const res = await a.gql(`mutation { startRun(input: { runNumber: 41 }) { runNumber } }`);
     expect(res.errors).toBeUndefined();
     expect(await sub.next()).toEqual({ runNumber: 41, state: 'RUNNING' });
@@ -40,9 +44,15 @@ describe('two gateway instances on one Redis', () => {
   });
 
   it('wakes the worker of the other instance and reports its job back', async () => {
-    const sub = await a.subscribe(`subscription { jobUpdated(runNumber: 42) { state } }`, {}, Topic.JobUpdated);
+    const sub = await a.subscribe(
+      `subscription { jobUpdated(runNumber: 42) { state } }`,
+      {},
+      Topic.JobUpdated,
+    );
     a.writeBufferFile('run00042.mid', Buffer.alloc(4096, 1));
-    await a.gql(`mutation { closeRun(input: { runNumber: 42, files: [{ path: "run00042.mid" }] }) { runNumber } }`);
+    await a.gql(
+      `mutation { closeRun(input: { runNumber: 42, files: [{ path: "run00042.mid" }] }) { runNumber } }`,
+    );
     const states: string[] = [];
     while (!states.includes('SUCCEEDED')) states.push((await sub.next()).state);
     expect(states[0]).toBe('QUEUED');

@@ -18,7 +18,10 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const mariadb = process.env.MARIADB_URL;
   if (!mariadb) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cygno-db-'));
-    return { url: `sqlite:${path.join(dir, 'test.sqlite')}`, drop: async () => fs.rmSync(dir, { recursive: true, force: true }) };
+    return {
+      url: `sqlite:${path.join(dir, 'test.sqlite')}`,
+      drop: async () => fs.rmSync(dir, { recursive: true, force: true }),
+    };
   }
   const name = `cygno_test_${randomBytes(4).toString('hex')}`;
   const admin = new URL(mariadb);

@@ -34,9 +34,18 @@ export interface TestGateway {
   url: string;
   bufferDir: string;
   database: TestDatabase;
-  gql<T = any>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GraphQLResponse<T>>;
+  gql<T = any>(
+    query: string,
+    variables?: Record<string, unknown>,
+    token?: string,
+  ): Promise<GraphQLResponse<T>>;
   /** Subscribes over graphql-ws and waits until the server has registered the subscription. */
-  subscribe<T = any>(query: string, variables: Record<string, unknown>, topic: Topic, token?: string): Promise<Subscription<T>>;
+  subscribe<T = any>(
+    query: string,
+    variables: Record<string, unknown>,
+    topic: Topic,
+    token?: string,
+  ): Promise<Subscription<T>>;
   /** Writes a file into the DAQ buffer. */
   writeBufferFile(name: string, content: Buffer): string;
   close(): Promise<void>;
@@ -63,7 +72,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   fs.mkdirSync(bufferDir, { recursive: true });
   const ownDatabase = !options.database;
   const database = options.database ?? (await createTestDatabase());
-  const s3: TestS3 | undefined = process.env.TEST_OBJECT_STORE === 's3' ? await startS3() : undefined;
+  const s3: TestS3 | undefined =
+    process.env.TEST_OBJECT_STORE === 's3' ? await startS3() : undefined;
   const config = loadConfig({
     PORT: '0',
     HOST: '127.0.0.1',
@@ -128,7 +138,10 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
           complete: () => undefined,
         },
       );
-      await waitFor(() => failure ?? pubsub.listenerCount(topic) > before, 'the subscription to register');
+      await waitFor(
+        () => failure ?? pubsub.listenerCount(topic) > before,
+        'the subscription to register',
+      );
       if (failure) throw failure instanceof Error ? failure : new Error(JSON.stringify(failure));
       let consumed = 0;
       return {
@@ -136,7 +149,10 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
         next(timeoutMs = 10_000) {
           if (consumed < received.length) return Promise.resolve(received[consumed++] as any);
           return new Promise((resolve, reject) => {
-            const timer = setTimeout(() => reject(new Error(`no subscription event within ${timeoutMs} ms`)), timeoutMs);
+            const timer = setTimeout(
+              () => reject(new Error(`no subscription event within ${timeoutMs} ms`)),
+              timeoutMs,
+            );
             waiters.push((value) => {
               clearTimeout(timer);
               consumed++;

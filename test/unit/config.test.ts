@@ -32,7 +32,13 @@ describe('loadConfig', () => {
   });
 
   it('names every bad variable at once', () => {
-    const found = problems({ PORT: 'eighty', DATABASE_URL: 'postgres://x/y', REDIS_URL: 'not a url', JOB_LEASE_MS: '5', SITE: 'L N G S' });
+    const found = problems({
+      PORT: 'eighty',
+      DATABASE_URL: 'postgres://x/y',
+      REDIS_URL: 'not a url',
+      JOB_LEASE_MS: '5',
+      SITE: 'L N G S',
+    });
     expect(found).toHaveLength(5);
     expect(found[0]).toMatch(/^PORT: expected an integer >= 0 and <= 65535, got "eighty"/);
     expect(found.join('\n')).toMatch(/DATABASE_URL: unsupported scheme "postgres:"/);
@@ -42,20 +48,34 @@ describe('loadConfig', () => {
   });
 
   it('refuses to bind beyond loopback without authentication', () => {
-    expect(problems({ HOST: '0.0.0.0' })).toEqual([expect.stringMatching(/^HOST: refusing to bind to 0.0.0.0 without authentication/)]);
-    expect(loadConfig({ HOST: '0.0.0.0', API_TOKENS: 'reader:abcdefghijklmnopqrstuvwxyz' }).host).toBe('0.0.0.0');
+    expect(problems({ HOST: '0.0.0.0' })).toEqual([
+      expect.stringMatching(/^HOST: refusing to bind to 0.0.0.0 without authentication/),
+    ]);
+    expect(
+      loadConfig({ HOST: '0.0.0.0', API_TOKENS: 'reader:abcdefghijklmnopqrstuvwxyz' }).host,
+    ).toBe('0.0.0.0');
   });
 
   it('validates API_TOKENS and never keeps the token itself', () => {
-    expect(problems({ API_TOKENS: 'wizard:abcdefghijklmnop' })).toEqual([expect.stringMatching(/API_TOKENS: entry 1 has unknown role "wizard"/)]);
-    expect(problems({ API_TOKENS: 'daq:short' })).toEqual([expect.stringMatching(/API_TOKENS: entry 1 \(daq\): token shorter than 16/)]);
-    expect(problems({ API_TOKENS: 'nocolon' })).toEqual([expect.stringMatching(/entry 1 is not role:token/)]);
-    const config = loadConfig({ API_TOKENS: 'daq:abcdefghijklmnopqrst, reader:zyxwvutsrqponmlkjih' });
+    expect(problems({ API_TOKENS: 'wizard:abcdefghijklmnop' })).toEqual([
+      expect.stringMatching(/API_TOKENS: entry 1 has unknown role "wizard"/),
+    ]);
+    expect(problems({ API_TOKENS: 'daq:short' })).toEqual([
+      expect.stringMatching(/API_TOKENS: entry 1 \(daq\): token shorter than 16/),
+    ]);
+    expect(problems({ API_TOKENS: 'nocolon' })).toEqual([
+      expect.stringMatching(/entry 1 is not role:token/),
+    ]);
+    const config = loadConfig({
+      API_TOKENS: 'daq:abcdefghijklmnopqrst, reader:zyxwvutsrqponmlkjih',
+    });
     expect(config.apiTokens.map((t) => t.role)).toEqual(['daq', 'reader']);
     expect(JSON.stringify(config)).not.toContain('abcdefghijklmnopqrst');
   });
 
   it('says plainly that OIDC is not available yet', () => {
-    expect(problems({ OIDC_ISSUER: 'https://iam.example.org/' })[0]).toMatch(/OIDC_ISSUER.*not implemented/);
+    expect(problems({ OIDC_ISSUER: 'https://iam.example.org/' })[0]).toMatch(
+      /OIDC_ISSUER.*not implemented/,
+    );
   });
 });

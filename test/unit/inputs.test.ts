@@ -17,10 +17,16 @@ describe('runTypeFromDescription', () => {
 
 describe('resolveBufferPath', () => {
   it('keeps paths inside the buffer', () => {
-    expect(resolveBufferPath('/data/buffer', 'run00001.mid.gz')).toBe('/data/buffer/run00001.mid.gz');
-    expect(resolveBufferPath('/data/buffer', '/data/buffer/sub/run2.mid')).toBe('/data/buffer/sub/run2.mid');
+    expect(resolveBufferPath('/data/buffer', 'run00001.mid.gz')).toBe(
+      '/data/buffer/run00001.mid.gz',
+    );
+    expect(resolveBufferPath('/data/buffer', '/data/buffer/sub/run2.mid')).toBe(
+      '/data/buffer/sub/run2.mid',
+    );
     for (const bad of ['../x', '/etc/passwd', '', '.', 'a/../../b', '/data/buffer2/x']) {
-      expect(() => resolveBufferPath('/data/buffer', bad), bad).toThrow(/BAD_USER_INPUT|not inside|empty/);
+      expect(() => resolveBufferPath('/data/buffer', bad), bad).toThrow(
+        /BAD_USER_INPUT|not inside|empty/,
+      );
     }
   });
 });
@@ -58,6 +64,8 @@ describe('UrlSigner', () => {
     expect(signer.verify('LNGS/run 1.mid', expires, signature, now)).toBe(true);
     expect(signer.verify('LNGS/run 2.mid', expires, signature, now)).toBe(false);
     expect(signer.verify('LNGS/run 1.mid', expires, signature, now + 61_000)).toBe(false);
-    expect(new UrlSigner('other', 'x').verify('LNGS/run 1.mid', expires, signature, now)).toBe(false);
+    expect(new UrlSigner('other', 'x').verify('LNGS/run 1.mid', expires, signature, now)).toBe(
+      false,
+    );
   });
 });

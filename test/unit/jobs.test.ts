@@ -5,7 +5,9 @@ import { JobKind } from '../../src/schema/enums';
 
 describe('backoffMs', () => {
   it('doubles from the base up to the cap, with at most 10% jitter', () => {
-    expect([1, 2, 3, 4].map((n) => backoffMs(n, 1000, 60_000, () => 0))).toEqual([1000, 2000, 4000, 8000]);
+    expect([1, 2, 3, 4].map((n) => backoffMs(n, 1000, 60_000, () => 0))).toEqual([
+      1000, 2000, 4000, 8000,
+    ]);
     expect(backoffMs(20, 1000, 60_000, () => 0)).toBe(60_000);
     expect(backoffMs(1, 1000, 60_000, () => 0.999)).toBeLessThanOrEqual(1100);
   });
@@ -13,7 +15,9 @@ describe('backoffMs', () => {
 
 describe('HandlerRegistry', () => {
   it('refuses to exist with a job kind left unhandled', () => {
-    expect(() => new HandlerRegistry([])).toThrow(/no handler registered for job kind\(s\): INGEST/);
+    expect(() => new HandlerRegistry([])).toThrow(
+      /no handler registered for job kind\(s\): INGEST/,
+    );
   });
 
   it('refuses two handlers for one kind', () => {

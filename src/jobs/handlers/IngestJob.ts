@@ -31,14 +31,19 @@ export class IngestJob implements JobHandler {
   async run(context: JobContext): Promise<JobOutcome> {
     const runId = context.job.runId;
     if (runId == null) throw new PermanentJobError(`job ${context.job.id} names no run`);
-    const files = await this.db.manager.find(DataFile, { where: { runId, kind: FileKind.RAW }, order: { id: 'ASC' } });
+    const files = await this.db.manager.find(DataFile, {
+      where: { runId, kind: FileKind.RAW },
+      order: { id: 'ASC' },
+    });
 
     const sizes = await Promise.all(files.map((file) => this.sizeInBuffer(file)));
     const total = sizes.reduce((sum, size) => sum + size, 0);
     const measured: Measured[] = [];
     let done = 0;
     for (const [index, file] of files.entries()) {
-      const md5 = await this.hash(file, context, (bytes) => context.progress(total === 0 ? 1 : (done + bytes) / total));
+      const md5 = await this.hash(file, context, (bytes) =>
+        context.progress(total === 0 ? 1 : (done + bytes) / total),
+      );
       done += sizes[index];
       measured.push({ id: file.id, name: file.name, sizeBytes: sizes[index], md5 });
     }
@@ -47,7 +52,11 @@ export class IngestJob implements JobHandler {
       result: { files: measured.map(({ name, sizeBytes, md5 }) => ({ name, sizeBytes, md5 })) },
       commit: async (manager) => {
         for (const file of measured) {
-          await manager.update(DataFile, file.id, { sizeBytes: file.sizeBytes, md5: file.md5, localState: LocalState.PRESENT });
+          await manager.update(DataFile, file.id, {
+            sizeBytes: file.sizeBytes,
+            md5: file.md5,
+            localState: LocalState.PRESENT,
+          });
         }
       },
       afterCommit: () => this.runs.publish(runId),
@@ -60,7 +69,8 @@ export class IngestJob implements JobHandler {
     let size: number;
     try {
       const stats = await fsp.stat(file.localPath);
-      if (!stats.isFile()) throw new PermanentJobError(`${file.name}: ${file.localPath} is not a regular file`);
+      if (!stats.isFile())
+        throw new PermanentJobError(`${file.name}: ${file.localPath} is not a regular file`);
       size = stats.size;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
@@ -69,15 +79,24 @@ export class IngestJob implements JobHandler {
       throw error;
     }
     if (file.sizeBytes != null && size !== file.sizeBytes) {
-      throw new Error(`${file.name}: ${size} bytes in the buffer, ${file.sizeBytes} declared by the DAQ (still being written?)`);
+      throw new Error(
+        `${file.name}: ${size} bytes in the buffer, ${file.sizeBytes} declared by the DAQ (still being written?)`,
+      );
     }
     return size;
   }
 
-  private async hash(file: DataFile, context: JobContext, onBytes: (bytes: number) => void): Promise<string> {
+  private async hash(
+    file: DataFile,
+    context: JobContext,
+    onBytes: (bytes: number) => void,
+  ): Promise<string> {
     const md5 = createHash('md5');
     let bytes = 0;
-    const stream = fs.createReadStream(file.localPath!, { highWaterMark: 1 << 20, signal: context.signal });
+    const stream = fs.createReadStream(file.localPath!, {
+      highWaterMark: 1 << 20,
+      signal: context.signal,
+    });
     try {
       for await (const chunk of stream) {
         md5.update(chunk as Buffer);
@@ -90,7 +109,10 @@ export class IngestJob implements JobHandler {
     }
     const digest = md5.digest('hex');
     if (file.declaredMd5 && digest !== file.declaredMd5) {
-      throw new PermanentJobError(`${file.name}: MD5 ${digest} differs from the declared ${file.declaredMd5}`, 'CHECKSUM_MISMATCH');
+      throw new PermanentJobError(
+        `${file.name}: MD5 ${digest} differs from the declared ${file.declaredMd5}`,
+        'CHECKSUM_MISMATCH',
+      );
     }
     return digest;
   }
