@@ -5,7 +5,7 @@ import { AlarmState, Severity } from '../schema/enums';
 import { DateTimeColumn, EnumColumn, JsonColumn } from './columns';
 
 /** An alarm, deduplicated by fingerprint, with the acknowledgement MIDAS has. */
-@ObjectType({ description: 'An alarm.' })
+@ObjectType({ simpleResolvers: true, description: 'An alarm.' })
 @Entity('alarms')
 @Index(['fingerprint', 'state'])
 @Index(['state', 'severity'])

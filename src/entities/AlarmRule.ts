@@ -5,7 +5,7 @@ import { AlarmRuleKind, Severity } from '../schema/enums';
 import { CreatedAtColumn, EnumColumn, JsonColumn, UpdatedAtColumn } from './columns';
 
 /** When to raise an alarm: a threshold held for a duration, a missing heartbeat, a pipeline failure, a DQ band. */
-@ObjectType({ description: 'An alarm rule.' })
+@ObjectType({ simpleResolvers: true, description: 'An alarm rule.' })
 @Entity('alarm_rules')
 export class AlarmRule {
   @Field(() => ID)

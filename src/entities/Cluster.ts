@@ -3,7 +3,10 @@ import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } 
 import { Event } from './Event';
 
 /** A reconstructed camera cluster: the CYGNO reconstruction's `sc_*` quantities. */
-@ObjectType({ description: 'A reconstructed cluster (CYGNO sc_* quantities).' })
+@ObjectType({
+  simpleResolvers: true,
+  description: 'A reconstructed cluster (CYGNO sc_* quantities).',
+})
 @Entity('clusters')
 @Index(['runId', 'recoVersion'])
 @Index(['eventId'])

@@ -6,7 +6,10 @@ import { BigIntColumn, CreatedAtColumn, EnumColumn, UpdatedAtColumn } from './co
 import { Run } from './Run';
 
 /** A file of a run (raw MIDAS, reconstruction output, pedestal map) and where its replicas are. */
-@ObjectType({ description: 'A file of a run and the state of its replicas.' })
+@ObjectType({
+  simpleResolvers: true,
+  description: 'A file of a run and the state of its replicas.',
+})
 @Entity('data_files')
 @Index(['runId', 'name'], { unique: true })
 @Index(['cloudState'])

@@ -4,7 +4,7 @@ import { CreatedAtColumn } from './columns';
 import { Run } from './Run';
 
 /** A per-run data-quality number (pedestal noise, spark fraction, ⁵⁵Fe peak position…). */
-@ObjectType({ description: 'A per-run data-quality metric.' })
+@ObjectType({ simpleResolvers: true, description: 'A per-run data-quality metric.' })
 @Entity('dq_metrics')
 @Index(['runId', 'name', 'recoVersion'], { unique: true })
 export class DqMetric {

@@ -5,7 +5,7 @@ import { BigIntColumn, DateTimeColumn } from './columns';
 import { Run } from './Run';
 
 /** One MIDAS event of a run, indexed at ingestion; image summaries filled by reconstruction. */
-@ObjectType({ description: 'A MIDAS event of a run.' })
+@ObjectType({ simpleResolvers: true, description: 'A MIDAS event of a run.' })
 @Entity('events')
 @Index(['runId', 'serial'], { unique: true })
 @Index(['runId', 'timestamp'])

@@ -15,7 +15,7 @@ import {
  * A unit of pipeline work in the durable queue. Unique per (kind, subject, version), so the
  * same cause can never enqueue the same work twice; a lease marks which worker holds it.
  */
-@ObjectType({ description: 'A pipeline job.' })
+@ObjectType({ simpleResolvers: true, description: 'A pipeline job.' })
 @Entity('jobs')
 @Index(['kind', 'subject', 'version'], { unique: true })
 @Index(['state', 'nextAttemptAt'])

@@ -3,7 +3,7 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 import { DateTimeColumn } from './columns';
 
 /** One sample of a time series: slow control, DAQ rates, pipeline gauges. */
-@ObjectType({ description: 'A time-series sample.' })
+@ObjectType({ simpleResolvers: true, description: 'A time-series sample.' })
 @Entity('metric_samples')
 @Index(['name', 'time'])
 export class MetricSample {

@@ -8,7 +8,7 @@ import { Run } from './Run';
  * A data-quality verdict for one subsystem of a run. Event-sourced: a change adds a row, the
  * newest per (run, subsystem) is current, and the history keeps who changed what and why.
  */
-@ObjectType({ description: 'A data-quality flag (one row per change).' })
+@ObjectType({ simpleResolvers: true, description: 'A data-quality flag (one row per change).' })
 @Entity('quality_flags')
 @Index(['runId', 'subsystem', 'setAt'])
 export class QualityFlag {

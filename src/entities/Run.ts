@@ -12,7 +12,7 @@ import {
 } from './columns';
 
 /** A DAQ run: the unit the pipeline moves, reconstructs, copies to tape and signs off. */
-@ObjectType({ description: 'A DAQ run.' })
+@ObjectType({ simpleResolvers: true, description: 'A DAQ run.' })
 @Entity('runs')
 @Index(['startedAt'])
 @Index(['state'])

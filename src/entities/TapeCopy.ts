@@ -5,7 +5,7 @@ import { CreatedAtColumn, DateTimeColumn, EnumColumn, UpdatedAtColumn } from './
 import { DataFile } from './DataFile';
 
 /** The custodial copy of a file at a tape endpoint. */
-@ObjectType({ description: 'A copy of a file on tape.' })
+@ObjectType({ simpleResolvers: true, description: 'A copy of a file on tape.' })
 @Entity('tape_copies')
 @Index(['fileId', 'endpoint'], { unique: true })
 @Index(['state'])

@@ -6,18 +6,36 @@ import type { Run } from '../entities/Run';
 import type { TapeCopy } from '../entities/TapeCopy';
 import type { Services } from '../services';
 
+type Columns = readonly string[] | undefined;
+
+/**
+ * Loaders by relation. Each takes the columns the selection needs (see Projection) and hands
+ * out one DataLoader per column set, so all items of a list share one batch.
+ */
 export interface Loaders {
-  runById: DataLoader<number, Run | null>;
-  filesByRunId: DataLoader<number, DataFile[]>;
-  tapeCopiesByFileId: DataLoader<number, TapeCopy[]>;
-  qualityFlagsByRunId: DataLoader<number, QualityFlag[]>;
-  jobsByRunId: DataLoader<number, Job[]>;
+  runById(columns?: Columns): DataLoader<number, Run | null>;
+  filesByRunId(columns?: Columns): DataLoader<number, DataFile[]>;
+  tapeCopiesByFileId(columns?: Columns): DataLoader<number, TapeCopy[]>;
+  qualityFlagsByRunId(columns?: Columns): DataLoader<number, QualityFlag[]>;
+  jobsByRunId(columns?: Columns): DataLoader<number, Job[]>;
 }
 
 function groupBy<T, K>(rows: T[], keys: readonly K[], keyOf: (row: T) => K): T[][] {
   const groups = new Map<K, T[]>(keys.map((key) => [key, []]));
   for (const row of rows) groups.get(keyOf(row))?.push(row);
   return keys.map((key) => groups.get(key) ?? []);
+}
+
+function perColumnSet<V>(
+  make: (columns: Columns) => DataLoader<number, V>,
+): (columns?: Columns) => DataLoader<number, V> {
+  const loaders = new Map<string, DataLoader<number, V>>();
+  return (columns) => {
+    const key = columns?.join(',') ?? '*';
+    let loader = loaders.get(key);
+    if (!loader) loaders.set(key, (loader = make(columns)));
+    return loader;
+  };
 }
 
 /**
@@ -30,26 +48,44 @@ export function createLoaders(
 ): Loaders {
   const opts = { cache: options.cache };
   return {
-    runById: new DataLoader(async (ids) => {
-      const rows = await services.runs.byIds(ids);
-      const byId = new Map(rows.map((run) => [run.id, run]));
-      return ids.map((id) => byId.get(id) ?? null);
-    }, opts),
-    filesByRunId: new DataLoader(
-      async (ids) => groupBy(await services.files.byRunIds(ids), ids, (f) => f.runId),
-      opts,
+    runById: perColumnSet(
+      (columns) =>
+        new DataLoader(async (ids) => {
+          const rows = await services.runs.byIds(ids, columns);
+          const byId = new Map(rows.map((run) => [run.id, run]));
+          return ids.map((id) => byId.get(id) ?? null);
+        }, opts),
     ),
-    tapeCopiesByFileId: new DataLoader(
-      async (ids) => groupBy(await services.files.tapeCopiesByFileIds(ids), ids, (c) => c.fileId),
-      opts,
+    filesByRunId: perColumnSet(
+      (columns) =>
+        new DataLoader(
+          async (ids) => groupBy(await services.files.byRunIds(ids, columns), ids, (f) => f.runId),
+          opts,
+        ),
     ),
-    qualityFlagsByRunId: new DataLoader(
-      async (ids) => groupBy(await services.quality.currentByRunIds(ids), ids, (f) => f.runId),
-      opts,
+    tapeCopiesByFileId: perColumnSet(
+      (columns) =>
+        new DataLoader(
+          async (ids) =>
+            groupBy(await services.files.tapeCopiesByFileIds(ids, columns), ids, (c) => c.fileId),
+          opts,
+        ),
     ),
-    jobsByRunId: new DataLoader(
-      async (ids) => groupBy(await services.jobs.byRunIds(ids), ids, (j) => j.runId ?? -1),
-      opts,
+    qualityFlagsByRunId: perColumnSet(
+      (columns) =>
+        new DataLoader(
+          async (ids) =>
+            groupBy(await services.quality.currentByRunIds(ids, columns), ids, (f) => f.runId),
+          opts,
+        ),
+    ),
+    jobsByRunId: perColumnSet(
+      (columns) =>
+        new DataLoader(
+          async (ids) =>
+            groupBy(await services.jobs.byRunIds(ids, columns), ids, (j) => j.runId ?? -1),
+          opts,
+        ),
     ),
   };
 }

@@ -6,7 +6,8 @@ import { Run } from '../entities/Run';
 import { TapeCopy } from '../entities/TapeCopy';
 import { DataFileConnection, PageArgs } from '../schema/connection';
 import { FileFilter } from '../schema/filters';
-import { selectsField } from './selection';
+import { FILE_COLUMNS, RUN_COLUMNS, TAPE_COPY_COLUMNS } from './projections';
+import { selectedFields, selectedNodeFields, selectsField } from './selection';
 
 @Resolver(() => DataFile)
 export class DataFileResolver {
@@ -17,17 +18,30 @@ export class DataFileResolver {
     @Ctx() ctx: GatewayContext,
     @Info() info: GraphQLResolveInfo,
   ) {
-    return ctx.services.files.list(filter, page, selectsField(info, 'totalCount'));
+    return ctx.services.files.list(filter, page, {
+      withTotal: selectsField(info, 'totalCount'),
+      columns: FILE_COLUMNS.for(selectedNodeFields(info)),
+    });
   }
 
   @FieldResolver(() => Run)
-  async run(@Root() file: DataFile, @Ctx() ctx: GatewayContext): Promise<Run | null> {
-    return ctx.loaders.runById.load(file.runId);
+  run(
+    @Root() file: DataFile,
+    @Ctx() ctx: GatewayContext,
+    @Info() info: GraphQLResolveInfo,
+  ): Promise<Run | null> {
+    return ctx.loaders.runById(RUN_COLUMNS.for(selectedFields(info))).load(file.runId);
   }
 
   @FieldResolver(() => [TapeCopy])
-  tapeCopies(@Root() file: DataFile, @Ctx() ctx: GatewayContext): Promise<TapeCopy[]> {
-    return ctx.loaders.tapeCopiesByFileId.load(file.id);
+  tapeCopies(
+    @Root() file: DataFile,
+    @Ctx() ctx: GatewayContext,
+    @Info() info: GraphQLResolveInfo,
+  ): Promise<TapeCopy[]> {
+    return ctx.loaders
+      .tapeCopiesByFileId(TAPE_COPY_COLUMNS.for(selectedFields(info)))
+      .load(file.id);
   }
 
   @FieldResolver(() => String, {

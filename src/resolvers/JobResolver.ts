@@ -23,7 +23,8 @@ import { Topic } from '../pubsub';
 import { JobConnection, PageArgs } from '../schema/connection';
 import { JobKind } from '../schema/enums';
 import { JobFilter } from '../schema/filters';
-import { selectsField } from './selection';
+import { JOB_COLUMNS, RUN_COLUMNS } from './projections';
+import { selectedFields, selectedNodeFields, selectsField } from './selection';
 
 function jobId(id: string): number {
   const parsed = Number(id);
@@ -41,7 +42,10 @@ export class JobResolver {
     @Ctx() ctx: GatewayContext,
     @Info() info: GraphQLResolveInfo,
   ) {
-    return ctx.services.jobs.list(filter, page, selectsField(info, 'totalCount'));
+    return ctx.services.jobs.list(filter, page, {
+      withTotal: selectsField(info, 'totalCount'),
+      columns: JOB_COLUMNS.for(selectedNodeFields(info)),
+    });
   }
 
   @Authorized(Role.SHIFTER)
@@ -59,8 +63,14 @@ export class JobResolver {
   }
 
   @FieldResolver(() => Run, { nullable: true })
-  run(@Root() job: Job, @Ctx() ctx: GatewayContext): Promise<Run | null> | null {
-    return job.runId == null ? null : ctx.loaders.runById.load(job.runId);
+  run(
+    @Root() job: Job,
+    @Ctx() ctx: GatewayContext,
+    @Info() info: GraphQLResolveInfo,
+  ): Promise<Run | null> | null {
+    return job.runId == null
+      ? null
+      : ctx.loaders.runById(RUN_COLUMNS.for(selectedFields(info))).load(job.runId);
   }
 
   @Subscription(() => Job, {

@@ -23,7 +23,8 @@ import { Topic } from '../pubsub';
 import { PageArgs, RunConnection } from '../schema/connection';
 import { RunOrder } from '../schema/enums';
 import { CloseRunInput, RunFilter, StartRunInput } from '../schema/runInputs';
-import { selectsField } from './selection';
+import { FILE_COLUMNS, JOB_COLUMNS, QUALITY_FLAG_COLUMNS, RUN_COLUMNS } from './projections';
+import { selectedFields, selectedNodeFields, selectsField } from './selection';
 
 @Resolver(() => Run)
 export class RunResolver {
@@ -44,12 +45,10 @@ export class RunResolver {
     @Ctx() ctx: GatewayContext,
     @Info() info: GraphQLResolveInfo,
   ) {
-    return ctx.services.runs.list(
-      filter,
-      orderBy ?? RunOrder.RUN_NUMBER_DESC,
-      page,
-      selectsField(info, 'totalCount'),
-    );
+    return ctx.services.runs.list(filter, orderBy ?? RunOrder.RUN_NUMBER_DESC, page, {
+      withTotal: selectsField(info, 'totalCount'),
+      columns: RUN_COLUMNS.for(selectedNodeFields(info)),
+    });
   }
 
   @Authorized(Role.DAQ)
@@ -67,18 +66,32 @@ export class RunResolver {
   }
 
   @FieldResolver(() => [DataFile])
-  files(@Root() run: Run, @Ctx() ctx: GatewayContext): Promise<DataFile[]> {
-    return ctx.loaders.filesByRunId.load(run.id);
+  files(
+    @Root() run: Run,
+    @Ctx() ctx: GatewayContext,
+    @Info() info: GraphQLResolveInfo,
+  ): Promise<DataFile[]> {
+    return ctx.loaders.filesByRunId(FILE_COLUMNS.for(selectedFields(info))).load(run.id);
   }
 
   @FieldResolver(() => [QualityFlag], { description: 'The current flag of each subsystem.' })
-  qualityFlags(@Root() run: Run, @Ctx() ctx: GatewayContext): Promise<QualityFlag[]> {
-    return ctx.loaders.qualityFlagsByRunId.load(run.id);
+  qualityFlags(
+    @Root() run: Run,
+    @Ctx() ctx: GatewayContext,
+    @Info() info: GraphQLResolveInfo,
+  ): Promise<QualityFlag[]> {
+    return ctx.loaders
+      .qualityFlagsByRunId(QUALITY_FLAG_COLUMNS.for(selectedFields(info)))
+      .load(run.id);
   }
 
   @FieldResolver(() => [Job])
-  jobs(@Root() run: Run, @Ctx() ctx: GatewayContext): Promise<Job[]> {
-    return ctx.loaders.jobsByRunId.load(run.id);
+  jobs(
+    @Root() run: Run,
+    @Ctx() ctx: GatewayContext,
+    @Info() info: GraphQLResolveInfo,
+  ): Promise<Job[]> {
+    return ctx.loaders.jobsByRunId(JOB_COLUMNS.for(selectedFields(info))).load(run.id);
   }
 
   @Subscription(() => Run, {

@@ -3,7 +3,7 @@ import { DataFile } from '../entities/DataFile';
 import { Job } from '../entities/Job';
 import { Run } from '../entities/Run';
 
-@ObjectType({ description: 'Relay page information.' })
+@ObjectType({ simpleResolvers: true, description: 'Relay page information.' })
 export class PageInfo {
   @Field() hasNextPage: boolean;
   @Field() hasPreviousPage: boolean;
@@ -31,13 +31,13 @@ export class PageArgs {
  * walk `edges`. `totalCount` is computed only when selected.
  */
 function Connection<T extends object>(node: ClassType<T>) {
-  @ObjectType(`${node.name}Edge`)
+  @ObjectType(`${node.name}Edge`, { simpleResolvers: true })
   class Edge {
     @Field() cursor: string;
     @Field(() => node) node: T;
   }
 
-  @ObjectType()
+  @ObjectType({ simpleResolvers: true })
   abstract class ConnectionType {
     @Field(() => [Edge]) edges: Edge[];
     @Field(() => [node]) nodes: T[];
@@ -51,11 +51,11 @@ function Connection<T extends object>(node: ClassType<T>) {
   return ConnectionType;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class RunConnection extends Connection(Run) {}
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class DataFileConnection extends Connection(DataFile) {}
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class JobConnection extends Connection(Job) {}

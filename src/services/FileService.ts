@@ -1,12 +1,18 @@
+import { readRows } from '../db/readRows';
 import type { Database } from '../db/Database';
 import { DataFile } from '../entities/DataFile';
 import { TapeCopy } from '../entities/TapeCopy';
 import type { FileFilter } from '../schema/filters';
-import { paginate, type Page, type PageArgs, type SortKey } from './pagination';
+import { paginate, type ListOptions, type Page, type PageArgs, type SortKey } from './pagination';
 import type { ObjectStore } from '../storage/ObjectStore';
 import { ReplicaState } from '../schema/enums';
 
-const BY_ID: SortKey<DataFile> = { column: 'file.id', direction: 'DESC', valueOf: (f) => f.id };
+const BY_ID: SortKey<DataFile> = {
+  column: 'file.id',
+  columns: ['id'],
+  direction: 'DESC',
+  valueOf: (f) => f.id,
+};
 
 /** How long a presigned download link stays valid. */
 export const DOWNLOAD_URL_TTL_SECONDS = 3600;
@@ -22,7 +28,7 @@ export class FileService {
   list(
     filter: FileFilter | null | undefined,
     page: PageArgs,
-    withTotal: boolean,
+    options: ListOptions,
   ): Promise<Page<DataFile>> {
     const query = this.db.manager.createQueryBuilder(DataFile, 'file');
     if (filter?.runNumber != null) {
@@ -37,25 +43,32 @@ export class FileService {
       query.andWhere('file.localState IN (:...localStates)', { localStates: filter.localStates });
     if (filter?.nameContains)
       query.andWhere('file.name LIKE :name', { name: `%${filter.nameContains}%` });
-    return paginate(query, BY_ID, page, { maxPageSize: this.maxPageSize, withTotal });
+    return paginate(query, BY_ID, page, { maxPageSize: this.maxPageSize, ...options });
   }
 
-  async byRunIds(runIds: readonly number[]): Promise<DataFile[]> {
+  async byRunIds(runIds: readonly number[], columns?: readonly string[]): Promise<DataFile[]> {
     if (runIds.length === 0) return [];
-    return this.db.manager
-      .createQueryBuilder(DataFile, 'file')
-      .where('file.runId IN (:...runIds)', { runIds })
-      .orderBy('file.id', 'ASC')
-      .getMany();
+    return readRows(
+      this.db.manager
+        .createQueryBuilder(DataFile, 'file')
+        .where('file.runId IN (:...runIds)', { runIds })
+        .orderBy('file.id', 'ASC'),
+      columns,
+    );
   }
 
-  async tapeCopiesByFileIds(fileIds: readonly number[]): Promise<TapeCopy[]> {
+  async tapeCopiesByFileIds(
+    fileIds: readonly number[],
+    columns?: readonly string[],
+  ): Promise<TapeCopy[]> {
     if (fileIds.length === 0) return [];
-    return this.db.manager
-      .createQueryBuilder(TapeCopy, 'copy')
-      .where('copy.fileId IN (:...fileIds)', { fileIds })
-      .orderBy('copy.id', 'ASC')
-      .getMany();
+    return readRows(
+      this.db.manager
+        .createQueryBuilder(TapeCopy, 'copy')
+        .where('copy.fileId IN (:...fileIds)', { fileIds })
+        .orderBy('copy.id', 'ASC'),
+      columns,
+    );
   }
 
   /** A short-lived download link, only while a verified cloud copy exists. */

@@ -1,10 +1,16 @@
+import { readRows } from '../db/readRows';
 import type { Database } from '../db/Database';
 import { Job } from '../entities/Job';
 import type { JobQueue } from '../jobs/JobQueue';
 import type { JobFilter } from '../schema/filters';
-import { paginate, type Page, type PageArgs, type SortKey } from './pagination';
+import { paginate, type ListOptions, type Page, type PageArgs, type SortKey } from './pagination';
 
-const NEWEST_FIRST: SortKey<Job> = { column: 'job.id', direction: 'DESC', valueOf: (j) => j.id };
+const NEWEST_FIRST: SortKey<Job> = {
+  column: 'job.id',
+  columns: ['id'],
+  direction: 'DESC',
+  valueOf: (j) => j.id,
+};
 
 /** Jobs as the API sees them: listing, retry and cancel (the engine itself is src/jobs). */
 export class JobService {
@@ -17,7 +23,7 @@ export class JobService {
   list(
     filter: JobFilter | null | undefined,
     page: PageArgs,
-    withTotal: boolean,
+    options: ListOptions,
   ): Promise<Page<Job>> {
     const query = this.db.manager.createQueryBuilder(Job, 'job');
     if (filter?.runNumber != null) {
@@ -27,16 +33,18 @@ export class JobService {
     if (filter?.states?.length)
       query.andWhere('job.state IN (:...states)', { states: filter.states });
     if (filter?.ids?.length) query.andWhere('job.id IN (:...ids)', { ids: filter.ids.map(Number) });
-    return paginate(query, NEWEST_FIRST, page, { maxPageSize: this.maxPageSize, withTotal });
+    return paginate(query, NEWEST_FIRST, page, { maxPageSize: this.maxPageSize, ...options });
   }
 
-  async byRunIds(runIds: readonly number[]): Promise<Job[]> {
+  async byRunIds(runIds: readonly number[], columns?: readonly string[]): Promise<Job[]> {
     if (runIds.length === 0) return [];
-    return this.db.manager
-      .createQueryBuilder(Job, 'job')
-      .where('job.runId IN (:...runIds)', { runIds })
-      .orderBy('job.id', 'ASC')
-      .getMany();
+    return readRows(
+      this.db.manager
+        .createQueryBuilder(Job, 'job')
+        .where('job.runId IN (:...runIds)', { runIds })
+        .orderBy('job.id', 'ASC'),
+      columns,
+    );
   }
 
   retry(id: number): Promise<Job> {

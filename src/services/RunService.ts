@@ -1,3 +1,4 @@
+import { readRows } from '../db/readRows';
 import path from 'node:path';
 import type { EntityManager } from 'typeorm';
 import type { Principal } from '../auth/roles';
@@ -17,7 +18,7 @@ import type {
   StartRunInput,
 } from '../schema/runInputs';
 import { resolveBufferPath } from './bufferPaths';
-import { paginate, type Page, type PageArgs, type SortKey } from './pagination';
+import { paginate, type ListOptions, type Page, type PageArgs, type SortKey } from './pagination';
 import { runTypeFromDescription } from './runType';
 
 /** The INGEST job of a run: one per run, whatever number of times the DAQ closes it. */
@@ -28,11 +29,13 @@ export function ingestJobSubject(runNumber: number): string {
 const SORTS: Record<RunOrder, SortKey<Run>> = {
   [RunOrder.RUN_NUMBER_DESC]: {
     column: 'run.runNumber',
+    columns: ['runNumber'],
     direction: 'DESC',
     valueOf: (r) => r.runNumber,
   },
   [RunOrder.RUN_NUMBER_ASC]: {
     column: 'run.runNumber',
+    columns: ['runNumber'],
     direction: 'ASC',
     valueOf: (r) => r.runNumber,
   },
@@ -44,6 +47,7 @@ const SORTS: Record<RunOrder, SortKey<Run>> = {
 function startedAtSort(direction: 'ASC' | 'DESC'): SortKey<Run> {
   return {
     column: 'COALESCE(run.startedAt, run.createdAt)',
+    columns: ['startedAt', 'createdAt'],
     direction,
     valueOf: (r) => new Date(r.startedAt ?? r.createdAt).toISOString(),
     parse: (value) => new Date(String(value)),
@@ -70,19 +74,19 @@ export class RunService {
     return this.db.manager.findOneBy(Run, { runNumber });
   }
 
-  async byIds(ids: readonly number[]): Promise<Run[]> {
+  async byIds(ids: readonly number[], columns?: readonly string[]): Promise<Run[]> {
     if (ids.length === 0) return [];
-    return this.db.manager
-      .createQueryBuilder(Run, 'run')
-      .where('run.id IN (:...ids)', { ids })
-      .getMany();
+    return readRows(
+      this.db.manager.createQueryBuilder(Run, 'run').where('run.id IN (:...ids)', { ids }),
+      columns,
+    );
   }
 
   list(
     filter: RunFilter | null | undefined,
     order: RunOrder,
     page: PageArgs,
-    withTotal: boolean,
+    options: ListOptions,
   ): Promise<Page<Run>> {
     const query = this.db.manager.createQueryBuilder(Run, 'run');
     if (filter?.minRunNumber != null)
@@ -109,7 +113,7 @@ export class RunService {
     }
     return paginate(query, SORTS[order], page, {
       maxPageSize: this.options.maxPageSize,
-      withTotal,
+      ...options,
     });
   }
 

@@ -1,4 +1,5 @@
 import type { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
+import { readRows } from '../db/readRows';
 import { BadUserInputError } from '../errors';
 
 /** A page as services return it; resolvers hand it to the GraphQL connection types unchanged. */
@@ -14,6 +15,12 @@ export interface Page<T> {
   totalCount: number | null;
 }
 
+/** What a list call reads: whether to count, and which columns (all when unset). */
+export interface ListOptions {
+  withTotal: boolean;
+  columns?: readonly string[];
+}
+
 export interface PageArgs {
   first?: number | null;
   after?: string | null;
@@ -23,6 +30,8 @@ export interface SortKey<T> {
   /** Column expression on the query's alias, e.g. "run.runNumber". */
   column: string;
   direction: 'ASC' | 'DESC';
+  /** Columns `valueOf` reads (always selected). */
+  columns: readonly string[];
   /** Reads the sort value from a row (dates as ISO strings so they survive the cursor). */
   valueOf: (row: T) => string | number | null;
   /** Turns a cursor value back into a query parameter. */
@@ -69,7 +78,7 @@ export async function paginate<T extends ObjectLiteral & { id: number | string }
   query: SelectQueryBuilder<T>,
   sort: SortKey<T>,
   args: PageArgs,
-  options: { maxPageSize: number; withTotal: boolean },
+  options: { maxPageSize: number; withTotal: boolean; columns?: readonly string[] },
 ): Promise<Page<T>> {
   const limit = pageSize(args.first, options.maxPageSize);
   const alias = query.alias;
@@ -94,24 +103,29 @@ export async function paginate<T extends ObjectLiteral & { id: number | string }
   const rows =
     limit === 0
       ? []
-      : await query
-          .orderBy(sort.column, sort.direction)
-          .addOrderBy(`${alias}.id`, sort.direction)
-          .take(undefined)
-          .limit(limit + 1)
-          .getMany();
+      : await readRows(
+          query
+            .orderBy(sort.column, sort.direction)
+            .addOrderBy(`${alias}.id`, sort.direction)
+            .limit(limit + 1),
+          options.columns && [...new Set(['id', ...sort.columns, ...options.columns])],
+        );
 
   const hasNextPage = rows.length > limit;
   const nodes = hasNextPage ? rows.slice(0, limit) : rows;
-  const edges = nodes.map((node) => ({ cursor: encodeCursor(sort.valueOf(node), node.id), node }));
+  const cursorOf = (node: T) => encodeCursor(sort.valueOf(node), node.id);
+  let edges: Page<T>['edges'] | undefined;
   return {
-    edges,
+    // Edges and their cursors are built only when asked for: Grafana and notebooks read `nodes`.
+    get edges() {
+      return (edges ??= nodes.map((node) => ({ cursor: cursorOf(node), node })));
+    },
     nodes,
     pageInfo: {
       hasNextPage,
       hasPreviousPage: Boolean(args.after),
-      startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges.at(-1)?.cursor ?? null,
+      startCursor: nodes.length > 0 ? cursorOf(nodes[0]) : null,
+      endCursor: nodes.length > 0 ? cursorOf(nodes[nodes.length - 1]) : null,
     },
     totalCount: total,
   };

@@ -1,0 +1,22 @@
+import { DataFile } from '../entities/DataFile';
+import { Job } from '../entities/Job';
+import { QualityFlag } from '../entities/QualityFlag';
+import { Run } from '../entities/Run';
+import { TapeCopy } from '../entities/TapeCopy';
+import { Projection } from '../db/projection';
+
+// The columns each GraphQL type needs beyond the selected ones: ids and grouping keys, and what
+// field resolvers read. (Sort keys for cursors are added by paginate.)
+
+export const RUN_COLUMNS = new Projection(Run, ['id']);
+export const FILE_COLUMNS = new Projection(DataFile, ['id', 'runId'], {
+  downloadUrl: ['cloudState', 'objectKey'],
+});
+export const TAPE_COPY_COLUMNS = new Projection(TapeCopy, ['id', 'fileId']);
+export const QUALITY_FLAG_COLUMNS = new Projection(QualityFlag, [
+  'id',
+  'runId',
+  'subsystem',
+  'setAt',
+]);
+export const JOB_COLUMNS = new Projection(Job, ['id', 'runId']);
