@@ -19,7 +19,6 @@ const CONVERSIONS: Record<string, Convert> = {
   'simple-json': (value) =>
     value == null ? null : typeof value === 'string' ? JSON.parse(value) : value,
   'simple-array': (value) => (value ? String(value).split(',') : []),
-  bigint: (value) => (value == null ? null : String(value)),
 };
 
 const mappers = new WeakMap<EntityMetadata, Map<string, RowMapper>>();

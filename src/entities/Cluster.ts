@@ -1,5 +1,6 @@
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
-import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, Generated } from 'typeorm';
+import { BigIntColumn, bigintAsNumber } from './columns';
 import { Event } from './Event';
 
 /** A reconstructed camera cluster: the CYGNO reconstruction's `sc_*` quantities. */
@@ -13,12 +14,14 @@ import { Event } from './Event';
 @Index(['integral'])
 export class Cluster {
   @Field(() => ID)
-  @PrimaryGeneratedColumn({ type: 'bigint' })
-  id: string;
+  // 64-bit in the database, a JS number here (TypeORM's generated-column decorator takes no transformer).
+  @PrimaryColumn({ type: 'bigint', transformer: bigintAsNumber })
+  @Generated('increment')
+  id: number;
 
   @Field(() => ID)
-  @Column({ type: 'bigint' })
-  eventId: string;
+  @BigIntColumn()
+  eventId: number;
 
   @ManyToOne(() => Event, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'eventId' })

@@ -1,7 +1,7 @@
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
-import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, Generated } from 'typeorm';
 import { SafeIntScalar } from '../schema/scalars';
-import { BigIntColumn, DateTimeColumn } from './columns';
+import { bigintAsNumber, BigIntColumn, DateTimeColumn } from './columns';
 import { Run } from './Run';
 
 /** One MIDAS event of a run, indexed at ingestion; image summaries filled by reconstruction. */
@@ -11,8 +11,10 @@ import { Run } from './Run';
 @Index(['runId', 'timestamp'])
 export class Event {
   @Field(() => ID)
-  @PrimaryGeneratedColumn({ type: 'bigint' })
-  id: string;
+  // 64-bit in the database, a JS number here (TypeORM's generated-column decorator takes no transformer).
+  @PrimaryColumn({ type: 'bigint', transformer: bigintAsNumber })
+  @Generated('increment')
+  id: number;
 
   @Field(() => Int)
   @Column({ type: 'int' })

@@ -3,7 +3,8 @@ import { Column, CreateDateColumn, UpdateDateColumn, type ColumnOptions } from '
 // Column helpers that keep SQLite and MariaDB in step: millisecond datetimes (MariaDB drops
 // them without precision 3), 64-bit integers returned as JS numbers, JSON stored as text.
 
-const bigintAsNumber = {
+/** 64-bit integers as JS numbers (safe up to 2^53: byte offsets, sizes, event ids). */
+export const bigintAsNumber = {
   to: (value: number | null | undefined) => value,
   from: (value: string | number | null) => (value === null ? null : Number(value)),
 };
