@@ -8,6 +8,7 @@ import { PubSub } from './pubsub';
 import { Runtime } from './runtime';
 import { buildGatewaySchema, renderSchema } from './schema/buildSchema';
 import { GatewayServer } from './server';
+import { subscribe } from './cliSubscribe';
 
 const USAGE = `usage: cygno-gateway <command>
 
@@ -16,6 +17,8 @@ commands:
   worker [N]       run N job workers without the API (default: WORKERS, at least 1)
   migrate          apply pending database migrations and exit
   schema [--check] write schema.graphql (or, with --check, fail when it is stale)
+  subscribe QUERY  print each event of a GraphQL subscription as a JSON line
+                   (GATEWAY_URL, default http://127.0.0.1:4000; GATEWAY_TOKEN)
 
 Configuration comes from the environment (PORT, HOST, DATABASE_URL, REDIS_URL, OBJECT_STORE_URL,
 DAQ_BUFFER_DIR, API_TOKENS …); see README.md.`;
@@ -33,6 +36,8 @@ export async function main(argv: string[]): Promise<void> {
         return await migrate(loadConfig());
       case 'schema':
         return await schema(args.includes('--check'));
+      case 'subscribe':
+        return await subscribe(args[0]);
       case undefined:
       case '-h':
       case '--help':
