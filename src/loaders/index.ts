@@ -29,11 +29,11 @@ function groupBy<T, K>(rows: T[], keys: readonly K[], keyOf: (row: T) => K): T[]
 function perColumnSet<V>(
   make: (columns: Columns) => DataLoader<number, V>,
 ): (columns?: Columns) => DataLoader<number, V> {
-  const loaders = new Map<string, DataLoader<number, V>>();
+  // Projection hands out one array per column set, so the array itself is the key.
+  const loaders = new Map<Columns, DataLoader<number, V>>();
   return (columns) => {
-    const key = columns?.join(',') ?? '*';
-    let loader = loaders.get(key);
-    if (!loader) loaders.set(key, (loader = make(columns)));
+    let loader = loaders.get(columns);
+    if (!loader) loaders.set(columns, (loader = make(columns)));
     return loader;
   };
 }
