@@ -1,0 +1,23 @@
+// MIDAS files: streaming reader, writer, ODB dumps. Usable without the server.
+export { bankArray, parseBanks, type Bank, type BankArray } from './banks';
+export { decompress, detectCompression, type Compression } from './decompress';
+export { CompressionError, MidasFormatError } from './errors';
+export { BANK_FORMAT, BOR_ID, EOR_ID, MESSAGE_ID, TID, type BankFormat } from './format';
+export { decodeLz4Block, Lz4FrameDecoder } from './lz4';
+export { odbGet, parseOdbDump, parseOdbXml, type OdbTree, type OdbValue } from './odb';
+export {
+  eventText,
+  readMidasEvents,
+  readMidasFile,
+  type EventKind,
+  type MidasEvent,
+  type ReadOptions,
+} from './reader';
+export {
+  encodeDataEvent,
+  encodeMessageEvent,
+  encodeOdbEvent,
+  type BankInput,
+  type EventInput,
+} from './writer';
+export { Xxh32, xxh32 } from './xxhash32';

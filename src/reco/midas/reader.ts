@@ -1,0 +1,193 @@
+import fs from 'node:fs';
+import { parseBanks, type Bank } from './banks';
+import { decompress } from './decompress';
+import { MidasFormatError } from './errors';
+import {
+  BOR_ID,
+  EOR_ID,
+  EVENT_HEADER_SIZE,
+  MESSAGE_ID,
+  ODB_DUMP_MASK,
+  ODB_DUMP_MASK_SWAPPED,
+  type BankFormat,
+} from './format';
+
+export type EventKind = 'BOR' | 'EOR' | 'MESSAGE' | 'DATA';
+
+/** One event of a MIDAS file. `data` and the banks' bytes are views into one buffer. */
+export interface MidasEvent {
+  /** Position in the file, from 0. */
+  index: number;
+  /** Byte offset of the event header in the uncompressed stream. */
+  offset: number;
+  kind: EventKind;
+  eventId: number;
+  triggerMask: number;
+  serial: number;
+  /** Unix time in seconds. */
+  time: number;
+  /** Bytes after the 16-byte header. */
+  dataSize: number;
+  data: Uint8Array;
+  bankFormat?: BankFormat;
+  banks: Bank[];
+}
+
+export interface ReadOptions {
+  /** Larger events are refused as corrupt (default 1 GiB; a CYGNO camera event is ~10 MB). */
+  maxEventSize?: number;
+}
+
+/** A FIFO of chunks that hands out contiguous byte ranges, copying only across chunk borders. */
+class ByteQueue {
+  private chunks: Buffer[] = [];
+  private head = 0; // consumed bytes of chunks[0]
+  length = 0;
+
+  push(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.length += chunk.length;
+  }
+
+  /** The next n bytes (n <= length) without consuming them. */
+  peek(n: number): Buffer {
+    const first = this.chunks[0];
+    if (first.length - this.head >= n) return first.subarray(this.head, this.head + n);
+    const out = Buffer.allocUnsafe(n);
+    let copied = 0;
+    for (let i = 0, start = this.head; copied < n; i++, start = 0) {
+      const chunk = this.chunks[i];
+      const take = Math.min(n - copied, chunk.length - start);
+      chunk.copy(out, copied, start, start + take);
+      copied += take;
+    }
+    return out;
+  }
+
+  /**
+   * Consumes the next n bytes and returns them contiguous and 8-byte aligned, so that bank
+   * data (8-byte aligned within its event) can be viewed as typed arrays without copying.
+   */
+  take(n: number): Buffer {
+    let out = this.peek(n);
+    if (out.byteOffset % 8 !== 0) out = Buffer.from(out); // new allocations are 8-byte aligned
+    let left = n;
+    while (left > 0) {
+      const available = this.chunks[0].length - this.head;
+      if (available > left) {
+        this.head += left;
+        left = 0;
+      } else {
+        left -= available;
+        this.chunks.shift();
+        this.head = 0;
+      }
+    }
+    this.length -= n;
+    return out;
+  }
+}
+
+function kindOf(eventId: number): EventKind {
+  if (eventId === BOR_ID) return 'BOR';
+  if (eventId === EOR_ID) return 'EOR';
+  if (eventId === MESSAGE_ID) return 'MESSAGE';
+  return 'DATA';
+}
+
+/**
+ * Streams the events of a MIDAS file (plain, gzip or LZ4 frame), one at a time: memory holds
+ * one event and one input chunk, whatever the file size. Truncated or garbage input ends in a
+ * MidasFormatError naming the byte offset and the event number.
+ */
+export async function* readMidasEvents(
+  source: AsyncIterable<Buffer>,
+  options: ReadOptions = {},
+): AsyncGenerator<MidasEvent> {
+  const maxEventSize = options.maxEventSize ?? 1 << 30;
+  const input = decompress(source)[Symbol.asyncIterator]();
+  const queue = new ByteQueue();
+  let ended = false;
+  const fill = async (n: number): Promise<boolean> => {
+    while (queue.length < n && !ended) {
+      const next = await input.next();
+      if (next.done) ended = true;
+      else queue.push(next.value);
+    }
+    return queue.length >= n;
+  };
+
+  let offset = 0;
+  for (let index = 0; ; index++) {
+    if (!(await fill(EVENT_HEADER_SIZE))) {
+      if (queue.length === 0) return;
+      throw new MidasFormatError(
+        `truncated event header: ${queue.length} of ${EVENT_HEADER_SIZE} bytes`,
+        offset,
+        index,
+      );
+    }
+    const header = queue.peek(EVENT_HEADER_SIZE);
+    const eventId = header.readInt16LE(0) & 0xffff;
+    const triggerMask = header.readUInt16LE(2);
+    const serial = header.readUInt32LE(4);
+    const time = header.readUInt32LE(8);
+    const dataSize = header.readUInt32LE(12);
+    const kind = kindOf(eventId);
+    if (
+      (kind === 'BOR' || kind === 'EOR') &&
+      triggerMask !== ODB_DUMP_MASK &&
+      triggerMask !== ODB_DUMP_MASK_SWAPPED
+    ) {
+      throw new MidasFormatError(
+        `${kind} event with trigger mask 0x${triggerMask.toString(16)}, expected 0x494d ("MI")`,
+        offset + 2,
+        index,
+      );
+    }
+    if (dataSize > maxEventSize) {
+      throw new MidasFormatError(
+        `event data size ${dataSize} exceeds the limit of ${maxEventSize} bytes (corrupt or not a MIDAS file)`,
+        offset + 12,
+        index,
+      );
+    }
+    if (!(await fill(EVENT_HEADER_SIZE + dataSize))) {
+      throw new MidasFormatError(
+        `truncated event: header declares ${dataSize} data bytes, only ${queue.length - EVENT_HEADER_SIZE} follow`,
+        offset,
+        index,
+      );
+    }
+    const bytes = queue.take(EVENT_HEADER_SIZE + dataSize);
+    const data = bytes.subarray(EVENT_HEADER_SIZE);
+    const banks = kind === 'DATA' && dataSize > 0 ? parseBanks(data, offset, index) : undefined;
+    yield {
+      index,
+      offset,
+      kind,
+      eventId: kind === 'DATA' ? header.readInt16LE(0) : eventId,
+      triggerMask,
+      serial,
+      time,
+      dataSize,
+      data,
+      bankFormat: banks?.format,
+      banks: banks?.banks ?? [],
+    };
+    offset += EVENT_HEADER_SIZE + dataSize;
+  }
+}
+
+/** Opens a MIDAS file (compression detected from its content) and streams its events. */
+export function readMidasFile(path: string, options: ReadOptions = {}): AsyncGenerator<MidasEvent> {
+  return readMidasEvents(fs.createReadStream(path, { highWaterMark: 1 << 20 }), options);
+}
+
+/** The ODB dump of a BOR/EOR event, or the text of a message event. */
+export function eventText(event: MidasEvent): string {
+  return Buffer.from(event.data.buffer, event.data.byteOffset, event.data.byteLength)
+    .toString('latin1')
+    .replace(/\0+$/, '');
+}
