@@ -23,7 +23,6 @@ const eventsWanted = Math.ceil(TOTAL_BYTES / event.length);
 
 function* chunks() {
   // A stream of BOR + N events, sliced into 1 MiB pieces without materialising the file.
-  const pieces = [bor];
   let pending = Buffer.alloc(0);
   yield bor;
   for (let i = 0; i < eventsWanted; i++) {
@@ -39,7 +38,6 @@ function* chunks() {
     pending = Buffer.from(event.subarray(offset));
   }
   if (pending.length) yield pending;
-  void pieces;
 }
 
 (async () => {
