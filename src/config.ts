@@ -21,6 +21,8 @@ export interface Config {
   readonly tapeTokenFile: string | undefined;
   readonly daqBufferDir: string;
   readonly site: string;
+  /** Object key of raw files: {site}, {name}, {run}, {run5}; CYGNO's layout is LNGS/run%05d.mid.gz. */
+  readonly objectKeyTemplate: string;
   readonly apiTokens: readonly ApiToken[];
   readonly discordWebhookUrl: string | undefined;
   readonly logLevel: string;
@@ -83,6 +85,12 @@ export function loadConfig(env: Env = process.env): Config {
     tapeTokenFile: reader.optionalString('TAPE_TOKEN_FILE'),
     daqBufferDir: path.resolve(reader.string('DAQ_BUFFER_DIR', './var/buffer')),
     site: reader.matching('SITE', 'LNGS', /^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, _ or -'),
+    objectKeyTemplate: reader.matching(
+      'OBJECT_KEY_TEMPLATE',
+      '{site}/{name}',
+      /\{name\}|\{run5?\}/,
+      'a key template with {name}, {run} or {run5}',
+    ),
     apiTokens: reader.parsed('API_TOKENS', [], parseApiTokens),
     discordWebhookUrl: reader.optionalUrl('DISCORD_WEBHOOK_URL', ['https:', 'http:']),
     logLevel: reader.oneOf('LOG_LEVEL', 'info', [

@@ -76,7 +76,7 @@ export class Runtime {
         daqBufferDir: config.daqBufferDir,
         maxPageSize: config.maxPageSize,
       });
-      const registry = createHandlerRegistry({ db, services });
+      const registry = createHandlerRegistry({ db, services, config });
       return new Runtime(config, db, pubsub, store, signer, queue, services, registry);
     } catch (error) {
       await dataSource.destroy();

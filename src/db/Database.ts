@@ -82,3 +82,10 @@ export function isUniqueViolation(error: unknown): boolean {
     code === 'ER_DUP_ENTRY'
   );
 }
+
+/** True when MariaDB aborted the transaction to break a deadlock (or a lock wait timed out). */
+export function isDeadlock(error: unknown): boolean {
+  const e = error as { driverError?: { code?: string }; code?: string };
+  const code = e.driverError?.code ?? e.code ?? '';
+  return code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT';
+}

@@ -2,12 +2,14 @@ import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, Generated } from 'typeorm';
 import { SafeIntScalar } from '../schema/scalars';
 import { bigintAsNumber, BigIntColumn, DateTimeColumn } from './columns';
+import { DataFile } from './DataFile';
 import { Run } from './Run';
 
 /** One MIDAS event of a run, indexed at ingestion; image summaries filled by reconstruction. */
 @ObjectType({ simpleResolvers: true, description: 'A MIDAS event of a run.' })
 @Entity('events')
-@Index(['runId', 'serial'], { unique: true })
+@Index(['runId', 'serial'])
+@Index(['fileId', 'fileOffset'], { unique: true })
 @Index(['runId', 'timestamp'])
 export class Event {
   @Field(() => ID)
@@ -24,7 +26,18 @@ export class Event {
   @JoinColumn({ name: 'runId' })
   run?: Run;
 
-  @Field(() => SafeIntScalar)
+  /** The file the event was read from (a run may have several). */
+  @Field(() => Int)
+  @Column({ type: 'int' })
+  fileId: number;
+
+  @ManyToOne(() => DataFile, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'fileId' })
+  file?: DataFile;
+
+  @Field(() => SafeIntScalar, {
+    description: 'MIDAS serial number (per equipment; not unique in a run).',
+  })
   @BigIntColumn()
   serial: number;
 

@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import type { Database } from '../db/Database';
+import { isDeadlock, type Database } from '../db/Database';
 import { Job } from '../entities/Job';
 import type { JsonObject } from '../entities/columns';
 import { ConflictError, NotFoundError } from '../errors';
@@ -90,41 +90,49 @@ export class JobQueue {
     if (kinds.length === 0) return null;
     await this.failAbandonedLastAttempts();
     for (let attempt = 0; attempt < 5; attempt++) {
-      const claimed = await this.db.transaction(async (manager) => {
-        const now = new Date();
-        const runnable = runnableCondition(kinds, now);
-        const candidate = manager
-          .createQueryBuilder(Job, 'job')
-          .select('job.id', 'id')
-          .where(runnable.sql('job.'), runnable.params)
-          .orderBy('job.nextAttemptAt', 'ASC')
-          .addOrderBy('job.id', 'ASC')
-          .limit(1);
-        // On MariaDB, competing workers skip each other's locked rows instead of queueing on them.
-        const [sql, params] = candidate.getQueryAndParameters();
-        const rows: Array<{ id: number }> = await manager.query(
-          this.useSkipLocked ? `${sql} FOR UPDATE SKIP LOCKED` : sql,
-          params,
-        );
-        if (rows.length === 0) return null;
-        const id = Number(rows[0].id);
-        // The same condition again, so that only one of two racing workers gets the row.
-        const result = await manager
-          .createQueryBuilder()
-          .update(Job)
-          .set({
-            state: JobState.RUNNING,
-            leaseOwner: workerId,
-            leaseUntil: new Date(now.getTime() + this.options.leaseMs),
-            attempts: () => 'attempts + 1',
-            startedAt: now,
-            cancelRequested: false,
-          })
-          .where(runnable.sql(''), runnable.params)
-          .andWhere('id = :id', { id })
-          .execute();
-        return result.affected === 1 ? id : 'raced';
-      });
+      const claimed = await this.db
+        .transaction(async (manager): Promise<number | 'raced' | null> => {
+          const now = new Date();
+          const runnable = runnableCondition(kinds, now);
+          const candidate = manager
+            .createQueryBuilder(Job, 'job')
+            .select('job.id', 'id')
+            .where(runnable.sql('job.'), runnable.params)
+            .orderBy('job.nextAttemptAt', 'ASC')
+            .addOrderBy('job.id', 'ASC')
+            .limit(1);
+          // On MariaDB, competing workers skip each other's locked rows instead of queueing on them.
+          const [sql, params] = candidate.getQueryAndParameters();
+          const rows: Array<{ id: number }> = await manager.query(
+            this.useSkipLocked ? `${sql} FOR UPDATE SKIP LOCKED` : sql,
+            params,
+          );
+          if (rows.length === 0) return null;
+          const id = Number(rows[0].id);
+          // On SQLite the same condition again, so that only one of two racing workers gets the
+          // row; on MariaDB the row lock already guarantees it, and updating by primary key only
+          // keeps InnoDB from taking gap locks that deadlock competing claimers.
+          const update = manager
+            .createQueryBuilder()
+            .update(Job)
+            .set({
+              state: JobState.RUNNING,
+              leaseOwner: workerId,
+              leaseUntil: new Date(now.getTime() + this.options.leaseMs),
+              attempts: () => 'attempts + 1',
+              startedAt: now,
+              cancelRequested: false,
+            })
+            .where('id = :id', { id });
+          if (!this.useSkipLocked) update.andWhere(runnable.sql(''), runnable.params);
+          const result = await update.execute();
+          return result.affected === 1 ? id : 'raced';
+        })
+        .catch((error: unknown) => {
+          // InnoDB may still pick a claimer as a deadlock victim: it simply tries again.
+          if (isDeadlock(error)) return 'raced' as const;
+          throw error;
+        });
       if (claimed === null) return null;
       if (claimed === 'raced') continue; // another worker took it between our read and write
       const job = await this.get(claimed);

@@ -1,5 +1,6 @@
 import type { NonEmptyArray } from 'type-graphql';
 import { DataFileResolver } from './DataFileResolver';
+import { EventResolver } from './EventResolver';
 import { JobResolver } from './JobResolver';
 import { RunResolver } from './RunResolver';
 
@@ -7,4 +8,5 @@ export const RESOLVERS: NonEmptyArray<new () => object> = [
   RunResolver,
   DataFileResolver,
   JobResolver,
+  EventResolver,
 ];

@@ -1,4 +1,5 @@
 import { DataFile } from '../entities/DataFile';
+import { Event } from '../entities/Event';
 import { Job } from '../entities/Job';
 import { QualityFlag } from '../entities/QualityFlag';
 import { Run } from '../entities/Run';
@@ -20,3 +21,4 @@ export const QUALITY_FLAG_COLUMNS = new Projection(QualityFlag, [
   'setAt',
 ]);
 export const JOB_COLUMNS = new Projection(Job, ['id', 'runId']);
+export const EVENT_COLUMNS = new Projection(Event, ['id']);

@@ -1,5 +1,6 @@
 import { ArgsType, Field, Int, ObjectType, type ClassType } from 'type-graphql';
 import { DataFile } from '../entities/DataFile';
+import { Event } from '../entities/Event';
 import { Job } from '../entities/Job';
 import { Run } from '../entities/Run';
 
@@ -59,3 +60,6 @@ export class DataFileConnection extends Connection(DataFile) {}
 
 @ObjectType({ simpleResolvers: true })
 export class JobConnection extends Connection(Job) {}
+
+@ObjectType({ simpleResolvers: true })
+export class EventConnection extends Connection(Event) {}

@@ -1,5 +1,6 @@
 import { IsOptional, MaxLength } from 'class-validator';
 import { Field, ID, InputType, Int } from 'type-graphql';
+import { SafeIntScalar } from './scalars';
 import { FileKind, JobKind, JobState, LocalState, ReplicaState } from './enums';
 
 @InputType({ description: 'Which files to list.' })
@@ -18,4 +19,17 @@ export class JobFilter {
   @Field(() => [JobKind], { nullable: true }) kinds?: JobKind[] | null;
   @Field(() => [JobState], { nullable: true }) states?: JobState[] | null;
   @Field(() => [ID], { nullable: true }) ids?: string[] | null;
+}
+
+@InputType({ description: 'Which events of a run to list; every condition must hold.' })
+export class EventFilter {
+  @Field(() => [Int], { nullable: true }) eventIds?: number[] | null;
+  @Field(() => SafeIntScalar, { nullable: true }) minSerial?: number | null;
+  @Field(() => SafeIntScalar, { nullable: true }) maxSerial?: number | null;
+  @Field(() => Date, { nullable: true, description: 'Events at or after.' }) from?: Date | null;
+  @Field(() => Date, { nullable: true, description: 'Events before.' }) to?: Date | null;
+  @Field(() => String, { nullable: true, description: 'Events carrying this bank (e.g. CAM0).' })
+  @IsOptional()
+  @MaxLength(4)
+  bankName?: string | null;
 }

@@ -2,7 +2,10 @@ import type { Database } from '../db/Database';
 import type { JobQueue } from '../jobs/JobQueue';
 import type { PubSub } from '../pubsub';
 import type { ObjectStore } from '../storage/ObjectStore';
+import { AlarmService } from './AlarmService';
+import { EventService } from './EventService';
 import { FileService } from './FileService';
+import { IngestService } from './IngestService';
 import { JobService } from './JobService';
 import { QualityService } from './QualityService';
 import { RunService } from './RunService';
@@ -12,6 +15,9 @@ export interface Services {
   files: FileService;
   jobs: JobService;
   quality: QualityService;
+  alarms: AlarmService;
+  ingest: IngestService;
+  events: EventService;
 }
 
 export function createServices(deps: {
@@ -28,5 +34,8 @@ export function createServices(deps: {
     files: new FileService(db, store, maxPageSize),
     jobs: new JobService(db, queue, maxPageSize),
     quality: new QualityService(db),
+    alarms: new AlarmService(db),
+    ingest: new IngestService(store),
+    events: new EventService(db, maxPageSize),
   };
 }

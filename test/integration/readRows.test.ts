@@ -51,7 +51,7 @@ beforeAll(async () => {
       { runNumber: 2, attributes: {} },
     ]);
     const run = await m.findOneByOrFail(Run, { runNumber: 1 });
-    await m.insert(DataFile, {
+    const { identifiers } = await m.insert(DataFile, {
       runId: run.id,
       name: 'run00001.mid.gz',
       kind: FileKind.RAW,
@@ -62,6 +62,7 @@ beforeAll(async () => {
     await m.insert(Event, [
       {
         runId: run.id,
+        fileId: identifiers[0].id,
         serial: 0,
         eventId: 1,
         triggerMask: 0,
@@ -73,6 +74,7 @@ beforeAll(async () => {
       },
       {
         runId: run.id,
+        fileId: identifiers[0].id,
         serial: 1,
         eventId: 1,
         triggerMask: 0,

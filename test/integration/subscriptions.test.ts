@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Topic } from '../../src/pubsub';
 import { startTestGateway, type TestGateway } from '../support/gateway';
+import { smallMidasRun } from '../support/midasFixtures';
 
 let gw: TestGateway;
 
@@ -26,7 +27,7 @@ describe('subscriptions over graphql-ws on the HTTP port', () => {
     expect((await all.next()).runNumber).toBe(30);
     expect((await all.next()).runNumber).toBe(31);
 
-    gw.writeBufferFile('run00031.mid', Buffer.from('data of run 31'));
+    gw.writeBufferFile('run00031.mid', smallMidasRun(31));
     await gw.gql(CLOSE_RUN, { input: { runNumber: 31, files: [{ path: 'run00031.mid' }] } });
     const closed = await mine.next();
     expect(closed).toMatchObject({
@@ -34,8 +35,10 @@ describe('subscriptions over graphql-ws on the HTTP port', () => {
       state: 'CLOSED',
       files: [{ name: 'run00031.mid', localState: 'EXPECTED' }],
     });
-    // Ingestion updates the run again; the subscription's loaders are not cached across events.
-    const ingested = await mine.next();
+    // Ingestion updates the run again (COPYING, then PRESENT); the subscription's loaders are
+    // not cached across events.
+    let ingested = await mine.next();
+    while (ingested.files[0].localState !== 'PRESENT') ingested = await mine.next();
     expect(ingested.files).toEqual([{ name: 'run00031.mid', localState: 'PRESENT' }]);
     expect(mine.received.every((run: { runNumber: number }) => run.runNumber === 31)).toBe(true);
     mine.close();
@@ -49,7 +52,7 @@ describe('subscriptions over graphql-ws on the HTTP port', () => {
       Topic.JobUpdated,
     );
     const otherRun = await gw.subscribe(JOB_UPDATED, { runNumber: 999 }, Topic.JobUpdated);
-    gw.writeBufferFile('run00032.mid', Buffer.alloc(1024, 7));
+    gw.writeBufferFile('run00032.mid', smallMidasRun(32));
     await gw.gql(CLOSE_RUN, { input: { runNumber: 32, files: [{ path: 'run00032.mid' }] } });
     const states: string[] = [];
     for (;;) {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Topic } from '../../src/pubsub';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startTestGateway, TEST_REDIS_PREFIX, type TestGateway } from '../support/gateway';
+import { smallMidasRun } from '../support/midasFixtures';
 
 // Runs only when REDIS_URL is set (the CI services run); it fails when Redis is unreachable.
 const redisUrl = process.env.REDIS_URL!;
@@ -49,7 +50,7 @@ describe('two gateway instances on one Redis', () => {
       {},
       Topic.JobUpdated,
     );
-    a.writeBufferFile('run00042.mid', Buffer.alloc(4096, 1));
+    a.writeBufferFile('run00042.mid', smallMidasRun(42));
     await a.gql(
       `mutation { closeRun(input: { runNumber: 42, files: [{ path: "run00042.mid" }] }) { runNumber } }`,
     );

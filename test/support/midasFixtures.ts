@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { encodeDataEvent, encodeMessageEvent, encodeOdbEvent, TID } from '../../src/reco/midas';
 
 /** A small deterministic pseudo-random generator (tests must produce the same bytes every time). */
@@ -53,4 +54,85 @@ export function syntheticMidasFile(): Buffer {
     ),
   );
   return Buffer.concat(events);
+}
+
+/** The ODB of a synthetic CYGNO run: the keys the default BOR/EOR links read. */
+export function cygnoOdb(runNumber: number, pedestal = false) {
+  return {
+    Runinfo: {
+      'Run number': runNumber,
+      'Start time': 'Tue Nov 24 18:00:00 2026',
+      'Stop time': 'Tue Nov 24 18:01:00 2026',
+    },
+    Experiment: {
+      'Run Parameters': {
+        'Run description': pedestal ? 'S001:PED:pedestal' : 'S003:DATA:Fe source',
+      },
+    },
+    Configurations: {
+      Pedestal: pedestal,
+      Exposure: 0.3,
+      run_type: pedestal ? 1 : 0,
+      TriggerState: { discrimination_threshold: 2, trigger_veto_time: 10, trigger_logic: 0 },
+    },
+    Equipment: {
+      HV: {
+        Variables: {
+          Demand: [
+            10, 400, 500, 400, 500, 400, 960, 0, 0, 0, 0, 0, 0, 0, 772, 772, 0, 0, 770, 0, 800,
+          ],
+        },
+      },
+      Trigger: { Statistics: { 'Events sent': 0 } },
+    },
+  };
+}
+
+/** A small, complete CYGNO-like run file: BOR, `events` camera events (64×64), EOR. */
+export function smallMidasRun(runNumber: number, events = 3, imageSide = 64): Buffer {
+  const random = lcg(runNumber);
+  const odb = cygnoOdb(runNumber);
+  const parts: Buffer[] = [encodeOdbEvent('BOR', runNumber, 1_795_600_000, JSON.stringify(odb))];
+  for (let serial = 0; serial < events; serial++) {
+    const image = new Uint16Array(imageSide * imageSide).map(() => 95 + Math.floor(random() * 10));
+    parts.push(
+      encodeDataEvent({ eventId: 1, triggerMask: 1, serial, time: 1_795_600_001 + serial }, [
+        { name: 'CAM0', type: TID.UINT16, data: image },
+        { name: 'DGH0', type: TID.UINT32, data: new Uint32Array([serial]) },
+      ]),
+    );
+  }
+  odb.Equipment.Trigger.Statistics['Events sent'] = events;
+  parts.push(encodeOdbEvent('EOR', runNumber, 1_795_600_060, JSON.stringify(odb)));
+  return Buffer.concat(parts);
+}
+
+/**
+ * Writes a large CYGNO-like run without holding it in memory: BOR, `events` full-size camera
+ * events (2304×2304 u16, ~10.6 MB each), EOR. Returns its size in bytes.
+ */
+export function writeLargeMidasRun(file: string, runNumber: number, events: number): number {
+  const fd = fs.openSync(file, 'w');
+  try {
+    let size = 0;
+    const write = (buffer: Buffer) => {
+      fs.writeSync(fd, buffer);
+      size += buffer.length;
+    };
+    write(encodeOdbEvent('BOR', runNumber, 1_795_600_000, JSON.stringify(cygnoOdb(runNumber))));
+    const image = new Uint16Array(2304 * 2304);
+    const random = lcg(runNumber);
+    for (let i = 0; i < image.length; i += 97) image[i] = 90 + Math.floor(random() * 20);
+    const event = encodeDataEvent({ eventId: 1, triggerMask: 1, serial: 0, time: 1_795_600_001 }, [
+      { name: 'CAM0', type: TID.UINT16, data: image },
+    ]);
+    for (let serial = 0; serial < events; serial++) {
+      event.writeUInt32LE(serial, 4);
+      write(event);
+    }
+    write(encodeOdbEvent('EOR', runNumber, 1_795_600_060, JSON.stringify(cygnoOdb(runNumber))));
+    return size;
+  } finally {
+    fs.closeSync(fd);
+  }
 }

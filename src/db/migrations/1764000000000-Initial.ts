@@ -169,6 +169,7 @@ export class Initial1764000000000 implements MigrationInterface {
             columns: [
               id('bigint'),
               int('runId'),
+              int('fileId'),
               bigint('serial'),
               int('eventId'),
               int('triggerMask'),
@@ -184,10 +185,11 @@ export class Initial1764000000000 implements MigrationInterface {
             ],
           }),
           indices: [
-            index('events', ['runId', 'serial'], true),
+            index('events', ['runId', 'serial']),
+            index('events', ['fileId', 'fileOffset'], true),
             index('events', ['runId', 'timestamp']),
           ],
-          foreignKeys: [foreignKey('runId', 'runs')],
+          foreignKeys: [foreignKey('runId', 'runs'), foreignKey('fileId', 'data_files')],
         },
         {
           table: new Table({

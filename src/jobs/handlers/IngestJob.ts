@@ -1,24 +1,53 @@
-import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import { Not, type EntityManager } from 'typeorm';
 import type { Database } from '../../db/Database';
 import { DataFile } from '../../entities/DataFile';
+import { Event } from '../../entities/Event';
+import { Run } from '../../entities/Run';
+import { MidasFormatError, CompressionError } from '../../reco/midas';
+import { CYGNO_BOR_LINKS, CYGNO_EOR_LINKS, extractAttributes } from '../../reco/runAttributes';
+import { FileKind, JobKind, LocalState, ReplicaState, Severity } from '../../schema/enums';
+import type { AlarmService } from '../../services/AlarmService';
+import type { CopyResult, IngestService } from '../../services/IngestService';
 import type { RunService } from '../../services/RunService';
-import { FileKind, JobKind, LocalState } from '../../schema/enums';
 import { PermanentJobError } from '../errors';
 import type { JobContext, JobHandler, JobOutcome } from '../registry';
 
-interface Measured {
-  id: number;
-  name: string;
-  sizeBytes: number;
-  md5: string;
+/** Rows per multi-row INSERT of the event index (SQLite allows 32766 bound parameters; 9 per row). */
+const EVENT_BATCH = 1000;
+
+export interface IngestOptions {
+  site: string;
+  /** Object key of a raw file: {site}, {name}, {run} (run number), {run5} (zero-padded to 5). */
+  objectKeyTemplate: string;
+}
+
+export function objectKeyFor(
+  template: string,
+  site: string,
+  name: string,
+  runNumber: number,
+): string {
+  return template
+    .replaceAll('{site}', site)
+    .replaceAll('{name}', name)
+    .replaceAll('{run5}', String(runNumber).padStart(5, '0'))
+    .replaceAll('{run}', String(runNumber));
+}
+
+interface Ingested {
+  file: DataFile;
+  key: string;
+  copy: CopyResult;
 }
 
 /**
- * INGEST, first stage: checks that every file the DAQ declared for the run is in the buffer,
- * complete (declared size) and intact (declared MD5), and records what it measured. Reading
- * the buffer is all it does; the copy to the object store and the event index build on it.
+ * INGEST (m2c): every raw file of a closed run goes from the DAQ buffer to the object store,
+ * hashed (MD5, adler32, CRC-32C) and indexed in the same read; the copy is checked against
+ * the DAQ's declared size and MD5, the `.crc32c` sidecar when there is one, and the stored
+ * object itself. Only then does the file become AVAILABLE, with its events and the run's
+ * ODB attributes, in the transaction that marks the job done. A mismatch marks the file BAD
+ * and raises an alarm; the buffer file is never touched.
  */
 export class IngestJob implements JobHandler {
   readonly kind = JobKind.INGEST;
@@ -26,41 +55,191 @@ export class IngestJob implements JobHandler {
   constructor(
     private readonly db: Database,
     private readonly runs: RunService,
+    private readonly ingest: IngestService,
+    private readonly alarms: AlarmService,
+    private readonly options: IngestOptions,
   ) {}
 
   async run(context: JobContext): Promise<JobOutcome> {
-    const runId = context.job.runId;
-    if (runId == null) throw new PermanentJobError(`job ${context.job.id} names no run`);
+    const { runId, runNumber } = context.job;
+    if (runId == null || runNumber == null)
+      throw new PermanentJobError(`job ${context.job.id} names no run`);
     const files = await this.db.manager.find(DataFile, {
       where: { runId, kind: FileKind.RAW },
       order: { id: 'ASC' },
     });
-
     const sizes = await Promise.all(files.map((file) => this.sizeInBuffer(file)));
     const total = sizes.reduce((sum, size) => sum + size, 0);
-    const measured: Measured[] = [];
+
+    const ingested: Ingested[] = [];
     let done = 0;
     for (const [index, file] of files.entries()) {
-      const md5 = await this.hash(file, context, (bytes) =>
+      const key = objectKeyFor(
+        this.options.objectKeyTemplate,
+        this.options.site,
+        file.name,
+        runNumber,
+      );
+      await this.assertKeyFree(file, key);
+      await this.setCloudState(file, ReplicaState.COPYING, runId);
+      const copy = await this.copy(file, key, sizes[index], context, (bytes) =>
         context.progress(total === 0 ? 1 : (done + bytes) / total),
       );
+      await this.verify(file, key, copy, runId, runNumber);
       done += sizes[index];
-      measured.push({ id: file.id, name: file.name, sizeBytes: sizes[index], md5 });
+      ingested.push({ file, key, copy });
     }
 
+    const attributes = Object.assign(
+      {},
+      ...ingested.map(({ copy }) => ({
+        ...(copy.bor ? extractAttributes(copy.bor, CYGNO_BOR_LINKS) : {}),
+        ...(copy.eor ? extractAttributes(copy.eor, CYGNO_EOR_LINKS) : {}),
+      })),
+    );
+    const eventCount = ingested.reduce((sum, { copy }) => sum + copy.events.length, 0);
     return {
-      result: { files: measured.map(({ name, sizeBytes, md5 }) => ({ name, sizeBytes, md5 })) },
+      result: {
+        eventCount,
+        files: ingested.map(({ file, key, copy }) => ({
+          name: file.name,
+          key,
+          sizeBytes: copy.sizeBytes,
+          md5: copy.md5,
+          adler32: copy.adler32,
+          events: copy.events.length,
+        })),
+      },
       commit: async (manager) => {
-        for (const file of measured) {
-          await manager.update(DataFile, file.id, {
-            sizeBytes: file.sizeBytes,
-            md5: file.md5,
-            localState: LocalState.PRESENT,
-          });
-        }
+        for (const { file, key, copy } of ingested)
+          await this.record(manager, runId, file, key, copy);
+        const run = await manager.findOneByOrFail(Run, { id: runId });
+        await manager.update(Run, runId, {
+          eventCount: run.eventCount ?? eventCount,
+          attributes: { ...attributes, ...run.attributes },
+        });
       },
       afterCommit: () => this.runs.publish(runId),
     };
+  }
+
+  private async copy(
+    file: DataFile,
+    key: string,
+    size: number,
+    context: JobContext,
+    onBytes: (bytes: number) => void,
+  ): Promise<CopyResult> {
+    try {
+      return await this.ingest.copyAndIndex(file.localPath!, key, size, {
+        signal: context.signal,
+        onBytes,
+      });
+    } catch (error) {
+      context.throwIfAborted();
+      await this.setCloudState(file, null, file.runId);
+      if (error instanceof MidasFormatError || error instanceof CompressionError) {
+        // Retrying cannot repair the file: fail now, with the reader's own words.
+        throw new PermanentJobError(`${file.name}: ${error.message}`, 'MALFORMED_MIDAS');
+      }
+      throw error; // the store or the disk: worth another attempt
+    }
+  }
+
+  /** Any disagreement between what was declared, what was read and what was stored is fatal. */
+  private async verify(
+    file: DataFile,
+    key: string,
+    copy: CopyResult,
+    runId: number,
+    runNumber: number,
+  ): Promise<void> {
+    const problems: string[] = [];
+    if (file.declaredMd5 && copy.md5 !== file.declaredMd5)
+      problems.push(`MD5 ${copy.md5} differs from the declared ${file.declaredMd5}`);
+    if (file.sizeBytes != null && copy.sizeBytes !== file.sizeBytes)
+      problems.push(`read ${copy.sizeBytes} bytes, ${file.sizeBytes} declared`);
+    const sidecar = await this.ingest.readSidecar(file.localPath!);
+    if (sidecar && (sidecar.crc32c !== copy.crc32c || sidecar.sizeBytes !== copy.sizeBytes)) {
+      problems.push(
+        `CRC-32C ${copy.crc32c} / ${copy.sizeBytes} bytes differ from the .crc32c sidecar's ${sidecar.crc32c} / ${sidecar.sizeBytes}`,
+      );
+    }
+    const stored =
+      problems.length === 0 ? await this.ingest.verifyStored(key, copy.sizeBytes, copy.md5) : null;
+    if (stored) problems.push(stored);
+    if (problems.length === 0) return;
+
+    const message = `${file.name}: ${problems.join('; ')}`;
+    // Never a replica: the object goes, the buffer file stays, and people are told.
+    await this.ingest.deleteObject(key);
+    await this.db.write((m) =>
+      m.update(DataFile, file.id, {
+        cloudState: ReplicaState.BAD,
+        md5: copy.md5,
+        adler32: copy.adler32,
+      }),
+    );
+    await this.alarms.raise({
+      fingerprint: `checksum-mismatch:${file.id}`,
+      name: 'Checksum mismatch',
+      severity: Severity.CRITICAL,
+      source: 'ingest',
+      message: `run ${runNumber}: ${message}; the buffer file is kept`,
+      labels: { run: String(runNumber), file: file.name },
+    });
+    await this.runs.publish(runId);
+    throw new PermanentJobError(message, 'CHECKSUM_MISMATCH');
+  }
+
+  private async record(
+    manager: EntityManager,
+    runId: number,
+    file: DataFile,
+    key: string,
+    copy: CopyResult,
+  ): Promise<void> {
+    await manager.update(DataFile, file.id, {
+      sizeBytes: copy.sizeBytes,
+      md5: copy.md5,
+      adler32: copy.adler32,
+      localState: LocalState.PRESENT,
+      bucket: this.ingest.bucket,
+      objectKey: key,
+      cloudState: ReplicaState.AVAILABLE,
+    });
+    // A previous attempt may have died after indexing: the index is rebuilt, never doubled.
+    await manager.delete(Event, { fileId: file.id });
+    for (let i = 0; i < copy.events.length; i += EVENT_BATCH) {
+      await manager.insert(
+        Event,
+        copy.events
+          .slice(i, i + EVENT_BATCH)
+          .map((event) => ({ ...event, runId, fileId: file.id })),
+      );
+    }
+  }
+
+  /** Two files must never share an object: the second upload would overwrite the first. */
+  private async assertKeyFree(file: DataFile, key: string): Promise<void> {
+    const other = await this.db.manager.findOne(DataFile, {
+      where: { objectKey: key, cloudState: Not(ReplicaState.DELETED) },
+    });
+    if (other && other.id !== file.id) {
+      throw new PermanentJobError(
+        `${file.name}: object key ${key} already holds file ${other.id} of run id ${other.runId}; set OBJECT_KEY_TEMPLATE to tell them apart`,
+        'KEY_CONFLICT',
+      );
+    }
+  }
+
+  private async setCloudState(
+    file: DataFile,
+    state: ReplicaState | null,
+    runId: number,
+  ): Promise<void> {
+    await this.db.write((m) => m.update(DataFile, file.id, { cloudState: state }));
+    await this.runs.publish(runId);
   }
 
   /** The file's size; a missing or short file is retried (the DAQ may still be writing it). */
@@ -78,42 +257,11 @@ export class IngestJob implements JobHandler {
       }
       throw error;
     }
-    if (file.sizeBytes != null && size !== file.sizeBytes) {
+    if (file.sizeBytes != null && size < file.sizeBytes) {
       throw new Error(
         `${file.name}: ${size} bytes in the buffer, ${file.sizeBytes} declared by the DAQ (still being written?)`,
       );
     }
     return size;
-  }
-
-  private async hash(
-    file: DataFile,
-    context: JobContext,
-    onBytes: (bytes: number) => void,
-  ): Promise<string> {
-    const md5 = createHash('md5');
-    let bytes = 0;
-    const stream = fs.createReadStream(file.localPath!, {
-      highWaterMark: 1 << 20,
-      signal: context.signal,
-    });
-    try {
-      for await (const chunk of stream) {
-        md5.update(chunk as Buffer);
-        bytes += (chunk as Buffer).length;
-        onBytes(bytes);
-      }
-    } catch (error) {
-      context.throwIfAborted();
-      throw error;
-    }
-    const digest = md5.digest('hex');
-    if (file.declaredMd5 && digest !== file.declaredMd5) {
-      throw new PermanentJobError(
-        `${file.name}: MD5 ${digest} differs from the declared ${file.declaredMd5}`,
-        'CHECKSUM_MISMATCH',
-      );
-    }
-    return digest;
   }
 }

@@ -1,0 +1,50 @@
+import type { Database } from '../db/Database';
+import { Event } from '../entities/Event';
+import { Run } from '../entities/Run';
+import { NotFoundError } from '../errors';
+import type { EventFilter } from '../schema/filters';
+import { paginate, type ListOptions, type Page, type PageArgs, type SortKey } from './pagination';
+
+// File order: the offset within its file, files in id order.
+const IN_FILE_ORDER: SortKey<Event> = {
+  column: 'event.id',
+  columns: ['id'],
+  direction: 'ASC',
+  valueOf: (e) => e.id,
+};
+
+/** The event index of runs (filled by INGEST). */
+export class EventService {
+  constructor(
+    private readonly db: Database,
+    private readonly maxPageSize: number,
+  ) {}
+
+  async list(
+    runNumber: number,
+    filter: EventFilter | null | undefined,
+    page: PageArgs,
+    options: ListOptions,
+  ): Promise<Page<Event>> {
+    const run = await this.db.manager.findOne(Run, { where: { runNumber }, select: { id: true } });
+    if (!run) throw new NotFoundError('run', runNumber);
+    const query = this.db.manager
+      .createQueryBuilder(Event, 'event')
+      .where('event.runId = :runId', { runId: run.id });
+    if (filter?.eventIds?.length)
+      query.andWhere('event.eventId IN (:...eventIds)', { eventIds: filter.eventIds });
+    if (filter?.minSerial != null)
+      query.andWhere('event.serial >= :minSerial', { minSerial: filter.minSerial });
+    if (filter?.maxSerial != null)
+      query.andWhere('event.serial <= :maxSerial', { maxSerial: filter.maxSerial });
+    if (filter?.from) query.andWhere('event.timestamp >= :from', { from: filter.from });
+    if (filter?.to) query.andWhere('event.timestamp < :to', { to: filter.to });
+    if (filter?.bankName) {
+      // Bank names are stored comma-separated; match a whole name.
+      query.andWhere("(',' || event.bankNames || ',') LIKE :bank", {
+        bank: `%,${filter.bankName},%`,
+      });
+    }
+    return paginate(query, IN_FILE_ORDER, page, { maxPageSize: this.maxPageSize, ...options });
+  }
+}
