@@ -8,6 +8,7 @@ import { PubSub } from './pubsub';
 import { Runtime } from './runtime';
 import { buildGatewaySchema, renderSchema } from './schema/buildSchema';
 import { GatewayServer } from './server';
+import { simulateDaq } from './cliSimulate';
 import { subscribe } from './cliSubscribe';
 
 const USAGE = `usage: cygno-gateway <command>
@@ -17,6 +18,8 @@ commands:
   worker [N]       run N job workers without the API (default: WORKERS, at least 1)
   migrate          apply pending database migrations and exit
   schema [--check] write schema.graphql (or, with --check, fail when it is stale)
+  simulate-daq     write synthetic CYGNO runs into DAQ_BUFFER_DIR and start/close them
+                   (--runs N --events K --size W [--rate HZ] [--gzip]; --help for more)
   subscribe QUERY  print each event of a GraphQL subscription as a JSON line
                    (GATEWAY_URL, default http://127.0.0.1:4000; GATEWAY_TOKEN)
 
@@ -36,6 +39,8 @@ export async function main(argv: string[]): Promise<void> {
         return await migrate(loadConfig());
       case 'schema':
         return await schema(args.includes('--check'));
+      case 'simulate-daq':
+        return await simulateDaq(loadConfig(), args);
       case 'subscribe':
         return await subscribe(args[0]);
       case undefined:
@@ -52,7 +57,9 @@ export async function main(argv: string[]): Promise<void> {
     if (error instanceof ConfigError) {
       process.stderr.write(`cygno-gateway: ${error.message}\n`);
     } else {
-      process.stderr.write(`cygno-gateway: ${(error as Error).stack ?? error}\n`);
+      // The message is for the user; the stack only when asked for (LOG_LEVEL=debug).
+      const detail = process.env.LOG_LEVEL === 'debug' ? (error as Error).stack : (error as Error).message;
+      process.stderr.write(`cygno-gateway: ${detail ?? error}\n`);
     }
     process.exit(1);
   }
