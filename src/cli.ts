@@ -58,7 +58,8 @@ export async function main(argv: string[]): Promise<void> {
       process.stderr.write(`cygno-gateway: ${error.message}\n`);
     } else {
       // The message is for the user; the stack only when asked for (LOG_LEVEL=debug).
-      const detail = process.env.LOG_LEVEL === 'debug' ? (error as Error).stack : (error as Error).message;
+      const detail =
+        process.env.LOG_LEVEL === 'debug' ? (error as Error).stack : (error as Error).message;
       process.stderr.write(`cygno-gateway: ${detail ?? error}\n`);
     }
     process.exit(1);
