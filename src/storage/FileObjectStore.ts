@@ -22,8 +22,18 @@ export class FileObjectStore implements ObjectStore {
     this.tmpDir = path.join(root, '.incoming');
   }
 
-  async init(): Promise<void> {
+  /**
+   * Creates the directories and removes uploads abandoned by a crashed process (temp files in
+   * .incoming older than `staleAfterMs`; younger ones may belong to a live upload elsewhere).
+   */
+  async init(staleAfterMs = 3_600_000): Promise<void> {
     await fsp.mkdir(this.tmpDir, { recursive: true });
+    const now = Date.now();
+    for (const name of await fsp.readdir(this.tmpDir)) {
+      const file = path.join(this.tmpDir, name);
+      const stats = await fsp.stat(file).catch(() => null);
+      if (stats && now - stats.mtimeMs > staleAfterMs) await fsp.rm(file, { force: true });
+    }
   }
 
   private pathOf(key: string): string {

@@ -129,3 +129,25 @@ describe.each(backends)('ObjectStore contract: $name', ({ open }) => {
     await expect(store.ping()).resolves.toBeUndefined();
   });
 });
+
+describe('FileObjectStore', () => {
+  it('removes uploads abandoned by a crashed process when it opens, and only those', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cygno-store-'));
+    const incoming = path.join(dir, '.incoming');
+    fs.mkdirSync(incoming);
+    fs.writeFileSync(path.join(incoming, 'abandoned'), 'partial');
+    fs.utimesSync(
+      path.join(incoming, 'abandoned'),
+      new Date(Date.now() - 2 * 3_600_000),
+      new Date(Date.now() - 2 * 3_600_000),
+    );
+    fs.writeFileSync(path.join(incoming, 'in-progress'), 'partial');
+    await createObjectStore(
+      `file:${dir}`,
+      PART_SIZE,
+      new UrlSigner('secret', 'http://127.0.0.1:4000'),
+    );
+    expect(fs.readdirSync(incoming)).toEqual(['in-progress']);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
