@@ -23,7 +23,8 @@ export interface CopyResult {
   sizeBytes: number;
   md5: string;
   adler32: string;
-  crc32c: string;
+  /** Computed only when asked for (a .crc32c sidecar exists): it costs a pass of its own. */
+  crc32c?: string;
   stored: ObjectInfo;
   events: EventIndexRow[];
   bor?: OdbTree;
@@ -34,6 +35,8 @@ export interface CopyOptions {
   signal?: AbortSignal;
   /** Called with the bytes read so far. */
   onBytes?: (bytes: number) => void;
+  /** Also compute CRC-32C (to compare with a .crc32c sidecar). */
+  crc32c?: boolean;
 }
 
 /** Writes a chunk, waiting for the consumer when it asks for a pause (backpressure). */
@@ -66,7 +69,7 @@ export class IngestService {
   ): Promise<CopyResult> {
     const md5 = createHash('md5');
     const adler = new Adler32();
-    const crc = new Crc32c();
+    const crc = options.crc32c ? new Crc32c() : undefined;
     const upload = new PassThrough({ highWaterMark: 4 << 20 });
     const parse = new PassThrough({ highWaterMark: 4 << 20 });
     const events: EventIndexRow[] = [];
@@ -100,7 +103,7 @@ export class IngestService {
       for await (const chunk of input as AsyncIterable<Buffer>) {
         md5.update(chunk);
         adler.update(chunk);
-        crc.update(chunk);
+        crc?.update(chunk);
         await Promise.all([feed(upload, chunk), feed(parse, chunk)]);
         bytes += chunk.length;
         options.onBytes?.(bytes);
@@ -126,7 +129,7 @@ export class IngestService {
         sizeBytes,
         md5: md5.digest('hex'),
         adler32: adler.hex(),
-        crc32c: crc.hex(),
+        crc32c: crc?.hex(),
         stored,
         events,
         bor,

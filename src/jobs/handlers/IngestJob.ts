@@ -5,6 +5,7 @@ import { DataFile } from '../../entities/DataFile';
 import { Event } from '../../entities/Event';
 import { Run } from '../../entities/Run';
 import { MidasFormatError, CompressionError } from '../../reco/midas';
+import type { Crc32cSidecar } from '../../reco/checksums';
 import { CYGNO_BOR_LINKS, CYGNO_EOR_LINKS, extractAttributes } from '../../reco/runAttributes';
 import { FileKind, JobKind, LocalState, ReplicaState, Severity } from '../../schema/enums';
 import type { AlarmService } from '../../services/AlarmService';
@@ -82,10 +83,11 @@ export class IngestJob implements JobHandler {
       );
       await this.assertKeyFree(file, key);
       await this.setCloudState(file, ReplicaState.COPYING, runId);
-      const copy = await this.copy(file, key, sizes[index], context, (bytes) =>
+      const sidecar = await this.ingest.readSidecar(file.localPath!);
+      const copy = await this.copy(file, key, sizes[index], context, Boolean(sidecar), (bytes) =>
         context.progress(total === 0 ? 1 : (done + bytes) / total),
       );
-      await this.verify(file, key, copy, runId, runNumber);
+      await this.verify(file, key, copy, sidecar, runId, runNumber);
       done += sizes[index];
       ingested.push({ file, key, copy });
     }
@@ -128,12 +130,14 @@ export class IngestJob implements JobHandler {
     key: string,
     size: number,
     context: JobContext,
+    crc32c: boolean,
     onBytes: (bytes: number) => void,
   ): Promise<CopyResult> {
     try {
       return await this.ingest.copyAndIndex(file.localPath!, key, size, {
         signal: context.signal,
         onBytes,
+        crc32c,
       });
     } catch (error) {
       context.throwIfAborted();
@@ -151,6 +155,7 @@ export class IngestJob implements JobHandler {
     file: DataFile,
     key: string,
     copy: CopyResult,
+    sidecar: Crc32cSidecar | undefined,
     runId: number,
     runNumber: number,
   ): Promise<void> {
@@ -159,7 +164,6 @@ export class IngestJob implements JobHandler {
       problems.push(`MD5 ${copy.md5} differs from the declared ${file.declaredMd5}`);
     if (file.sizeBytes != null && copy.sizeBytes !== file.sizeBytes)
       problems.push(`read ${copy.sizeBytes} bytes, ${file.sizeBytes} declared`);
-    const sidecar = await this.ingest.readSidecar(file.localPath!);
     if (sidecar && (sidecar.crc32c !== copy.crc32c || sidecar.sizeBytes !== copy.sizeBytes)) {
       problems.push(
         `CRC-32C ${copy.crc32c} / ${copy.sizeBytes} bytes differ from the .crc32c sidecar's ${sidecar.crc32c} / ${sidecar.sizeBytes}`,

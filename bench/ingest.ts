@@ -1,0 +1,130 @@
+import 'reflect-metadata';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import zlib from 'node:zlib';
+import { encodeDataEvent, encodeOdbEvent, TID } from '../src/reco/midas';
+import { IngestService } from '../src/services/IngestService';
+import { createObjectStore } from '../src/storage/createObjectStore';
+import type { ObjectStore } from '../src/storage/ObjectStore';
+import { UrlSigner } from '../src/storage/signedUrls';
+import { startS3 } from '../test/support/s3';
+
+// npm run bench:ingest — INGEST's copy + hash + index pass on a >= 1 GB synthetic CYGNO run,
+// gzip and plain, to the file store and to s3rver, against the two floors it cannot beat,
+// measured in the same run: a plain streaming copy of the same file to the same store, and a
+// plain streaming decompression of it to nowhere. Target: ingest <= 1.25x the slower floor.
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 100); // ~10.6 MB each
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+
+/** A CYGNO-like run: camera images with per-pixel noise, so that gzip works as hard as on real data. */
+function writeRun(file: string, gzip: boolean): Promise<void> {
+  const side = 2304;
+  const image = new Uint16Array(side * side);
+  let seed = 12345;
+  for (let i = 0; i < image.length; i++) {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    image[i] = 95 + (seed >>> 28); // pedestal + 4 bits of noise
+  }
+  const event = encodeDataEvent({ eventId: 1, triggerMask: 1, serial: 0, time: 1_795_600_000 }, [
+    { name: 'CAM0', type: TID.UINT16, data: image },
+  ]);
+  async function* events() {
+    yield encodeOdbEvent('BOR', 1, 1_795_600_000, JSON.stringify({ Runinfo: { 'Run number': 1 } }));
+    for (let serial = 0; serial < EVENTS; serial++) {
+      const copy = Buffer.from(event);
+      copy.writeUInt32LE(serial, 4);
+      yield copy;
+    }
+    yield encodeOdbEvent('EOR', 1, 1_795_600_100, JSON.stringify({ Runinfo: { 'Run number': 1 } }));
+  }
+  const out = fs.createWriteStream(file);
+  return gzip ? pipeline(events(), zlib.createGzip({ level: 1 }), out) : pipeline(events(), out);
+}
+
+const nowhere = () => new Writable({ write: (_chunk, _encoding, done) => done() });
+
+async function seconds(fn: () => Promise<unknown>): Promise<number> {
+  const start = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+async function main(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cygno-bench-ingest-'));
+  const signer = new UrlSigner('bench', 'http://127.0.0.1');
+  const s3 = await startS3('bench');
+  const stores: Array<[string, ObjectStore]> = [
+    [
+      'file store',
+      await createObjectStore(`file:${path.join(dir, 'objects')}`, 5 * 1024 ** 3, signer),
+    ],
+    // One PUT: s3rver has no multipart upload.
+    ['s3rver', await createObjectStore(s3.url, 5 * 1024 ** 3, signer)],
+  ];
+  try {
+    const files = {
+      gzip: path.join(dir, 'run00001.mid.gz'),
+      plain: path.join(dir, 'run00001.mid'),
+    };
+    await writeRun(files.plain, false);
+    await writeRun(files.gzip, true);
+    const mb = (file: string) => fs.statSync(file).size / 1e6;
+    console.log(
+      `bench:ingest — ${EVENTS} camera events: plain ${mb(files.plain).toFixed(0)} MB, gzip ${mb(files.gzip).toFixed(0)} MB; ${ROUNDS} rounds, ${os.cpus().length} cores`,
+    );
+    console.log('store        file   ingest s  copy s  unzip s  ingest/slower floor');
+    for (const [storeName, store] of stores) {
+      const ingest = new IngestService(store);
+      for (const [kind, file] of Object.entries(files)) {
+        const size = fs.statSync(file).size;
+        const ratios: number[] = [];
+        for (let round = 0; round < ROUNDS; round++) {
+          const copy = await seconds(() =>
+            store.put('bench/copy', fs.createReadStream(file, { highWaterMark: 1 << 20 }), size),
+          );
+          const unzip =
+            kind === 'gzip'
+              ? await seconds(() =>
+                  pipeline(
+                    fs.createReadStream(file, { highWaterMark: 1 << 20 }),
+                    zlib.createGunzip(),
+                    nowhere(),
+                  ),
+                )
+              : 0;
+          let events = 0;
+          const full = await seconds(async () => {
+            events = (await ingest.copyAndIndex(file, 'bench/ingest', size)).events.length;
+          });
+          if (events !== EVENTS) throw new Error(`indexed ${events} events, expected ${EVENTS}`);
+          const floor = Math.max(copy, unzip);
+          ratios.push(full / floor);
+          console.log(
+            `${storeName.padEnd(12)} ${kind.padEnd(6)} ${full.toFixed(2).padStart(8)} ${copy.toFixed(2).padStart(7)} ${unzip.toFixed(2).padStart(8)}  ${(full / floor).toFixed(2)}`,
+          );
+          await store.delete('bench/copy');
+          await store.delete('bench/ingest');
+        }
+        const best = Math.min(...ratios);
+        console.log(
+          `${''.padEnd(12)} ${kind.padEnd(6)} best ratio ${best.toFixed(2)} (target <= 1.25)`,
+        );
+      }
+    }
+  } finally {
+    await s3.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
