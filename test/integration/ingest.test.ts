@@ -97,6 +97,14 @@ describe('INGEST', () => {
     expect(events[0].bankNames).toEqual(['CAM0', 'DGH0']);
   });
 
+  it('ingests an LZ4-compressed run (linked blocks, as mlogger writes them)', async () => {
+    const content = fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'midas', 'synthetic.mid.lz4'));
+    gw.writeBufferFile('run04242.mid.lz4', content);
+    const run = await closeAndWait(4242, [{ path: 'run04242.mid.lz4', md5: md5(content) }]);
+    expect(run.files[0]).toMatchObject({ cloudState: 'AVAILABLE', sizeBytes: content.length });
+    expect(run.eventCount).toBe(31); // 30 camera events and one without banks
+  });
+
   it('checks a .crc32c sidecar and accepts a matching one', async () => {
     const content = smallMidasRun(202);
     gw.writeBufferFile('run00202.mid', content);
