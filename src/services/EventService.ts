@@ -41,9 +41,12 @@ export class EventService {
     if (filter?.to) query.andWhere('event.timestamp < :to', { to: filter.to });
     if (filter?.bankName) {
       // Bank names are stored comma-separated; match a whole name.
-      query.andWhere("(',' || event.bankNames || ',') LIKE :bank", {
-        bank: `%,${filter.bankName},%`,
-      });
+      // (MariaDB reads || as OR unless PIPES_AS_CONCAT is set.)
+      const padded =
+        this.db.dialect === 'sqlite'
+          ? "(',' || event.bankNames || ',')"
+          : "CONCAT(',', event.bankNames, ',')";
+      query.andWhere(`${padded} LIKE :bank`, { bank: `%,${filter.bankName},%` });
     }
     return paginate(query, IN_FILE_ORDER, page, { maxPageSize: this.maxPageSize, ...options });
   }

@@ -98,7 +98,9 @@ describe('INGEST', () => {
   });
 
   it('ingests an LZ4-compressed run (linked blocks, as mlogger writes them)', async () => {
-    const content = fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'midas', 'synthetic.mid.lz4'));
+    const content = fs.readFileSync(
+      path.join(__dirname, '..', 'fixtures', 'midas', 'synthetic.mid.lz4'),
+    );
     gw.writeBufferFile('run04242.mid.lz4', content);
     const run = await closeAndWait(4242, [{ path: 'run04242.mid.lz4', md5: md5(content) }]);
     expect(run.files[0]).toMatchObject({ cloudState: 'AVAILABLE', sizeBytes: content.length });

@@ -138,5 +138,5 @@ describe('a worker killed mid-job', () => {
     );
     expect(Number(count)).toBe(EVENTS);
     expect((await gw.server.runtime.store.stat('LNGS/run00051.mid'))?.size).toBe(FILE_SIZE);
-  });
+  }, 120_000);
 });
