@@ -103,7 +103,13 @@ async function main(): Promise<void> {
           let events = 0;
           const full = await seconds(async () => {
             events = (await ingest.copyAndIndex(file, 'bench/ingest', size)).events.length;
+          }).catch((error: Error) => {
+            console.log(
+              `${storeName.padEnd(12)} ${kind.padEnd(6)} the store failed the ingest: ${error.message}`,
+            );
+            return NaN;
           });
+          if (Number.isNaN(full)) break;
           if (events !== EVENTS) throw new Error(`indexed ${events} events, expected ${EVENTS}`);
           const floor = Math.max(copy, unzip);
           ratios.push(full / floor);

@@ -3,10 +3,11 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { PassThrough, type Writable } from 'node:stream';
-import { Adler32, Crc32c, parseCrc32cSidecar, type Crc32cSidecar } from '../reco/checksums';
+import { Crc32c, parseCrc32cSidecar, type Crc32cSidecar } from '../reco/checksums';
 import { eventText, readMidasEvents } from '../reco/midas';
 import { parseOdbDump, type OdbTree } from '../reco/midas/odb';
 import type { ObjectInfo, ObjectStore } from '../storage/ObjectStore';
+import { ParallelHasher } from './ParallelHasher';
 
 /** One indexed MIDAS data event, as the events table stores it. */
 export interface EventIndexRow {
@@ -46,7 +47,7 @@ async function feed(target: Writable, chunk: Buffer): Promise<void> {
 
 /**
  * Moves a raw file from the DAQ buffer to the object store in one read: the same bytes feed
- * the MD5, adler32 and CRC-32C hashers, the upload, and the MIDAS reader that indexes every
+ * the MD5 and adler32 hashers (off the main thread), CRC-32C when a sidecar asks for it, the upload, and the MIDAS reader that indexes every
  * event and picks up the BOR/EOR ODB dumps. Any failure (unreadable file, malformed MIDAS, the
  * store refusing) stops all three and leaves no object under the key.
  */
@@ -67,8 +68,7 @@ export class IngestService {
     expectedSize: number,
     options: CopyOptions = {},
   ): Promise<CopyResult> {
-    const md5 = createHash('md5');
-    const adler = new Adler32();
+    const hasher = new ParallelHasher();
     const crc = options.crc32c ? new Crc32c() : undefined;
     const upload = new PassThrough({ highWaterMark: 4 << 20 });
     const parse = new PassThrough({ highWaterMark: 4 << 20 });
@@ -101,10 +101,8 @@ export class IngestService {
         signal: options.signal,
       });
       for await (const chunk of input as AsyncIterable<Buffer>) {
-        md5.update(chunk);
-        adler.update(chunk);
         crc?.update(chunk);
-        await Promise.all([feed(upload, chunk), feed(parse, chunk)]);
+        await Promise.all([hasher.update(chunk), feed(upload, chunk), feed(parse, chunk)]);
         bytes += chunk.length;
         options.onBytes?.(bytes);
       }
@@ -125,10 +123,11 @@ export class IngestService {
       const [sizeBytes, stored] = await Promise.all([reading, uploading, indexing]).then(
         ([size, info]) => [size, info] as const,
       );
+      const { md5, adler32 } = await hasher.digest();
       return {
         sizeBytes,
-        md5: md5.digest('hex'),
-        adler32: adler.hex(),
+        md5,
+        adler32,
         crc32c: crc?.hex(),
         stored,
         events,
@@ -137,6 +136,7 @@ export class IngestService {
       };
     } catch (error) {
       await Promise.allSettled([reading, uploading, indexing]);
+      await hasher.close();
       await this.store.delete(key).catch(() => undefined);
       throw error;
     }

@@ -1,0 +1,50 @@
+import { createHash } from 'node:crypto';
+import zlib from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { Adler32, Crc32c, parseCrc32cSidecar } from '../../src/reco/checksums';
+import { ParallelHasher } from '../../src/services/ParallelHasher';
+
+const zlibAdler32 = (data: Buffer) =>
+  zlib.deflateSync(data, { level: 0 }).subarray(-4).toString('hex');
+
+describe('checksums', () => {
+  const data = Buffer.from(Array.from({ length: 3_000_001 }, (_, i) => (i * 2654435761) >>> 24));
+
+  it('Adler32 agrees with zlib, across chunk borders', () => {
+    const adler = new Adler32();
+    for (let i = 0; i < data.length; i += 65_537) adler.update(data.subarray(i, i + 65_537));
+    expect(adler.hex()).toBe(zlibAdler32(data));
+    expect(new Adler32().hex()).toBe('00000001');
+  });
+
+  it('CRC-32C gives the reference values', () => {
+    expect(new Crc32c().update(Buffer.from('123456789')).hex()).toBe('e3069283');
+    const whole = new Crc32c().update(data).hex();
+    const parts = new Crc32c();
+    for (let i = 0; i < data.length; i += 1001) parts.update(data.subarray(i, i + 1001));
+    expect(parts.hex()).toBe(whole);
+  });
+
+  it('parses a mlogger .crc32c sidecar', () => {
+    expect(parseCrc32cSidecar('e3069283 877492 run01234.mid.gz\n')).toEqual({
+      crc32c: 'e3069283',
+      sizeBytes: 877_492,
+      name: 'run01234.mid.gz',
+    });
+    expect(() => parseCrc32cSidecar('garbage')).toThrow(/not a \.crc32c sidecar/);
+  });
+
+  it('ParallelHasher gives the MD5 and adler32 of the main-thread references', async () => {
+    const hasher = new ParallelHasher();
+    for (let i = 0; i < data.length; i += 1 << 20)
+      await hasher.update(data.subarray(i, i + (1 << 20)));
+    expect(await hasher.digest()).toEqual({
+      md5: createHash('md5').update(data).digest('hex'),
+      adler32: new Adler32().update(data).hex(),
+    });
+    expect(await new ParallelHasher().digest()).toEqual({
+      md5: createHash('md5').digest('hex'),
+      adler32: '00000001',
+    });
+  });
+});
