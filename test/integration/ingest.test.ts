@@ -107,6 +107,22 @@ describe('INGEST', () => {
     expect(run.eventCount).toBe(31); // 30 camera events and one without banks
   });
 
+  it('filters events by id, serial range, time range and bank', async () => {
+    // Run 201 (above): 4 camera events, serials 0-3, one second apart from 1795600001.
+    const serials = async (filter: Record<string, unknown>) =>
+      (await gw.gql(EVENTS_FILTERED, { runNumber: 201, filter })).data.events.nodes.map(
+        (e: { serial: number }) => e.serial,
+      );
+    expect(await serials({ minSerial: 1, maxSerial: 2 })).toEqual([1, 2]);
+    expect(await serials({ eventIds: [1] })).toEqual([0, 1, 2, 3]);
+    expect(await serials({ eventIds: [2] })).toEqual([]);
+    expect(await serials({ from: 1_795_600_002_000, to: '2026-11-25T09:46:44Z' })).toEqual([1, 2]);
+    expect(await serials({ bankName: 'DGH0' })).toEqual([0, 1, 2, 3]);
+    expect(await serials({ bankName: 'DGH' })).toEqual([]);
+    const missing = await gw.gql(EVENTS_FILTERED, { runNumber: 999_999, filter: {} });
+    expect(missing.errors?.[0].extensions?.code).toBe('NOT_FOUND');
+  });
+
   it('checks a .crc32c sidecar and accepts a matching one', async () => {
     const content = smallMidasRun(202);
     gw.writeBufferFile('run00202.mid', content);
@@ -180,6 +196,7 @@ const RUN = `query($runNumber: Int!) { run(runNumber: $runNumber) {
   files { id name sizeBytes md5 adler32 localState cloudState objectKey downloadUrl }
   jobs { state attempts lastError }
 } }`;
+const EVENTS_FILTERED = `query($runNumber: Int!, $filter: EventFilter) { events(runNumber: $runNumber, filter: $filter) { nodes { serial } } }`;
 const EVENTS = `query($runNumber: Int!) { events(runNumber: $runNumber, first: 100) {
   totalCount nodes { serial eventId triggerMask timestamp fileOffset sizeBytes bankNames }
 } }`;
