@@ -11,6 +11,7 @@ import { createObjectStore } from '../src/storage/createObjectStore';
 import type { ObjectStore } from '../src/storage/ObjectStore';
 import { UrlSigner } from '../src/storage/signedUrls';
 import { fork } from 'node:child_process';
+import { benchEventIndex } from './eventIndex';
 
 // npm run bench:ingest — INGEST's copy + hash + index pass on a >= 1 GB synthetic CYGNO run,
 // gzip and plain, to the file store and to s3rver, against the two floors it cannot beat,
@@ -132,10 +133,12 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+main()
+  .then(() => benchEventIndex())
+  .then(
+    () => process.exit(0),
+    (error) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );

@@ -2,7 +2,6 @@ import fsp from 'node:fs/promises';
 import { Not, type EntityManager } from 'typeorm';
 import type { Database } from '../../db/Database';
 import { DataFile } from '../../entities/DataFile';
-import { Event } from '../../entities/Event';
 import { Run } from '../../entities/Run';
 import { MidasFormatError, CompressionError } from '../../reco/midas';
 import type { Crc32cSidecar } from '../../reco/checksums';
@@ -11,11 +10,9 @@ import { FileKind, JobKind, LocalState, ReplicaState, Severity } from '../../sch
 import type { AlarmService } from '../../services/AlarmService';
 import type { CopyResult, IngestService } from '../../services/IngestService';
 import type { RunService } from '../../services/RunService';
+import { replaceEventIndex } from '../../services/eventIndex';
 import { PermanentJobError } from '../errors';
 import type { JobContext, JobHandler, JobOutcome } from '../registry';
-
-/** Rows per multi-row INSERT of the event index (SQLite allows 32766 bound parameters; 9 per row). */
-const EVENT_BATCH = 1000;
 
 export interface IngestOptions {
   site: string;
@@ -212,16 +209,7 @@ export class IngestJob implements JobHandler {
       objectKey: key,
       cloudState: ReplicaState.AVAILABLE,
     });
-    // A previous attempt may have died after indexing: the index is rebuilt, never doubled.
-    await manager.delete(Event, { fileId: file.id });
-    for (let i = 0; i < copy.events.length; i += EVENT_BATCH) {
-      await manager.insert(
-        Event,
-        copy.events
-          .slice(i, i + EVENT_BATCH)
-          .map((event) => ({ ...event, runId, fileId: file.id })),
-      );
-    }
+    await replaceEventIndex(manager, runId, file.id, copy.events);
   }
 
   /** Two files must never share an object: the second upload would overwrite the first. */
