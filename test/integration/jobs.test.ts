@@ -1,8 +1,4 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config';
 import { Job } from '../../src/entities/Job';
 import { JobAbortedError, LeaseLostError, PermanentJobError } from '../../src/jobs/errors';
 import {
@@ -12,40 +8,27 @@ import {
   type JobOutcome,
 } from '../../src/jobs/registry';
 import { Worker } from '../../src/jobs/Worker';
-import { Runtime } from '../../src/runtime';
+import type { Runtime } from '../../src/runtime';
 import { JobKind, JobState } from '../../src/schema/enums';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import { openTestRuntime, type TestRuntime } from '../support/runtime';
 import { waitFor } from '../support/wait';
 
 // The job engine against the real database, with handlers that script each scenario.
 
 let runtime: Runtime;
-let database: TestDatabase;
-let dir: string;
+let testRuntime: TestRuntime;
 let subjectSeq = 0;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cygno-jobs-'));
-  runtime = await Runtime.open(
-    loadConfig({
-      DATABASE_URL: database.url,
-      OBJECT_STORE_URL: `file:${path.join(dir, 'objects')}`,
-      DAQ_BUFFER_DIR: dir,
-      REDIS_URL: process.env.REDIS_URL,
-      REDIS_PREFIX: `cygno-jobs-test-${process.pid}:`,
-      WORKERS: '0',
-      JOB_LEASE_MS: '600',
-      JOB_BACKOFF_BASE_MS: '100',
-      JOB_BACKOFF_MAX_MS: '400',
-      LOG_LEVEL: 'silent',
-    }),
-  );
+  testRuntime = await openTestRuntime({
+    JOB_LEASE_MS: '600',
+    JOB_BACKOFF_BASE_MS: '100',
+    JOB_BACKOFF_MAX_MS: '400',
+  });
+  runtime = testRuntime.runtime;
 });
 afterAll(async () => {
-  await runtime?.close();
-  await database?.drop();
-  fs.rmSync(dir, { recursive: true, force: true });
+  await testRuntime?.close();
 });
 
 async function enqueue(maxAttempts = 3): Promise<Job> {

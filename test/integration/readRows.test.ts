@@ -1,11 +1,7 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config';
 import { readRows } from '../../src/db/readRows';
 import { Alarm, DataFile, Event, Job, QualityFlag, Run } from '../../src/entities';
-import { Runtime } from '../../src/runtime';
+import type { Runtime } from '../../src/runtime';
 import {
   AlarmState,
   FileKind,
@@ -16,26 +12,16 @@ import {
   RunState,
   Severity,
 } from '../../src/schema/enums';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import { openTestRuntime, type TestRuntime } from '../support/runtime';
 
 // readRows must give exactly what TypeORM's getMany gives, for every column type in use.
 
 let runtime: Runtime;
-let database: TestDatabase;
-let dir: string;
+let testRuntime: TestRuntime;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cygno-rows-'));
-  runtime = await Runtime.open(
-    loadConfig({
-      DATABASE_URL: database.url,
-      OBJECT_STORE_URL: `file:${dir}`,
-      DAQ_BUFFER_DIR: dir,
-      WORKERS: '0',
-      LOG_LEVEL: 'silent',
-    }),
-  );
+  testRuntime = await openTestRuntime();
+  runtime = testRuntime.runtime;
   await runtime.db.transaction(async (m) => {
     await m.insert(Run, [
       {
@@ -116,9 +102,7 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  await runtime?.close();
-  await database?.drop();
-  fs.rmSync(dir, { recursive: true, force: true });
+  await testRuntime?.close();
 });
 
 describe('readRows', () => {

@@ -1,37 +1,21 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config';
 import { Run } from '../../src/entities/Run';
-import { Runtime } from '../../src/runtime';
+import type { Runtime } from '../../src/runtime';
 import { JobKind } from '../../src/schema/enums';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import { openTestRuntime, type TestRuntime } from '../support/runtime';
 
-// Runs only when MARIADB_URL is set (the CI services run); createTestDatabase fails loudly when
+// Runs only when MARIADB_URL is set (the CI services run); openTestRuntime fails loudly when
 // MariaDB cannot be reached.
 
-let database: TestDatabase;
 let runtime: Runtime;
-let dir: string;
+let testRuntime: TestRuntime;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cygno-maria-'));
-  runtime = await Runtime.open(
-    loadConfig({
-      DATABASE_URL: database.url,
-      OBJECT_STORE_URL: `file:${dir}`,
-      DAQ_BUFFER_DIR: dir,
-      WORKERS: '0',
-      LOG_LEVEL: 'silent',
-    }),
-  );
+  testRuntime = await openTestRuntime();
+  runtime = testRuntime.runtime;
 });
 afterAll(async () => {
-  await runtime?.close();
-  await database?.drop();
-  fs.rmSync(dir, { recursive: true, force: true });
+  await testRuntime?.close();
 });
 
 describe('MariaDB backend', () => {
