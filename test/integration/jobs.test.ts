@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JsonObject } from '../../src/entities/columns';
 import { Job } from '../../src/entities/Job';
 import { JobAbortedError, LeaseLostError, PermanentJobError } from '../../src/jobs/errors';
 import {
@@ -126,7 +127,9 @@ describe('job engine', () => {
         return {
           result: { files: 1 },
           commit: async (manager) => {
-            await manager.update(Job, job.id, { payload: { committedWithSuccess: true } });
+            await manager.update(Job, job.id, {
+              payload: { committedWithSuccess: true } as JsonObject,
+            });
           },
         };
       }),

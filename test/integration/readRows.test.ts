@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readRows } from '../../src/db/readRows';
+import type { JsonObject } from '../../src/entities/columns';
 import { Alarm, DataFile, Event, Job, QualityFlag, Run } from '../../src/entities';
 import type { Runtime } from '../../src/runtime';
 import {
@@ -32,7 +33,7 @@ beforeAll(async () => {
         stoppedAt: null,
         pedestal: true,
         exposureSeconds: 12.5,
-        attributes: { hv: [440, 450], gas: { flow: 2.5 } },
+        attributes: { hv: [440, 450], gas: { flow: 2.5 } } as JsonObject,
       },
       { runNumber: 2, attributes: {} },
     ]);
@@ -85,7 +86,7 @@ beforeAll(async () => {
       runId: run.id,
       runNumber: 1,
       nextAttemptAt: new Date(),
-      payload: { a: 1 },
+      payload: { a: 1 } as JsonObject,
       result: null,
     });
     await m.insert(Alarm, {

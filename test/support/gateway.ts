@@ -106,11 +106,16 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       const res = await req.send({ query, variables });
       return { status: res.status, data: res.body?.data, errors: res.body?.errors };
     },
-    async subscribe(query, variables, topic, token) {
+    async subscribe<T>(
+      query: string,
+      variables: Record<string, unknown>,
+      topic: Topic,
+      token?: string,
+    ): Promise<Subscription<T>> {
       const pubsub = server.runtime.pubsub;
       const before = pubsub.listenerCount(topic);
-      const received: unknown[] = [];
-      const waiters: Array<(value: unknown) => void> = [];
+      const received: T[] = [];
+      const waiters: Array<(value: T) => void> = [];
       let failure: unknown;
       const client = createClient({
         url: `${url.replace('http', 'ws')}/graphql`,
@@ -128,7 +133,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
         {
           next: (value) => {
             if (value.errors) failure = new Error(JSON.stringify(value.errors));
-            const data = value.data ? Object.values(value.data)[0] : undefined;
+            const data = (value.data ? Object.values(value.data)[0] : undefined) as T;
             received.push(data);
             waiters.shift()?.(data);
           },
@@ -145,9 +150,9 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       if (failure) throw failure instanceof Error ? failure : new Error(JSON.stringify(failure));
       let consumed = 0;
       return {
-        received: received as any[],
+        received,
         next(timeoutMs = 10_000) {
-          if (consumed < received.length) return Promise.resolve(received[consumed++] as any);
+          if (consumed < received.length) return Promise.resolve(received[consumed++]);
           return new Promise((resolve, reject) => {
             const timer = setTimeout(
               () => reject(new Error(`no subscription event within ${timeoutMs} ms`)),
@@ -156,7 +161,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
             waiters.push((value) => {
               clearTimeout(timer);
               consumed++;
-              resolve(value as any);
+              resolve(value);
             });
           });
         },

@@ -86,7 +86,7 @@ describe('MIDAS reader on synthetic files', () => {
       expect(image.length).toBe(4096);
       expect(image[0]).toBe(90 + Math.floor(random() * 20));
       for (let i = 1; i < 4096; i++) random();
-      expect(Array.from(bankArray(event.banks[1]))).toEqual([event.serial, 2, 3]);
+      expect(Array.from(bankArray(event.banks[1]) as Uint32Array)).toEqual([event.serial, 2, 3]);
       expect((bankArray(event.banks[2]) as Float32Array)[5]).toBeCloseTo(Math.sin(1));
       expect((bankArray(event.banks[3]) as Float64Array)[0]).toBe(event.serial * 0.5);
       expect(Buffer.from(event.banks[4].bytes).toString()).toBe('hello');
