@@ -88,7 +88,7 @@ describe('INGEST', () => {
       GEM1_V: 400,
       DRIFT_V: 960,
       PMT3_V: 800,
-      stop_time: 'Tue Nov 24 18:01:00 2026',
+      stop_time: 'Wed Nov 25 09:47:40 2026',
       number_of_events: 4,
     });
     expect(run.eventCount).toBe(4);

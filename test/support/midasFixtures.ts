@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { encodeDataEvent, encodeMessageEvent, encodeOdbEvent, TID } from '../../src/reco/midas';
+import { cygnoRunOdb } from '../../src/reco/simulation';
 
 /** A small deterministic pseudo-random generator (tests must produce the same bytes every time). */
 export function lcg(seed: number): () => number {
@@ -56,43 +57,24 @@ export function syntheticMidasFile(): Buffer {
   return Buffer.concat(events);
 }
 
-/** The ODB of a synthetic CYGNO run: the keys the default BOR/EOR links read. */
-export function cygnoOdb(runNumber: number, pedestal = false) {
-  return {
-    Runinfo: {
-      'Run number': runNumber,
-      'Start time': 'Tue Nov 24 18:00:00 2026',
-      'Stop time': 'Tue Nov 24 18:01:00 2026',
-    },
-    Experiment: {
-      'Run Parameters': {
-        'Run description': pedestal ? 'S001:PED:pedestal' : 'S003:DATA:Fe source',
-      },
-    },
-    Configurations: {
-      Pedestal: pedestal,
-      Exposure: 0.3,
-      run_type: pedestal ? 1 : 0,
-      TriggerState: { discrimination_threshold: 2, trigger_veto_time: 10, trigger_logic: 0 },
-    },
-    Equipment: {
-      HV: {
-        Variables: {
-          Demand: [
-            10, 400, 500, 400, 500, 400, 960, 0, 0, 0, 0, 0, 0, 0, 772, 772, 0, 0, 770, 0, 800,
-          ],
-        },
-      },
-      Trigger: { Statistics: { 'Events sent': 0 } },
-    },
-  };
-}
+const START = 1_795_600_000;
+const STOP = START + 60;
+const borOdb = (runNumber: number) =>
+  JSON.stringify(cygnoRunOdb(runNumber, { pedestal: false, startTime: START }));
+const eorOdb = (runNumber: number, events: number) =>
+  JSON.stringify(
+    cygnoRunOdb(runNumber, {
+      pedestal: false,
+      startTime: START,
+      stopTime: STOP,
+      eventsSent: events,
+    }),
+  );
 
 /** A small, complete CYGNO-like run file: BOR, `events` camera events (64×64), EOR. */
 export function smallMidasRun(runNumber: number, events = 3, imageSide = 64): Buffer {
   const random = lcg(runNumber);
-  const odb = cygnoOdb(runNumber);
-  const parts: Buffer[] = [encodeOdbEvent('BOR', runNumber, 1_795_600_000, JSON.stringify(odb))];
+  const parts: Buffer[] = [encodeOdbEvent('BOR', runNumber, START, borOdb(runNumber))];
   for (let serial = 0; serial < events; serial++) {
     const image = new Uint16Array(imageSide * imageSide).map(() => 95 + Math.floor(random() * 10));
     parts.push(
@@ -102,8 +84,7 @@ export function smallMidasRun(runNumber: number, events = 3, imageSide = 64): Bu
       ]),
     );
   }
-  odb.Equipment.Trigger.Statistics['Events sent'] = events;
-  parts.push(encodeOdbEvent('EOR', runNumber, 1_795_600_060, JSON.stringify(odb)));
+  parts.push(encodeOdbEvent('EOR', runNumber, STOP, eorOdb(runNumber, events)));
   return Buffer.concat(parts);
 }
 
@@ -119,7 +100,7 @@ export function writeLargeMidasRun(file: string, runNumber: number, events: numb
       fs.writeSync(fd, buffer);
       size += buffer.length;
     };
-    write(encodeOdbEvent('BOR', runNumber, 1_795_600_000, JSON.stringify(cygnoOdb(runNumber))));
+    write(encodeOdbEvent('BOR', runNumber, START, borOdb(runNumber)));
     const image = new Uint16Array(2304 * 2304);
     const random = lcg(runNumber);
     for (let i = 0; i < image.length; i += 97) image[i] = 90 + Math.floor(random() * 20);
@@ -130,7 +111,7 @@ export function writeLargeMidasRun(file: string, runNumber: number, events: numb
       event.writeUInt32LE(serial, 4);
       write(event);
     }
-    write(encodeOdbEvent('EOR', runNumber, 1_795_600_060, JSON.stringify(cygnoOdb(runNumber))));
+    write(encodeOdbEvent('EOR', runNumber, STOP, eorOdb(runNumber, events)));
     return size;
   } finally {
     fs.closeSync(fd);

@@ -129,12 +129,12 @@ export async function* readMidasEvents(
       );
     }
     const header = queue.peek(EVENT_HEADER_SIZE);
-    const eventId = header.readInt16LE(0) & 0xffff;
+    const rawId = header.readUInt16LE(0);
     const triggerMask = header.readUInt16LE(2);
     const serial = header.readUInt32LE(4);
     const time = header.readUInt32LE(8);
     const dataSize = header.readUInt32LE(12);
-    const kind = kindOf(eventId);
+    const kind = kindOf(rawId);
     if (
       (kind === 'BOR' || kind === 'EOR') &&
       triggerMask !== ODB_DUMP_MASK &&
@@ -167,7 +167,8 @@ export async function* readMidasEvents(
       index,
       offset,
       kind,
-      eventId: kind === 'DATA' ? header.readInt16LE(0) : eventId,
+      // MIDAS event ids are int16; BOR/EOR/message ids are reported unsigned (0x8000…).
+      eventId: kind === 'DATA' ? header.readInt16LE(0) : rawId,
       triggerMask,
       serial,
       time,
