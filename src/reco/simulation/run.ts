@@ -9,6 +9,8 @@ import { cygnoRunOdb } from './odb';
 import { pmtWaveforms } from './pmt';
 import { Random } from './random';
 
+const CAMERA_SEED = 2304;
+
 export interface SimulatedRunSpec {
   runNumber: number;
   events: number;
@@ -17,6 +19,8 @@ export interface SimulatedRunSpec {
   pedestal: boolean;
   gzip: boolean;
   seed?: number;
+  /** Seed of the camera's pedestal, noise and hot pixels (shared by all runs of one camera). */
+  cameraSeed?: number;
   /** Unix time of the first event. */
   startTime?: number;
   /** Event rate for timestamps (and pacing, when `pace` is set). */
@@ -57,7 +61,9 @@ export async function writeSimulatedRun(
   const random = new Random(spec.seed ?? spec.runNumber);
   const rate = spec.rateHz ?? 0.1;
   const start = spec.startTime ?? Math.floor(Date.now() / 1000);
-  const conditions = cameraConditions(random, spec.side);
+  // The camera, not the run, owns its pedestal and hot pixels: every run of one simulated
+  // camera shares them, so a pedestal run describes the data runs after it.
+  const conditions = cameraConditions(new Random(spec.cameraSeed ?? CAMERA_SEED), spec.side);
   const truth: RunTruth = {
     runNumber: spec.runNumber,
     pedestal: spec.pedestal,
