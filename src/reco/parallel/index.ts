@@ -1,0 +1,2 @@
+// Reconstruction on worker threads: the image pipeline of ../image, on every core.
+export { defaultThreads, ImagePool } from './ImagePool';
