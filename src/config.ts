@@ -1,6 +1,15 @@
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import path from 'node:path';
 import { parseApiTokens, type ApiToken } from './auth/apiTokens';
+import {
+  DEFAULT_DQ_BANDS,
+  DEFAULT_FE55,
+  parseDqBands,
+  type DqBand,
+  type Fe55Options,
+} from './reco/dq';
+import { CYGNO_DEFAULTS, recoParameters, type RecoParameters } from './reco/image';
 
 /**
  * The gateway's configuration, read from the environment once at start-up and frozen.
@@ -41,6 +50,31 @@ export interface Config {
   readonly publicUrl: string;
   /** Key of signed download URLs; replicas must share it. Random per process when unset. */
   readonly urlSigningSecret: string;
+  /** Camera reconstruction parameters: CYGNO's defaults with RECO_PARAMETERS (JSON) on top. */
+  readonly recoParameters: RecoParameters;
+  /** Reconstruction threads per RECONSTRUCT job (default: every core). */
+  readonly recoThreads: number;
+  /** The MIDAS bank that holds the camera image. */
+  readonly cameraBank: string;
+  /** DQ bands that set AUTO quality flags and raise alarms. */
+  readonly dqBands: readonly DqBand[];
+  /** Where to look for the ⁵⁵Fe peak among cluster integrals in source runs. */
+  readonly fe55: Fe55Options;
+}
+
+function parseRecoParameters(text: string): RecoParameters {
+  const overrides: unknown = JSON.parse(text);
+  if (typeof overrides !== 'object' || overrides === null || Array.isArray(overrides))
+    throw new Error('expected a JSON object of reconstruction parameters');
+  const result = recoParameters(overrides as Record<string, unknown>);
+  if ('problems' in result) throw new Error(result.problems.join('; '));
+  return result.parameters;
+}
+
+function parseFe55Window(text: string): Fe55Options {
+  const [minAdc, maxAdc] = text.split(',').map(Number);
+  if (!(minAdc >= 0 && maxAdc > minAdc)) throw new Error('expected "min,max" in ADC, min < max');
+  return { ...DEFAULT_FE55, minAdc, maxAdc };
 }
 
 export class ConfigError extends Error {
@@ -113,6 +147,14 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl: '',
     urlSigningSecret:
       reader.optionalString('URL_SIGNING_SECRET') ?? randomBytes(32).toString('hex'),
+    recoParameters: reader.parsed('RECO_PARAMETERS', CYGNO_DEFAULTS, parseRecoParameters),
+    recoThreads: reader.int('RECO_THREADS', Math.max(1, os.availableParallelism()), {
+      min: 1,
+      max: 64,
+    }),
+    cameraBank: reader.matching('CAMERA_BANK', 'CAM0', /^[A-Za-z0-9_]{1,4}$/, 'a bank name'),
+    dqBands: reader.parsed('DQ_BANDS', DEFAULT_DQ_BANDS, parseDqBands),
+    fe55: reader.parsed('FE55_WINDOW_ADC', DEFAULT_FE55, parseFe55Window),
   };
   config.publicUrl = reader.url('PUBLIC_URL', `http://${hostForUrl(config.host)}:${config.port}`, [
     'http:',

@@ -297,8 +297,11 @@ export class JobQueue {
     return failed;
   }
 
-  /** Gives a job back without counting the attempt (graceful shutdown of its worker). */
-  async release(job: Job, workerId: string): Promise<void> {
+  /**
+   * Gives a job back without counting the attempt: at graceful shutdown of its worker, or
+   * deferred by `delayMs` with a reason when it waits for another job.
+   */
+  async release(job: Job, workerId: string, defer?: { delayMs: number; reason: string }): Promise<void> {
     const update = await this.db.write((manager) =>
       manager
         .createQueryBuilder()
@@ -308,7 +311,8 @@ export class JobQueue {
           attempts: () => 'attempts - 1',
           leaseOwner: null,
           leaseUntil: null,
-          nextAttemptAt: new Date(),
+          nextAttemptAt: new Date(Date.now() + (defer?.delayMs ?? 0)),
+          ...(defer ? { lastError: defer.reason.slice(0, 4000) } : {}),
         })
         .where('id = :id AND leaseOwner = :workerId AND state = :running', {
           id: job.id,

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { Job } from '../entities/Job';
 import { logger } from '../logger';
 import { Topic, type PubSub } from '../pubsub';
-import { JobAbortedError, LeaseLostError } from './errors';
+import { DeferJobError, JobAbortedError, LeaseLostError } from './errors';
 import type { JobQueue } from './JobQueue';
 import type { HandlerRegistry, JobContext } from './registry';
 
@@ -152,6 +152,9 @@ export class Worker {
         await this.queue.markCancelled(job, this.id);
       } else if (reason instanceof JobAbortedError && reason.reason === 'shutdown') {
         await this.queue.release(job, this.id);
+      } else if (error instanceof DeferJobError) {
+        this.log.info({ jobId: job.id, reason: error.message }, 'job deferred');
+        await this.queue.release(job, this.id, { delayMs: error.delayMs, reason: error.message });
       } else if (reason instanceof JobAbortedError || error instanceof LeaseLostError) {
         this.log.warn(
           { jobId: job.id },

@@ -24,3 +24,17 @@ export class JobAbortedError extends Error {
     this.name = 'JobAbortedError';
   }
 }
+
+/**
+ * The job cannot start yet (it waits for another job, e.g. a pedestal map): it goes back to the
+ * queue for `delayMs` without using up an attempt, with the reason shown as its last error.
+ */
+export class DeferJobError extends Error {
+  constructor(
+    message: string,
+    readonly delayMs: number,
+  ) {
+    super(message);
+    this.name = 'DeferJobError';
+  }
+}
