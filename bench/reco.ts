@@ -47,8 +47,7 @@ async function poolThroughput(
     const results: Array<Promise<unknown>> = [];
     // As in the RECONSTRUCT job: each image is copied from the event into one of the pool's
     // recycled buffers, on this thread.
-    for (let i = 0; i < POOL_IMAGES; i++)
-      results.push(pool.reconstruct(images[i % images.length]));
+    for (let i = 0; i < POOL_IMAGES; i++) results.push(pool.reconstruct(images[i % images.length]));
     await Promise.all(results);
     return POOL_IMAGES / ((performance.now() - start) / 1000);
   } finally {

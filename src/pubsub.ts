@@ -1,6 +1,8 @@
 import { createClient } from 'redis';
 import type { PubSub as TypeGraphqlPubSub } from 'type-graphql';
 import type { Job } from './entities/Job';
+import type { Cluster } from './entities/Cluster';
+import type { Event } from './entities/Event';
 import type { Run } from './entities/Run';
 import { logger } from './logger';
 
@@ -10,6 +12,8 @@ export enum Topic {
   JobUpdated = 'JOB_UPDATED',
   /** Wakes idle workers when a job becomes runnable; carries the job's kind. */
   JobEnqueued = 'JOB_ENQUEUED',
+  /** An event's reconstruction: the live event display. */
+  EventReconstructed = 'EVENT_RECONSTRUCTED',
 }
 
 /**
@@ -20,6 +24,7 @@ export interface TopicPayloads {
   [Topic.RunUpdated]: Run;
   [Topic.JobUpdated]: Job;
   [Topic.JobEnqueued]: { kind: string };
+  [Topic.EventReconstructed]: Event & { runNumber: number; liveClusters: Cluster[] };
 }
 
 type Listener = (payload: unknown) => void;

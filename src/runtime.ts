@@ -75,8 +75,10 @@ export class Runtime {
         store,
         daqBufferDir: config.daqBufferDir,
         maxPageSize: config.maxPageSize,
+        dqBands: config.dqBands,
+        recoVersion: config.recoParameters.version,
       });
-      const registry = createHandlerRegistry({ db, services, config });
+      const registry = createHandlerRegistry({ db, services, config, store, pubsub });
       return new Runtime(config, db, pubsub, store, signer, queue, services, registry);
     } catch (error) {
       await dataSource.destroy();

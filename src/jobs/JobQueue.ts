@@ -301,7 +301,11 @@ export class JobQueue {
    * Gives a job back without counting the attempt: at graceful shutdown of its worker, or
    * deferred by `delayMs` with a reason when it waits for another job.
    */
-  async release(job: Job, workerId: string, defer?: { delayMs: number; reason: string }): Promise<void> {
+  async release(
+    job: Job,
+    workerId: string,
+    defer?: { delayMs: number; reason: string },
+  ): Promise<void> {
     const update = await this.db.write((manager) =>
       manager
         .createQueryBuilder()
@@ -366,10 +370,19 @@ export class JobQueue {
 
   /** Puts a FAILED or CANCELLED job back in the queue with a fresh set of attempts. */
   async retry(id: number): Promise<Job> {
+    return this.requeue(id, [JobState.FAILED, JobState.CANCELLED]);
+  }
+
+  /** Runs a finished job again (reconstructRun with force), whatever its outcome was. */
+  async rerun(id: number): Promise<Job> {
+    return this.requeue(id, [JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED]);
+  }
+
+  private async requeue(id: number, from: JobState[]): Promise<Job> {
     const job = await this.get(id);
-    if (job.state !== JobState.FAILED && job.state !== JobState.CANCELLED) {
+    if (!from.includes(job.state)) {
       throw new ConflictError(
-        `job ${id} is ${job.state}; only FAILED or CANCELLED jobs can be retried`,
+        `job ${id} is ${job.state}; only ${from.join(' or ')} jobs can be queued again`,
       );
     }
     const changed = await this.setStateIf(id, job.state, {
@@ -379,6 +392,7 @@ export class JobQueue {
       nextAttemptAt: new Date(),
       finishedAt: null,
       cancelRequested: false,
+      lastError: null,
     });
     if (!changed) throw new ConflictError(`job ${id} changed state meanwhile; try again`);
     const updated = await this.get(id);

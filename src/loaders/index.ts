@@ -1,4 +1,5 @@
 import DataLoader from 'dataloader';
+import type { Cluster } from '../entities/Cluster';
 import type { DataFile } from '../entities/DataFile';
 import type { Job } from '../entities/Job';
 import type { QualityFlag } from '../entities/QualityFlag';
@@ -18,6 +19,8 @@ export interface Loaders {
   tapeCopiesByFileId(columns?: Columns): DataLoader<number, TapeCopy[]>;
   qualityFlagsByRunId(columns?: Columns): DataLoader<number, QualityFlag[]>;
   jobsByRunId(columns?: Columns): DataLoader<number, Job[]>;
+  /** Clusters of events, of the current reconstruction version. */
+  clustersByEventId(columns?: Columns): DataLoader<number, Cluster[]>;
 }
 
 function groupBy<T, K>(rows: T[], keys: readonly K[], keyOf: (row: T) => K): T[][] {
@@ -84,6 +87,14 @@ export function createLoaders(
         new DataLoader(
           async (ids) =>
             groupBy(await services.jobs.byRunIds(ids, columns), ids, (j) => j.runId ?? -1),
+          opts,
+        ),
+    ),
+    clustersByEventId: perColumnSet(
+      (columns) =>
+        new DataLoader(
+          async (ids) =>
+            groupBy(await services.reco.clustersOfEvents(ids, columns), ids, (c) => c.eventId),
           opts,
         ),
     ),

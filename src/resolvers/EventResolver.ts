@@ -1,11 +1,15 @@
 import type { GraphQLResolveInfo } from 'graphql';
-import { Arg, Args, Ctx, Info, Int, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Ctx, FieldResolver, Info, Int, Query, Resolver, Root } from 'type-graphql';
 import type { GatewayContext } from '../context';
+import { Cluster } from '../entities/Cluster';
 import { Event } from '../entities/Event';
 import { EventConnection, PageArgs } from '../schema/connection';
 import { EventFilter } from '../schema/filters';
-import { EVENT_COLUMNS } from './projections';
-import { selectedNodeFields, selectsField } from './selection';
+import { CLUSTER_COLUMNS, EVENT_COLUMNS, RUN_COLUMNS } from './projections';
+import { selectedFields, selectedNodeFields, selectsField } from './selection';
+
+/** What `eventReconstructed` publishes: the event with its run number and fresh clusters. */
+export type LiveEvent = Event & { runNumber?: number; liveClusters?: Cluster[] };
 
 @Resolver(() => Event)
 export class EventResolver {
@@ -23,5 +27,28 @@ export class EventResolver {
       withTotal: selectsField(info, 'totalCount'),
       columns: EVENT_COLUMNS.for(selectedNodeFields(info)),
     });
+  }
+
+  @FieldResolver(() => Int)
+  async runNumber(@Root() event: LiveEvent, @Ctx() ctx: GatewayContext): Promise<number> {
+    if (event.runNumber != null) return event.runNumber;
+    const run = await ctx.loaders
+      .runById(RUN_COLUMNS.for(new Set(['runNumber'])))
+      .load(event.runId);
+    return run!.runNumber;
+  }
+
+  @FieldResolver(() => [Cluster], {
+    description: 'Clusters of the current reconstruction version (empty before reconstruction).',
+  })
+  clusters(
+    @Root() event: LiveEvent,
+    @Ctx() ctx: GatewayContext,
+    @Info() info: GraphQLResolveInfo,
+  ): Cluster[] | Promise<Cluster[]> {
+    return (
+      event.liveClusters ??
+      ctx.loaders.clustersByEventId(CLUSTER_COLUMNS.for(selectedFields(info))).load(event.id)
+    );
   }
 }

@@ -2,6 +2,8 @@ import type { NonEmptyArray } from 'type-graphql';
 import { DataFileResolver } from './DataFileResolver';
 import { EventResolver } from './EventResolver';
 import { JobResolver } from './JobResolver';
+import { QualityResolver } from './QualityResolver';
+import { RecoResolver } from './RecoResolver';
 import { RunResolver } from './RunResolver';
 
 export const RESOLVERS: NonEmptyArray<new () => object> = [
@@ -9,4 +11,6 @@ export const RESOLVERS: NonEmptyArray<new () => object> = [
   DataFileResolver,
   JobResolver,
   EventResolver,
+  RecoResolver,
+  QualityResolver,
 ];

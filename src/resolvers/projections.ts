@@ -1,3 +1,4 @@
+import { Cluster } from '../entities/Cluster';
 import { DataFile } from '../entities/DataFile';
 import { Event } from '../entities/Event';
 import { Job } from '../entities/Job';
@@ -21,4 +22,5 @@ export const QUALITY_FLAG_COLUMNS = new Projection(QualityFlag, [
   'setAt',
 ]);
 export const JOB_COLUMNS = new Projection(Job, ['id', 'runId']);
-export const EVENT_COLUMNS = new Projection(Event, ['id']);
+export const EVENT_COLUMNS = new Projection(Event, ['id', 'runId']);
+export const CLUSTER_COLUMNS = new Projection(Cluster, ['id', 'eventId']);

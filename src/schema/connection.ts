@@ -1,5 +1,6 @@
 import { ArgsType, Field, Int, ObjectType, type ClassType } from 'type-graphql';
 import { DataFile } from '../entities/DataFile';
+import { Cluster } from '../entities/Cluster';
 import { Event } from '../entities/Event';
 import { Job } from '../entities/Job';
 import { Run } from '../entities/Run';
@@ -63,3 +64,6 @@ export class JobConnection extends Connection(Job) {}
 
 @ObjectType({ simpleResolvers: true })
 export class EventConnection extends Connection(Event) {}
+
+@ObjectType({ simpleResolvers: true })
+export class ClusterConnection extends Connection(Cluster) {}

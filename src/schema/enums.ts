@@ -64,6 +64,8 @@ export enum TapeState {
  */
 export enum JobKind {
   INGEST = 'INGEST',
+  PEDESTAL = 'PEDESTAL',
+  RECONSTRUCT = 'RECONSTRUCT',
 }
 
 export enum JobState {

@@ -1,5 +1,5 @@
 import { IsOptional, MaxLength } from 'class-validator';
-import { Field, ID, InputType, Int } from 'type-graphql';
+import { Field, Float, ID, InputType, Int } from 'type-graphql';
 import { SafeIntScalar } from './scalars';
 import { FileKind, JobKind, JobState, LocalState, ReplicaState } from './enums';
 
@@ -32,4 +32,25 @@ export class EventFilter {
   @IsOptional()
   @MaxLength(4)
   bankName?: string | null;
+}
+
+@InputType({ description: 'Which clusters to list (all bounds inclusive).' })
+export class ClusterFilter {
+  @Field(() => Int, { nullable: true }) runNumberFrom?: number | null;
+  @Field(() => Int, { nullable: true }) runNumberTo?: number | null;
+  @Field(() => [String], { nullable: true, description: 'Run types (DATA, CAL, …).' })
+  runTypes?: string[] | null;
+  @Field(() => Boolean, { nullable: true, description: 'Only runs whose quality is GOOD.' })
+  onlyGoodRuns?: boolean | null;
+  @Field(() => Int, {
+    nullable: true,
+    description: 'Reconstruction version (default: the current one).',
+  })
+  recoVersion?: number | null;
+  @Field(() => Float, { nullable: true }) minIntegral?: number | null;
+  @Field(() => Float, { nullable: true }) maxIntegral?: number | null;
+  @Field(() => Int, { nullable: true }) minSize?: number | null;
+  @Field(() => Int, { nullable: true }) maxSize?: number | null;
+  @Field(() => Float, { nullable: true }) minLength?: number | null;
+  @Field(() => Float, { nullable: true }) maxLength?: number | null;
 }

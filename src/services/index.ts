@@ -2,11 +2,15 @@ import type { Database } from '../db/Database';
 import type { JobQueue } from '../jobs/JobQueue';
 import type { PubSub } from '../pubsub';
 import type { ObjectStore } from '../storage/ObjectStore';
+import type { DqBand } from '../reco/dq';
 import { AlarmService } from './AlarmService';
+import { DqService } from './DqService';
 import { EventService } from './EventService';
 import { FileService } from './FileService';
 import { IngestService } from './IngestService';
 import { JobService } from './JobService';
+import { PedestalService } from './PedestalService';
+import { RecoService } from './RecoService';
 import { QualityService } from './QualityService';
 import { RunService } from './RunService';
 
@@ -18,6 +22,9 @@ export interface Services {
   alarms: AlarmService;
   ingest: IngestService;
   events: EventService;
+  pedestals: PedestalService;
+  dq: DqService;
+  reco: RecoService;
 }
 
 export function createServices(deps: {
@@ -27,15 +34,23 @@ export function createServices(deps: {
   store: ObjectStore;
   daqBufferDir: string;
   maxPageSize: number;
+  dqBands: readonly DqBand[];
+  recoVersion: number;
 }): Services {
   const { db, queue, pubsub, store, daqBufferDir, maxPageSize } = deps;
+  const quality = new QualityService(db);
+  const alarms = new AlarmService(db);
+  const runs = new RunService(db, queue, pubsub, { daqBufferDir, maxPageSize });
   return {
-    runs: new RunService(db, queue, pubsub, { daqBufferDir, maxPageSize }),
+    runs,
     files: new FileService(db, store, maxPageSize),
     jobs: new JobService(db, queue, maxPageSize),
-    quality: new QualityService(db),
-    alarms: new AlarmService(db),
+    quality,
+    alarms,
     ingest: new IngestService(store),
     events: new EventService(db, maxPageSize),
+    pedestals: new PedestalService(db, store),
+    dq: new DqService(db, quality, alarms, deps.dqBands),
+    reco: new RecoService(db, queue, runs, { maxPageSize, version: deps.recoVersion }),
   };
 }

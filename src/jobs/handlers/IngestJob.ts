@@ -9,6 +9,7 @@ import { CYGNO_BOR_LINKS, CYGNO_EOR_LINKS, extractAttributes } from '../../reco/
 import { FileKind, JobKind, LocalState, ReplicaState, Severity } from '../../schema/enums';
 import type { AlarmService } from '../../services/AlarmService';
 import type { CopyResult, IngestService } from '../../services/IngestService';
+import type { RecoService } from '../../services/RecoService';
 import type { RunService } from '../../services/RunService';
 import { replaceEventIndex } from '../../services/eventIndex';
 import { PermanentJobError } from '../errors';
@@ -44,7 +45,7 @@ interface Ingested {
  * hashed (MD5, adler32, CRC-32C) and indexed in the same read; the copy is checked against
  * the DAQ's declared size and MD5, the `.crc32c` sidecar when there is one, and the stored
  * object itself. Only then does the file become AVAILABLE, with its events and the run's
- * ODB attributes, in the transaction that marks the job done. A mismatch marks the file BAD
+ * ODB attributes, in the transaction that marks the job done and queues its reconstruction. A mismatch marks the file BAD
  * and raises an alarm; the buffer file is never touched.
  */
 export class IngestJob implements JobHandler {
@@ -55,6 +56,7 @@ export class IngestJob implements JobHandler {
     private readonly runs: RunService,
     private readonly ingest: IngestService,
     private readonly alarms: AlarmService,
+    private readonly reco: RecoService,
     private readonly options: IngestOptions,
   ) {}
 
@@ -117,6 +119,8 @@ export class IngestJob implements JobHandler {
           eventCount: run.eventCount ?? eventCount,
           attributes: { ...attributes, ...run.attributes },
         });
+        // The next step commits with this one: no ingested run is left without its reconstruction.
+        return [await this.reco.enqueue(manager, run)];
       },
       afterCommit: () => this.runs.publish(runId),
     };

@@ -81,7 +81,10 @@ export function subsystemVerdicts(
   bands: readonly DqBand[],
   violations: readonly BandViolation[],
 ): Map<string, { status: 'GOOD' | 'BAD' | 'QUESTIONABLE'; reasons: string[] }> {
-  const verdicts = new Map<string, { status: 'GOOD' | 'BAD' | 'QUESTIONABLE'; reasons: string[] }>();
+  const verdicts = new Map<
+    string,
+    { status: 'GOOD' | 'BAD' | 'QUESTIONABLE'; reasons: string[] }
+  >();
   for (const band of bands)
     if (metrics[band.metric] != null && !verdicts.has(band.subsystem))
       verdicts.set(band.subsystem, { status: 'GOOD', reasons: [] });

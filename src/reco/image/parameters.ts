@@ -103,7 +103,8 @@ export function recoParameters(
       (['xMin', 'xMax', 'yMin', 'yMax'] as const).every((k) => Number.isInteger(window[k])) &&
       window.xMin <= window.xMax &&
       window.yMin <= window.yMax;
-    if (!ok) problems.push('acceptance: expected null or {xMin, xMax, yMin, yMax} integers, min ≤ max');
+    if (!ok)
+      problems.push('acceptance: expected null or {xMin, xMax, yMin, yMax} integers, min ≤ max');
   }
   if (problems.length > 0) return { problems };
   return { parameters: merged as unknown as RecoParameters };

@@ -111,9 +111,7 @@ function acceptedWindow(window: Window | null, width: number, height: number): W
 /** Checks that a camera image fits the pedestal map, before any work. */
 export function checkImage(image: ArrayLike<number>, pedestal: PedestalMap): void {
   if (!(image instanceof Uint16Array))
-    throw new RecoInputError(
-      `camera image must be 16-bit unsigned, got ${image.constructor.name}`,
-    );
+    throw new RecoInputError(`camera image must be 16-bit unsigned, got ${image.constructor.name}`);
   const expected = pedestal.width * pedestal.height;
   if (image.length !== expected) {
     throw new RecoInputError(

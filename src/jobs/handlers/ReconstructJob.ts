@@ -1,0 +1,251 @@
+import { In } from 'typeorm';
+import { Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import type { Database } from '../../db/Database';
+import { readRows } from '../../db/readRows';
+import { Event } from '../../entities/Event';
+import { Job } from '../../entities/Job';
+import { Run } from '../../entities/Run';
+import { cameraImageOf } from '../../reco/cameraBank';
+import { ClusterTable } from '../../reco/clusterTable';
+import { RunSummary, type Fe55Options } from '../../reco/dq';
+import { RecoInputError, type ImageReconstruction, type RecoParameters } from '../../reco/image';
+import { ImagePool } from '../../reco/parallel';
+import { Topic, type PubSub } from '../../pubsub';
+import {
+  FileKind,
+  FlagSource,
+  JobKind,
+  JobState,
+  QualityStatus,
+  RecoStatus,
+} from '../../schema/enums';
+import type { DqService } from '../../services/DqService';
+import type { PedestalService } from '../../services/PedestalService';
+import type { QualityService } from '../../services/QualityService';
+import type { RunService } from '../../services/RunService';
+import { derivedKey, recordDerivedFile } from '../../services/derivedFiles';
+import { clearResults, writeResults, type EventResult } from '../../services/recoResults';
+import { storedEvents, storedRawFiles } from '../../services/runEvents';
+import type { ObjectStore } from '../../storage/ObjectStore';
+import { DeferJobError, PermanentJobError } from '../errors';
+import type { JobContext, JobHandler, JobOutcome } from '../registry';
+import { isSourceRun, jobRun, withRecoStatus } from './recoRuns';
+
+export interface ReconstructOptions {
+  site: string;
+  cameraBank: string;
+  parameters: RecoParameters;
+  threads: number;
+  fe55: Fe55Options;
+  /** How long a run waits before looking again for its pedestal map. */
+  pedestalWaitMs: number;
+}
+
+/** Events whose results are written per database round trip. */
+const WRITE_BATCH = 200;
+
+type Pending = {
+  event: Event;
+  time: number;
+  outcome: Promise<ImageReconstruction | Error>;
+};
+
+/**
+ * RECONSTRUCT: the camera images of a data run, streamed from the object store, reconstructed
+ * on every core against the newest pedestal map before the run. Clusters and event summaries
+ * are written in batches as the run goes (a new attempt first clears what an earlier one of
+ * the same version wrote), `eventReconstructed` fires per event, and at the end the run gets
+ * an Arrow file of its clusters, its DQ metrics, AUTO flags and, out of band, alarms.
+ */
+export class ReconstructJob implements JobHandler {
+  readonly kind = JobKind.RECONSTRUCT;
+
+  constructor(
+    private readonly db: Database,
+    private readonly store: ObjectStore,
+    private readonly pubsub: PubSub,
+    private readonly runs: RunService,
+    private readonly pedestals: PedestalService,
+    private readonly quality: QualityService,
+    private readonly dq: DqService,
+    private readonly options: ReconstructOptions,
+  ) {}
+
+  async run(context: JobContext): Promise<JobOutcome> {
+    const run = await jobRun(this.db, context);
+    return withRecoStatus(this.db, this.runs, run, context, () => this.reconstruct(run, context));
+  }
+
+  private async reconstruct(run: Run, context: JobContext): Promise<JobOutcome> {
+    const version = context.job.version;
+    const { map, pedestalRun } = await this.pedestalFor(run);
+    const files = await storedRawFiles(this.db, run.id);
+    if (files.length === 0)
+      throw new PermanentJobError(`run ${run.runNumber}: no raw file in the object store`);
+    const index = await this.eventIndex(run.id);
+    await this.db.write((m) => clearResults(m, run.id, version));
+
+    const summary = new RunSummary();
+    const table = new ClusterTable();
+    const badImages: string[] = [];
+    let batch: EventResult[] = [];
+    let done = 0;
+    const flush = async () => {
+      const results = batch;
+      batch = [];
+      await this.db.write((m) => writeResults(m, run.id, version, results));
+    };
+    const settle = async ({ event, time, outcome }: Pending) => {
+      const result = await outcome;
+      done++;
+      context.progress(Math.min(0.97, done / Math.max(1, index.cameraEvents)));
+      if (result instanceof RecoInputError) {
+        summary.addBadImage();
+        badImages.push(result.message);
+        return;
+      }
+      if (result instanceof Error) throw result;
+      summary.add(result.summary, result.clusters, time);
+      table.add({ run: run.runNumber, event: event.serial }, result.clusters);
+      batch.push({ eventId: event.id, summary: result.summary, clusters: result.clusters });
+      this.pubsub.publish(Topic.EventReconstructed, {
+        ...event,
+        runNumber: run.runNumber,
+        // Not in the database yet (written in batches): the display gets them with the event.
+        liveClusters: result.clusters.map((c, k) => ({
+          ...c,
+          id: -(k + 1),
+          eventId: event.id,
+          runId: run.id,
+          recoVersion: context.job.version,
+        })),
+        clusterCount: result.clusters.length,
+        imageIntegral: result.summary.integral,
+        imageMean: result.summary.mean,
+        imageRms: result.summary.rms,
+        spark: result.summary.spark,
+      });
+      if (batch.length >= WRITE_BATCH) await flush();
+    };
+
+    const pool = new ImagePool(map, this.options.parameters, this.options.threads);
+    const pending: Pending[] = [];
+    try {
+      for await (const { file, event } of storedEvents(this.store, files, context.signal)) {
+        if (event.kind !== 'DATA') continue;
+        let image: Uint16Array | undefined;
+        let outcome: Promise<ImageReconstruction | Error>;
+        try {
+          image = cameraImageOf(event, this.options.cameraBank);
+          if (!image) continue;
+          outcome = pool.reconstruct(image).catch((error: Error) => error);
+        } catch (error) {
+          if (!(error instanceof RecoInputError)) throw error;
+          outcome = Promise.resolve(error);
+        }
+        const indexed = index.byOffset.get(`${file.id}:${event.offset}`);
+        if (!indexed) {
+          throw new PermanentJobError(
+            `run ${run.runNumber}: event at offset ${event.offset} of ${file.name} is not in the event index; ingest the run again`,
+          );
+        }
+        pending.push({ event: indexed, time: event.time, outcome });
+        // Keep every thread busy, and results in file order.
+        while (pending.length > 2 * pool.threads) await settle(pending.shift()!);
+      }
+      while (pending.length > 0) await settle(pending.shift()!);
+      await flush();
+    } finally {
+      await Promise.allSettled(pending.map((p) => p.outcome));
+      await pool.close();
+    }
+
+    const arrow = table.toArrowFile();
+    const key = derivedKey(this.options.site, 'reco', run.runNumber, `_v${version}_clusters.arrow`);
+    await this.store.put(key, Readable.from([Buffer.from(arrow)]), arrow.length);
+    const metrics = {
+      ...summary.metrics({ source: isSourceRun(run), fe55: this.options.fe55 }),
+      pedestalRun: pedestalRun.runNumber,
+    };
+    let violations: Awaited<ReturnType<DqService['record']>> = [];
+    return {
+      result: { clustersFile: key, ...metrics, badImages: badImages.slice(0, 5) },
+      commit: async (manager) => {
+        await recordDerivedFile(manager, {
+          runId: run.id,
+          name: key.slice(key.lastIndexOf('/') + 1),
+          kind: FileKind.RECO,
+          bucket: this.store.bucket,
+          objectKey: key,
+          sizeBytes: arrow.length,
+          md5: createHash('md5').update(arrow).digest('hex'),
+        });
+        violations = await this.dq.record(manager, run.id, version, metrics, 'reconstruction');
+        if (summary.imageCount === 0 && badImages.length === 0) {
+          await this.quality.add(manager, {
+            runId: run.id,
+            subsystem: 'camera',
+            status: QualityStatus.QUESTIONABLE,
+            source: FlagSource.AUTO,
+            comment: `no ${this.options.cameraBank} images in the run`,
+            cause: 'no-images',
+            setBy: 'reconstruction',
+          });
+        }
+        await manager.update(Run, run.id, { recoStatus: RecoStatus.DONE });
+      },
+      afterCommit: async () => {
+        await this.runs.publish(run.id);
+        await this.dq.raiseAlarms(run.runNumber, violations);
+      },
+    };
+  }
+
+  /**
+   * The newest pedestal run before this one must have its map. While its PEDESTAL job is still
+   * to run, this job waits (without using up attempts); with no pedestal run, it fails saying so.
+   */
+  private async pedestalFor(run: Run) {
+    const pedestalRun = await this.pedestals.pedestalRunBefore(run.runNumber);
+    if (!pedestalRun) {
+      throw new PermanentJobError(
+        `run ${run.runNumber}: no pedestal run before it; take one, then reconstructRun(runNumber: ${run.runNumber}, force: true)`,
+        'NO_PEDESTAL',
+      );
+    }
+    const file = await this.pedestals.mapFileOf(pedestalRun.id);
+    if (file) return { map: await this.pedestals.load(file), pedestalRun };
+    const pending = await this.db.manager.findOne(Job, {
+      where: {
+        runId: pedestalRun.id,
+        kind: JobKind.PEDESTAL,
+        state: In([JobState.QUEUED, JobState.RUNNING]),
+      },
+    });
+    if (pending || pedestalRun.recoStatus === RecoStatus.NONE) {
+      throw new DeferJobError(
+        `waiting for the pedestal map of run ${pedestalRun.runNumber}`,
+        this.options.pedestalWaitMs,
+      );
+    }
+    throw new PermanentJobError(
+      `run ${run.runNumber}: pedestal run ${pedestalRun.runNumber} has no pedestal map (its reconstruction is ${pedestalRun.recoStatus}); fix it, then reconstructRun(runNumber: ${run.runNumber}, force: true)`,
+      'NO_PEDESTAL_MAP',
+    );
+  }
+
+  /** The run's indexed events, found by (file, offset) as the reader meets them. */
+  private async eventIndex(runId: number) {
+    const events = await readRows(
+      this.db.manager.createQueryBuilder(Event, 'event').where('event.runId = :runId', { runId }),
+    );
+    const byOffset = new Map<string, Event>();
+    let cameraEvents = 0;
+    for (const event of events) {
+      byOffset.set(`${event.fileId}:${event.fileOffset}`, event);
+      if (event.bankNames.includes(this.options.cameraBank)) cameraEvents++;
+    }
+    return { byOffset, cameraEvents };
+  }
+}

@@ -1,0 +1,94 @@
+import { In, type EntityManager } from 'typeorm';
+import { bindDate, bulkInsert } from '../db/bulkInsert';
+import type { Database } from '../db/Database';
+import { DqMetric } from '../entities/DqMetric';
+import { checkBands, subsystemVerdicts, type BandViolation, type DqBand } from '../reco/dq';
+import { FlagSource, QualityStatus, Severity } from '../schema/enums';
+import type { AlarmService } from './AlarmService';
+import type { QualityService } from './QualityService';
+
+/**
+ * A run's data-quality numbers: stored per reconstruction version, judged against the
+ * configured bands into AUTO quality flags, and turned into alarms when out of band.
+ */
+export class DqService {
+  constructor(
+    private readonly db: Database,
+    private readonly quality: QualityService,
+    private readonly alarms: AlarmService,
+    private readonly bands: readonly DqBand[],
+  ) {}
+
+  /**
+   * Stores the metrics (replacing this version's earlier values) and the AUTO flags, inside the
+   * caller's transaction. Returns the band violations, for `raiseAlarms` after the commit.
+   */
+  async record(
+    manager: EntityManager,
+    runId: number,
+    version: number,
+    metrics: Readonly<Record<string, number | null>>,
+    setBy: string,
+  ): Promise<BandViolation[]> {
+    const names = Object.keys(metrics);
+    if (names.length > 0)
+      await manager.delete(DqMetric, { runId, recoVersion: version, name: In(names) });
+    const now = new Date();
+    await bulkInsert(
+      manager,
+      'dq_metrics',
+      ['runId', 'name', 'value', 'recoVersion', 'createdAt'],
+      names.map((name) => [
+        runId,
+        name,
+        Number.isFinite(metrics[name]) ? metrics[name] : null,
+        version,
+        bindDate(manager, now),
+      ]),
+    );
+    const violations = checkBands(metrics, this.bands);
+    for (const [subsystem, verdict] of subsystemVerdicts(metrics, this.bands, violations)) {
+      await this.quality.add(manager, {
+        runId,
+        subsystem,
+        status: QualityStatus[verdict.status],
+        source: FlagSource.AUTO,
+        comment: verdict.reasons.length ? verdict.reasons.join('; ') : 'all DQ metrics in band',
+        cause: verdict.reasons.length ? 'dq-band' : null,
+        setBy,
+      });
+    }
+    return violations;
+  }
+
+  /** A run's metrics of one version, by default the newest it has. */
+  async metricsOf(runId: number, version?: number | null): Promise<DqMetric[]> {
+    let wanted = version;
+    if (wanted == null) {
+      const newest = await this.db.manager.findOne(DqMetric, {
+        where: { runId },
+        order: { recoVersion: 'DESC' },
+        select: { id: true, recoVersion: true },
+      });
+      if (!newest) return [];
+      wanted = newest.recoVersion;
+    }
+    return this.db.manager.find(DqMetric, {
+      where: { runId, recoVersion: wanted },
+      order: { name: 'ASC' },
+    });
+  }
+
+  async raiseAlarms(runNumber: number, violations: readonly BandViolation[]): Promise<void> {
+    for (const { band, message } of violations) {
+      await this.alarms.raise({
+        fingerprint: `dq:${runNumber}:${band.metric}`,
+        name: `DQ ${band.metric} out of band`,
+        severity: Severity[band.severity],
+        source: 'dq',
+        message: `run ${runNumber}: ${message} (${band.subsystem} ${band.status})`,
+        labels: { run: String(runNumber), subsystem: band.subsystem, metric: band.metric },
+      });
+    }
+  }
+}

@@ -1,0 +1,151 @@
+import type { EntityManager } from 'typeorm';
+import type { Database } from '../db/Database';
+import { readRows } from '../db/readRows';
+import { Cluster } from '../entities/Cluster';
+import { DataFile } from '../entities/DataFile';
+import { Job } from '../entities/Job';
+import { Run } from '../entities/Run';
+import { ConflictError, NotFoundError } from '../errors';
+import type { JobQueue } from '../jobs/JobQueue';
+import {
+  FileKind,
+  JobKind,
+  JobState,
+  QualityStatus,
+  RecoStatus,
+  ReplicaState,
+  RunState,
+} from '../schema/enums';
+import type { ClusterFilter } from '../schema/filters';
+import type { RunService } from './RunService';
+import { paginate, type ListOptions, type Page, type PageArgs, type SortKey } from './pagination';
+
+const BY_ID: SortKey<Cluster> = {
+  column: 'cluster.id',
+  columns: ['id'],
+  direction: 'ASC',
+  valueOf: (c) => c.id,
+};
+
+/** Reconstruction as the API and the pipeline ask for it: which job, and the clusters. */
+export class RecoService {
+  constructor(
+    private readonly db: Database,
+    private readonly queue: JobQueue,
+    private readonly runs: RunService,
+    private readonly options: { maxPageSize: number; version: number },
+  ) {}
+
+  /** PEDESTAL for pedestal runs, RECONSTRUCT for the others. */
+  static kindFor(run: Pick<Run, 'pedestal'>): JobKind {
+    return run.pedestal ? JobKind.PEDESTAL : JobKind.RECONSTRUCT;
+  }
+
+  /**
+   * Queues the run's reconstruction with the current parameter version, inside the caller's
+   * transaction (INGEST's success commits it together with its own results).
+   */
+  async enqueue(manager: EntityManager, run: Run): Promise<Job> {
+    const { job } = await this.queue.enqueue(manager, {
+      kind: RecoService.kindFor(run),
+      subject: `run:${run.runNumber}`,
+      version: this.options.version,
+      runId: run.id,
+      runNumber: run.runNumber,
+    });
+    await manager.update(Run, run.id, { recoStatus: RecoStatus.QUEUED });
+    return job;
+  }
+
+  /**
+   * `reconstructRun`: queues the run with the current version. An existing job of that version
+   * is returned as it is — unless `force`, which runs a finished one again (its results for the
+   * version are replaced; other versions' results stay).
+   */
+  async request(runNumber: number, force: boolean): Promise<Job> {
+    const { job, created } = await this.db.transaction(async (manager) => {
+      const run = await manager.findOneBy(Run, { runNumber });
+      if (!run) throw new NotFoundError('run', runNumber);
+      if (run.state !== RunState.CLOSED)
+        throw new ConflictError(`run ${runNumber} is still running; close it first`);
+      const stored = await manager.countBy(DataFile, {
+        runId: run.id,
+        kind: FileKind.RAW,
+        cloudState: ReplicaState.AVAILABLE,
+      });
+      if (stored === 0)
+        throw new ConflictError(`run ${runNumber} has no raw file in the object store yet`);
+      const existing = await manager.findOneBy(Job, {
+        kind: RecoService.kindFor(run),
+        subject: `run:${runNumber}`,
+        version: this.options.version,
+      });
+      if (existing) return { job: existing, created: false };
+      return { job: await this.enqueue(manager, run), created: true };
+    });
+    if (created) {
+      this.queue.announce([job]);
+      await this.runs.publish(job.runId!);
+      return job;
+    }
+    const finished = [JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED].includes(job.state);
+    if (!force || !finished) return job;
+    const again = await this.queue.rerun(job.id);
+    await this.db.write((m) => m.update(Run, job.runId!, { recoStatus: RecoStatus.QUEUED }));
+    await this.runs.publish(job.runId!);
+    return again;
+  }
+
+  async clustersOfEvents(
+    eventIds: readonly number[],
+    columns?: readonly string[],
+  ): Promise<Cluster[]> {
+    if (eventIds.length === 0) return [];
+    return readRows(
+      this.db.manager
+        .createQueryBuilder(Cluster, 'cluster')
+        .where('cluster.eventId IN (:...eventIds)', { eventIds })
+        .andWhere('cluster.recoVersion = :version', { version: this.options.version })
+        .orderBy('cluster.id', 'ASC'),
+      columns ? [...new Set([...columns, 'eventId'])] : undefined,
+    );
+  }
+
+  async clusters(
+    filter: ClusterFilter,
+    page: PageArgs,
+    options: ListOptions,
+  ): Promise<Page<Cluster>> {
+    const query = this.db.manager
+      .createQueryBuilder(Cluster, 'cluster')
+      .where('cluster.recoVersion = :version', {
+        version: filter.recoVersion ?? this.options.version,
+      });
+    const needsRun =
+      filter.runNumberFrom != null ||
+      filter.runNumberTo != null ||
+      (filter.runTypes?.length ?? 0) > 0 ||
+      filter.onlyGoodRuns;
+    if (needsRun) query.innerJoin(Run, 'run', 'run.id = cluster.runId');
+    if (filter.runNumberFrom != null)
+      query.andWhere('run.runNumber >= :from', { from: filter.runNumberFrom });
+    if (filter.runNumberTo != null)
+      query.andWhere('run.runNumber <= :to', { to: filter.runNumberTo });
+    if (filter.runTypes?.length)
+      query.andWhere('run.runType IN (:...types)', { types: filter.runTypes });
+    if (filter.onlyGoodRuns) query.andWhere('run.quality = :good', { good: QualityStatus.GOOD });
+    const ranges: Array<[keyof ClusterFilter, string, '>=' | '<=']> = [
+      ['minIntegral', 'integral', '>='],
+      ['maxIntegral', 'integral', '<='],
+      ['minSize', 'size', '>='],
+      ['maxSize', 'size', '<='],
+      ['minLength', 'length', '>='],
+      ['maxLength', 'length', '<='],
+    ];
+    for (const [key, column, op] of ranges) {
+      const value = filter[key];
+      if (value != null) query.andWhere(`cluster.${column} ${op} :${key}`, { [key]: value });
+    }
+    return paginate(query, BY_ID, page, { maxPageSize: this.options.maxPageSize, ...options });
+  }
+}
