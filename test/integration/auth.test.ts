@@ -60,6 +60,10 @@ describe('API tokens over HTTP', () => {
       [`mutation { retryJob(id: "1") { id } }`, 'daq', false],
       [`mutation { cancelJob(id: "1") { id } }`, 'reader', false],
       [`mutation { cancelJob(id: "1") { id } }`, 'daq', false],
+      [`mutation { reconstructRun(runNumber: 1) { id } }`, 'reader', false],
+      [`mutation { reconstructRun(runNumber: 1) { id } }`, 'daq', false],
+      [SET_FLAG, 'reader', false],
+      [SET_FLAG, 'daq', false],
     ];
     for (const [mutation, role, allowed] of cases) {
       const res = await gw.gql(mutation, {}, TOKENS[role]);
@@ -69,9 +73,14 @@ describe('API tokens over HTTP', () => {
     }
     // Shifters and admins pass the role check on job mutations (the job may still be in the wrong state).
     for (const role of ['shifter', 'admin'] as const) {
-      const code = (await gw.gql(`mutation { retryJob(id: "1") { id } }`, {}, TOKENS[role]))
-        .errors?.[0].extensions?.code;
-      expect(code).not.toBe('FORBIDDEN');
+      for (const mutation of [
+        `mutation { retryJob(id: "1") { id } }`,
+        `mutation { reconstructRun(runNumber: 1) { id } }`,
+        SET_FLAG,
+      ]) {
+        const code = (await gw.gql(mutation, {}, TOKENS[role])).errors?.[0].extensions?.code;
+        expect(code, `${role}: ${mutation}`).not.toBe('FORBIDDEN');
+      }
     }
   });
 
@@ -82,7 +91,14 @@ describe('API tokens over HTTP', () => {
     const names: string[] = schema.__schema.mutationType.fields.map(
       (f: { name: string }) => f.name,
     );
-    expect(names.sort()).toEqual(['cancelJob', 'closeRun', 'retryJob', 'startRun']);
+    expect(names.sort()).toEqual([
+      'cancelJob',
+      'closeRun',
+      'reconstructRun',
+      'retryJob',
+      'setQualityFlag',
+      'startRun',
+    ]);
   });
 });
 
@@ -120,3 +136,5 @@ describe('API tokens over graphql-ws', () => {
     }
   });
 });
+
+const SET_FLAG = `mutation { setQualityFlag(input: { runNumber: 1, subsystem: "camera", status: GOOD }) { id } }`;

@@ -1,13 +1,9 @@
+import { registryWith } from '../support/registry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../src/entities/columns';
 import { Job } from '../../src/entities/Job';
 import { JobAbortedError, LeaseLostError, PermanentJobError } from '../../src/jobs/errors';
-import {
-  HandlerRegistry,
-  type JobContext,
-  type JobHandler,
-  type JobOutcome,
-} from '../../src/jobs/registry';
+import { type JobContext, type JobHandler, type JobOutcome } from '../../src/jobs/registry';
 import { Worker } from '../../src/jobs/Worker';
 import type { Runtime } from '../../src/runtime';
 import { JobKind, JobState } from '../../src/schema/enums';
@@ -46,7 +42,7 @@ function scripted(run: (context: JobContext) => Promise<JobOutcome>): JobHandler
 }
 
 function startWorker(handler: JobHandler, concurrency = 1): Worker {
-  const worker = new Worker(runtime.queue, new HandlerRegistry([handler]), runtime.pubsub, {
+  const worker = new Worker(runtime.queue, registryWith(handler), runtime.pubsub, {
     concurrency,
     pollMs: 30,
     leaseMs: 600,

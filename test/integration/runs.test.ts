@@ -61,14 +61,24 @@ describe('startRun / closeRun', () => {
 
     await waitFor(async () => {
       const run = (await gw.gql(RUN, { runNumber: 101 })).data.run;
-      return run.jobs[0]?.state === 'SUCCEEDED';
+      return run.jobs.find((j: { kind: string }) => j.kind === 'INGEST')?.state === 'SUCCEEDED';
     }, 'the INGEST job to succeed');
     // Read again: rows of the polling query may predate the commit its jobs list shows.
     const ingested = (await gw.gql(RUN, { runNumber: 101 })).data.run;
     expect(ingested.eventCount).toBe(12); // the DAQ's count wins over the index's 3
-    expect(ingested.jobs).toEqual([
-      expect.objectContaining({ kind: 'INGEST', attempts: 1, progress: 1 }),
-    ]);
+    // INGEST queued the reconstruction in its own commit; with no pedestal run before run 101
+    // it cannot run, and says so.
+    expect(ingested.jobs).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ kind: 'INGEST', attempts: 1, progress: 1 }),
+        expect.objectContaining({ kind: 'RECONSTRUCT' }),
+      ]),
+    );
+    await waitFor(async () => {
+      const run = (await gw.gql(RUN, { runNumber: 101 })).data.run;
+      const reco = run.jobs.find((j: { kind: string }) => j.kind === 'RECONSTRUCT');
+      return reco?.state === 'FAILED' && /no pedestal run before it/.test(reco.lastError);
+    }, 'the RECONSTRUCT job to fail for want of a pedestal run');
     expect(ingested.files[0]).toMatchObject({
       localState: 'PRESENT',
       cloudState: 'AVAILABLE',
@@ -91,7 +101,7 @@ describe('startRun / closeRun', () => {
       expect(res.errors).toBeUndefined();
       expect(res.data.closeRun.id).toBe(first.data.closeRun.id);
     }
-    const jobs = await gw.gql(JOBS, { filter: { runNumber: 102 } });
+    const jobs = await gw.gql(JOBS, { filter: { runNumber: 102, kinds: ['INGEST'] } });
     expect(jobs.data.jobs.totalCount).toBe(1);
     const files = await gw.gql(FILES, { filter: { runNumber: 102 } });
     expect(files.data.files.totalCount).toBe(1);

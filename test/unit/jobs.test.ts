@@ -26,7 +26,8 @@ describe('HandlerRegistry', () => {
   });
 
   it('hands out the handler of each kind', () => {
-    const handler = { kind: JobKind.INGEST, run: async () => ({}) };
-    expect(new HandlerRegistry([handler]).get(JobKind.INGEST)).toBe(handler);
+    const handlers = Object.values(JobKind).map((kind) => ({ kind, run: async () => ({}) }));
+    const registry = new HandlerRegistry(handlers);
+    for (const handler of handlers) expect(registry.get(handler.kind)).toBe(handler);
   });
 });
