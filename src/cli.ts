@@ -9,6 +9,7 @@ import { Runtime } from './runtime';
 import { buildGatewaySchema, renderSchema } from './schema/buildSchema';
 import { GatewayServer } from './server';
 import { simulateDaq } from './cliSimulate';
+import { recoCommand } from './cliReco';
 import { subscribe } from './cliSubscribe';
 
 const USAGE = `usage: cygno-gateway <command>
@@ -20,6 +21,8 @@ commands:
   schema [--check] write schema.graphql (or, with --check, fail when it is stale)
   simulate-daq     write synthetic CYGNO runs into DAQ_BUFFER_DIR and start/close them
                    (--runs N --events K --size W [--rate HZ] [--gzip]; --help for more)
+  reco FILE        reconstruct a MIDAS run file offline (--pedestal FILE [--out FILE.arrow]
+                   [--threads N]; --help for more)
   subscribe QUERY  print each event of a GraphQL subscription as a JSON line
                    (GATEWAY_URL, default http://127.0.0.1:4000; GATEWAY_TOKEN)
 
@@ -43,6 +46,8 @@ export async function main(argv: string[]): Promise<void> {
         return await simulateDaq(loadConfig(), args);
       case 'subscribe':
         return await subscribe(args[0]);
+      case 'reco':
+        return await recoCommand(loadConfig(), args);
       case undefined:
       case '-h':
       case '--help':

@@ -13,6 +13,9 @@ does (startRun, then closeRun with the file, its size and MD5). The first run of
 --rate paces events in real time; without it the runs are written as fast as possible.
 GATEWAY_URL (default http://127.0.0.1:4000) and GATEWAY_TOKEN (role daq) select the gateway.`;
 
+/** Where the simulated source puts its ⁵⁵Fe line (≈ 1,700 ADC/keV × 5.9 keV). */
+const FE55_LINE_ADC = 10_000;
+
 async function graphql(
   url: string,
   token: string | undefined,
@@ -118,6 +121,7 @@ export async function simulateDaq(
         pace: rate !== undefined,
         seed: values.seed ? Number(values.seed) + runNumber : runNumber,
         startTime,
+        fe55Line: FE55_LINE_ADC,
       },
       (serial) => process.stderr.write(`\rrun ${runNumber}: event ${serial + 1}/${events}`),
     );

@@ -47,6 +47,32 @@ describe('loadConfig', () => {
     expect(found.join('\n')).toMatch(/SITE: expected letters, digits/);
   });
 
+  it('takes reconstruction parameters and DQ bands as JSON, CYGNO defaults underneath', () => {
+    const config = loadConfig({
+      RECO_PARAMETERS: '{"version": 2, "nsigma": 2.5}',
+      RECO_THREADS: '1',
+      FE55_WINDOW_ADC: '3000,25000',
+    });
+    expect(config.recoParameters).toMatchObject({ version: 2, nsigma: 2.5, rebin: 4, cimax: 5000 });
+    expect(config.recoThreads).toBe(1);
+    expect(config.fe55).toMatchObject({ minAdc: 3000, maxAdc: 25000, keV: 5.9 });
+    expect(config.dqBands.length).toBeGreaterThan(0);
+
+    const found = problems({
+      RECO_PARAMETERS: '{"nsigma": 0, "rebinn": 4}',
+      DQ_BANDS: '[{"metric": "x"}]',
+      FE55_WINDOW_ADC: '9000,100',
+      CAMERA_BANK: 'CAMERA0',
+    });
+    expect(found).toEqual([
+      'RECO_PARAMETERS: unknown parameter "rebinn"; nsigma: expected a positive number, got 0',
+      'CAMERA_BANK: expected a bank name, got "CAMERA0"',
+      'DQ_BANDS: band 0: metric and subsystem are required strings',
+      'FE55_WINDOW_ADC: expected "min,max" in ADC, min < max',
+    ]);
+    expect(problems({ RECO_PARAMETERS: '{not json' })[0]).toMatch(/^RECO_PARAMETERS: /);
+  });
+
   it('refuses to bind beyond loopback without authentication', () => {
     expect(problems({ HOST: '0.0.0.0' })).toEqual([
       expect.stringMatching(/^HOST: refusing to bind to 0.0.0.0 without authentication/),

@@ -6,11 +6,10 @@ import { readRows } from '../../db/readRows';
 import { Event } from '../../entities/Event';
 import { Job } from '../../entities/Job';
 import { Run } from '../../entities/Run';
-import { cameraImageOf } from '../../reco/cameraBank';
 import { ClusterTable } from '../../reco/clusterTable';
 import { RunSummary, type Fe55Options } from '../../reco/dq';
 import { RecoInputError, type ImageReconstruction, type RecoParameters } from '../../reco/image';
-import { ImagePool } from '../../reco/parallel';
+import { ImagePool, reconstructEvents } from '../../reco/parallel';
 import { Topic, type PubSub } from '../../pubsub';
 import {
   FileKind,
@@ -44,12 +43,6 @@ export interface ReconstructOptions {
 
 /** Events whose results are written per database round trip. */
 const WRITE_BATCH = 200;
-
-type Pending = {
-  event: Event;
-  time: number;
-  outcome: Promise<ImageReconstruction | Error>;
-};
 
 /**
  * RECONSTRUCT: the camera images of a data run, streamed from the object store, reconstructed
@@ -96,68 +89,35 @@ export class ReconstructJob implements JobHandler {
       batch = [];
       await this.db.write((m) => writeResults(m, run.id, version, results));
     };
-    const settle = async ({ event, time, outcome }: Pending) => {
-      const result = await outcome;
-      done++;
-      context.progress(Math.min(0.97, done / Math.max(1, index.cameraEvents)));
-      if (result instanceof RecoInputError) {
-        summary.addBadImage();
-        badImages.push(result.message);
-        return;
-      }
-      if (result instanceof Error) throw result;
-      summary.add(result.summary, result.clusters, time);
-      table.add({ run: run.runNumber, event: event.serial }, result.clusters);
-      batch.push({ eventId: event.id, summary: result.summary, clusters: result.clusters });
-      this.pubsub.publish(Topic.EventReconstructed, {
-        ...event,
-        runNumber: run.runNumber,
-        // Not in the database yet (written in batches): the display gets them with the event.
-        liveClusters: result.clusters.map((c, k) => ({
-          ...c,
-          id: -(k + 1),
-          eventId: event.id,
-          runId: run.id,
-          recoVersion: context.job.version,
-        })),
-        clusterCount: result.clusters.length,
-        imageIntegral: result.summary.integral,
-        imageMean: result.summary.mean,
-        imageRms: result.summary.rms,
-        spark: result.summary.spark,
-      });
-      if (batch.length >= WRITE_BATCH) await flush();
-    };
 
     const pool = new ImagePool(map, this.options.parameters, this.options.threads);
-    const pending: Pending[] = [];
     try {
-      for await (const { file, event } of storedEvents(this.store, files, context.signal)) {
-        if (event.kind !== 'DATA') continue;
-        let image: Uint16Array | undefined;
-        let outcome: Promise<ImageReconstruction | Error>;
-        try {
-          image = cameraImageOf(event, this.options.cameraBank);
-          if (!image) continue;
-          outcome = pool.reconstruct(image).catch((error: Error) => error);
-        } catch (error) {
-          if (!(error instanceof RecoInputError)) throw error;
-          outcome = Promise.resolve(error);
+      const events = storedEvents(this.store, files, context.signal);
+      for await (const { item, event, outcome } of reconstructEvents(
+        events,
+        pool,
+        this.options.cameraBank,
+      )) {
+        context.progress(Math.min(0.97, ++done / Math.max(1, index.cameraEvents)));
+        if (outcome instanceof RecoInputError) {
+          summary.addBadImage();
+          badImages.push(outcome.message);
+          continue;
         }
-        const indexed = index.byOffset.get(`${file.id}:${event.offset}`);
+        const indexed = index.byOffset.get(`${item.file.id}:${event.offset}`);
         if (!indexed) {
           throw new PermanentJobError(
-            `run ${run.runNumber}: event at offset ${event.offset} of ${file.name} is not in the event index; ingest the run again`,
+            `run ${run.runNumber}: event at offset ${event.offset} of ${item.file.name} is not in the event index; ingest the run again`,
           );
         }
-        pending.push({ event: indexed, time: event.time, outcome });
-        // Keep every thread busy, and results in file order.
-        while (pending.length > 2 * pool.threads) await settle(pending.shift()!);
+        summary.add(outcome.summary, outcome.clusters, event.time);
+        table.add({ run: run.runNumber, event: event.serial }, outcome.clusters);
+        batch.push({ eventId: indexed.id, summary: outcome.summary, clusters: outcome.clusters });
+        this.publishLive(run, indexed, outcome, context.job.version);
+        if (batch.length >= WRITE_BATCH) await flush();
       }
-      while (pending.length > 0) await settle(pending.shift()!);
       await flush();
     } finally {
-      await Promise.allSettled(pending.map((p) => p.outcome));
       await pool.close();
     }
 
@@ -200,6 +160,27 @@ export class ReconstructJob implements JobHandler {
         await this.dq.raiseAlarms(run.runNumber, violations);
       },
     };
+  }
+
+  /** The live event display: the event with its clusters, before they reach the database. */
+  private publishLive(run: Run, event: Event, outcome: ImageReconstruction, version: number): void {
+    this.pubsub.publish(Topic.EventReconstructed, {
+      ...event,
+      runNumber: run.runNumber,
+      clusterCount: outcome.clusters.length,
+      imageIntegral: outcome.summary.integral,
+      imageMean: outcome.summary.mean,
+      imageRms: outcome.summary.rms,
+      spark: outcome.summary.spark,
+      // Written in batches, so not in the database yet: provisional negative ids.
+      liveClusters: outcome.clusters.map((c, k) => ({
+        ...c,
+        id: -(k + 1),
+        eventId: event.id,
+        runId: run.id,
+        recoVersion: version,
+      })),
+    });
   }
 
   /**

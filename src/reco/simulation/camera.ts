@@ -79,7 +79,12 @@ function addGaussianSpot(
 export function cameraImage(
   random: Random,
   conditions: CameraConditions,
-  options: { spots: number; tracks: number },
+  options: {
+    spots: number;
+    tracks: number;
+    /** Light of a spot (ADC); default uniform in 4,000–20,000 (covers the efficiency curve). */
+    spotIntegral?: (random: Random) => number;
+  },
 ): { image: Uint16Array; injected: InjectedCluster[] } {
   const { side } = conditions;
   const signal = new Float32Array(side * side);
@@ -89,7 +94,7 @@ export function cameraImage(
     const x = random.uniform(margin, side - margin);
     const y = random.uniform(margin, side - margin);
     const sigma = random.uniform(2, 4);
-    const integral = random.uniform(4_000, 20_000);
+    const integral = options.spotIntegral?.(random) ?? random.uniform(4_000, 20_000);
     addGaussianSpot(signal, side, x, y, sigma, integral);
     injected.push({ kind: 'spot', x, y, integral, sigma });
   }

@@ -11,6 +11,11 @@ import { Random } from './random';
 
 const CAMERA_SEED = 2304;
 
+/** Spot light from a ⁵⁵Fe line: Gaussian, 12% σ (CYGNO's LIME resolves it to about that). */
+function fe55Spot(line: number): (random: Random) => number {
+  return (random) => Math.max(1_000, line * (1 + 0.12 * random.gaussian()));
+}
+
 export interface SimulatedRunSpec {
   runNumber: number;
   events: number;
@@ -28,6 +33,11 @@ export interface SimulatedRunSpec {
   pace?: boolean;
   spotsPerImage?: number;
   tracksPerImage?: number;
+  /**
+   * Spots as a ⁵⁵Fe source makes them: a line at this many ADC with 12% resolution, instead of
+   * the flat 4–20 k ADC spectrum.
+   */
+  fe55Line?: number;
   /** One INPT slow-control event every N camera events. */
   slowControlEvery?: number;
 }
@@ -99,6 +109,7 @@ export async function writeSimulatedRun(
     const { image, injected } = cameraImage(random, conditions, {
       spots: spec.pedestal ? 0 : (spec.spotsPerImage ?? 3),
       tracks: spec.pedestal ? 0 : (spec.tracksPerImage ?? 1),
+      spotIntegral: spec.fe55Line ? fe55Spot(spec.fe55Line) : undefined,
     });
     const pmt = pmtWaveforms(random, injected.length);
     truth.events.push({ serial, injected });

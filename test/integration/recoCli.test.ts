@@ -1,0 +1,66 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readClusterTable } from '../../src/reco/clusterTable';
+import { writeSimulatedRun, type RunTruth } from '../../src/reco/simulation';
+
+const CLI = path.join(__dirname, '..', '..', 'bin', 'cygno-gateway.js');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cygno-reco-cli-'));
+const run = (args: string[]) =>
+  promisify(execFile)(process.execPath, [CLI, 'reco', ...args], {
+    env: { PATH: process.env.PATH, LOG_LEVEL: 'silent', RECO_THREADS: '2' },
+  });
+let truth: RunTruth;
+
+beforeAll(async () => {
+  await writeSimulatedRun(path.join(dir, 'ped.mid.gz'), {
+    runNumber: 1,
+    events: 5,
+    side: 512,
+    pedestal: true,
+    gzip: true,
+  });
+  truth = (
+    await writeSimulatedRun(path.join(dir, 'data.mid'), {
+      runNumber: 2,
+      events: 6,
+      side: 512,
+      pedestal: false,
+      gzip: false,
+    })
+  ).truth;
+});
+
+describe('cygno-gateway reco (offline)', () => {
+  it('reconstructs a run file against a pedestal run, writes Arrow and prints its DQ', async () => {
+    const out = path.join(dir, 'clusters.arrow');
+    const { stdout, stderr } = await run([
+      path.join(dir, 'data.mid'),
+      '--pedestal',
+      path.join(dir, 'ped.mid.gz'),
+      '--out',
+      out,
+    ]);
+    const summary = JSON.parse(stdout);
+    expect(summary).toMatchObject({ run: 2, images: 6, badImages: 0, sparkFraction: 0, out });
+    const table = readClusterTable(fs.readFileSync(out));
+    expect(table.integral).toHaveLength(summary.clusters);
+    const injected = truth.events.reduce((n, e) => n + e.injected.length, 0);
+    expect(summary.clusters).toBeGreaterThanOrEqual(injected - 2);
+    expect(summary.clusters).toBeLessThanOrEqual(injected + 2);
+    expect(stderr).toMatch(/pedestal: done 5 images/);
+    expect(stderr).toMatch(/reco: done 6 images, \d+ clusters/);
+  });
+
+  it('says what is missing', async () => {
+    await expect(run([path.join(dir, 'data.mid')])).rejects.toMatchObject({
+      stderr: expect.stringMatching(/--pedestal is required/),
+    });
+    await expect(run([path.join(dir, 'nope.mid'), '--pedestal', 'x'])).rejects.toMatchObject({
+      stderr: expect.stringMatching(/nope\.mid: no such file/),
+    });
+  });
+});
