@@ -3,7 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readClusterTable } from '../../src/reco/clusterTable';
 import { writeSimulatedRun, type RunTruth } from '../../src/reco/simulation';
 import { Topic } from '../../src/pubsub';
-import { startTestGateway, type TestGateway } from '../support/gateway';
+import { startTestGateway, type Subscription, type TestGateway } from '../support/gateway';
+
+interface LiveEvent {
+  runNumber: number;
+  serial: number;
+  clusterCount: number;
+  spark: boolean;
+  clusters: Array<{ integral: number; xMean: number; yMean: number }>;
+}
 import { waitFor } from '../support/wait';
 
 // The reconstruction stage end to end on the real gateway: simulated runs go through INGEST,
@@ -86,10 +94,10 @@ const metric = (run: { dqMetrics: Array<{ name: string; value: number }> }, name
 
 describe('reconstruction pipeline', () => {
   let truth: RunTruth;
-  let live: Awaited<ReturnType<TestGateway['subscribe']>>;
+  let live: Subscription<LiveEvent>;
 
   beforeAll(async () => {
-    live = await gw.subscribe(
+    live = await gw.subscribe<LiveEvent>(
       `subscription { eventReconstructed(runNumber: 2) { runNumber serial clusterCount spark clusters { integral xMean yMean } } }`,
       {},
       Topic.EventReconstructed,
