@@ -10,6 +10,7 @@ import { buildGatewaySchema, renderSchema } from './schema/buildSchema';
 import { GatewayServer } from './server';
 import { simulateDaq } from './cliSimulate';
 import { recoCommand } from './cliReco';
+import { retentionCommand } from './cliRetention';
 import { subscribe } from './cliSubscribe';
 
 const USAGE = `usage: cygno-gateway <command>
@@ -23,6 +24,8 @@ commands:
                    (--runs N --events K --size W [--rate HZ] [--gzip]; --help for more)
   reco FILE        reconstruct a MIDAS run file offline (--pedestal FILE [--out FILE.arrow]
                    [--threads N]; --help for more)
+  retention        free buffer and cloud copies that have verified replicas elsewhere
+                   (RETENTION_BUFFER, RETENTION_CLOUD_DAYS; --dry-run lists what and why)
   subscribe QUERY  print each event of a GraphQL subscription as a JSON line
                    (GATEWAY_URL, default http://127.0.0.1:4000; GATEWAY_TOKEN)
 
@@ -48,6 +51,8 @@ export async function main(argv: string[]): Promise<void> {
         return await subscribe(args[0]);
       case 'reco':
         return await recoCommand(loadConfig(), args);
+      case 'retention':
+        return await retentionCommand(loadConfig(), args);
       case undefined:
       case '-h':
       case '--help':

@@ -60,6 +60,10 @@ export interface Config {
   readonly dqBands: readonly DqBand[];
   /** Where to look for the ⁵⁵Fe peak among cluster integrals in source runs. */
   readonly fe55: Fe55Options;
+  /** When a buffer file may be freed: never, once its cloud copy is verified, or its tape copy too. */
+  readonly retentionBuffer: 'off' | 'after-cloud' | 'after-tape';
+  /** Free cloud copies of raw files of runs older than this many days, when on tape (0: never). */
+  readonly retentionCloudDays: number;
 }
 
 function parseRecoParameters(text: string): RecoParameters {
@@ -115,7 +119,10 @@ export function loadConfig(env: Env = process.env): Config {
     redisPrefix: reader.string('REDIS_PREFIX', 'cygno:'),
     objectStoreUrl: reader.url('OBJECT_STORE_URL', 'file:./var/objects', ['file:', 's3:']),
     s3PartSize: reader.int('S3_PART_SIZE', 64 * 1024 * 1024, { min: 5 * 1024 * 1024 }),
-    tapeUrl: reader.url('TAPE_URL', 'file:./var/tape', ['file:', 'davs:', 'https:', 'http:']),
+    tapeUrl:
+      env.TAPE_URL === 'none'
+        ? 'none'
+        : reader.url('TAPE_URL', 'file:./var/tape', ['file:', 'davs:', 'https:', 'http:']),
     tapeTokenFile: reader.optionalString('TAPE_TOKEN_FILE'),
     daqBufferDir: path.resolve(reader.string('DAQ_BUFFER_DIR', './var/buffer')),
     site: reader.matching('SITE', 'LNGS', /^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, _ or -'),
@@ -155,6 +162,12 @@ export function loadConfig(env: Env = process.env): Config {
     cameraBank: reader.matching('CAMERA_BANK', 'CAM0', /^[A-Za-z0-9_]{1,4}$/, 'a bank name'),
     dqBands: reader.parsed('DQ_BANDS', DEFAULT_DQ_BANDS, parseDqBands),
     fe55: reader.parsed('FE55_WINDOW_ADC', DEFAULT_FE55, parseFe55Window),
+    retentionBuffer: reader.oneOf('RETENTION_BUFFER', 'off', [
+      'off',
+      'after-cloud',
+      'after-tape',
+    ]) as Config['retentionBuffer'],
+    retentionCloudDays: reader.int('RETENTION_CLOUD_DAYS', 0, { min: 0, max: 36_500 }),
   };
   config.publicUrl = reader.url('PUBLIC_URL', `http://${hostForUrl(config.host)}:${config.port}`, [
     'http:',

@@ -11,6 +11,7 @@ import { logger } from './logger';
 import { PubSub } from './pubsub';
 import { createServices, type Services } from './services';
 import { createObjectStore } from './storage/createObjectStore';
+import { createTapeStore } from './tape';
 import type { ObjectStore } from './storage/ObjectStore';
 import { UrlSigner } from './storage/signedUrls';
 
@@ -77,6 +78,8 @@ export class Runtime {
         maxPageSize: config.maxPageSize,
         dqBands: config.dqBands,
         recoVersion: config.recoParameters.version,
+        tape: createTapeStore(config.tapeUrl, config.tapeTokenFile),
+        retention: { buffer: config.retentionBuffer, cloudDays: config.retentionCloudDays },
       });
       const registry = createHandlerRegistry({ db, services, config, store, pubsub });
       return new Runtime(config, db, pubsub, store, signer, queue, services, registry);

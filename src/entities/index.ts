@@ -4,6 +4,7 @@ import { Cluster } from './Cluster';
 import { DataFile } from './DataFile';
 import { DqMetric } from './DqMetric';
 import { Event } from './Event';
+import { FileDeletion } from './FileDeletion';
 import { Job } from './Job';
 import { MetricSample } from './MetricSample';
 import { QualityFlag } from './QualityFlag';
@@ -18,6 +19,7 @@ export {
   DataFile,
   DqMetric,
   Event,
+  FileDeletion,
   Job,
   MetricSample,
   QualityFlag,

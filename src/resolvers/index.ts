@@ -4,6 +4,7 @@ import { EventResolver } from './EventResolver';
 import { JobResolver } from './JobResolver';
 import { QualityResolver } from './QualityResolver';
 import { RecoResolver } from './RecoResolver';
+import { StorageResolver } from './StorageResolver';
 import { RunResolver } from './RunResolver';
 
 export const RESOLVERS: NonEmptyArray<new () => object> = [
@@ -13,4 +14,5 @@ export const RESOLVERS: NonEmptyArray<new () => object> = [
   EventResolver,
   RecoResolver,
   QualityResolver,
+  StorageResolver,
 ];

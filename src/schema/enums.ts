@@ -66,6 +66,8 @@ export enum JobKind {
   INGEST = 'INGEST',
   PEDESTAL = 'PEDESTAL',
   RECONSTRUCT = 'RECONSTRUCT',
+  TAPE_COPY = 'TAPE_COPY',
+  TAPE_RECALL = 'TAPE_RECALL',
 }
 
 export enum JobState {

@@ -11,6 +11,10 @@ import { IngestService } from './IngestService';
 import { JobService } from './JobService';
 import { PedestalService } from './PedestalService';
 import { RecoService } from './RecoService';
+import { RetentionService } from './RetentionService';
+import { StorageService } from './StorageService';
+import { TapeService } from './TapeService';
+import type { TapeStore } from '../tape';
 import { QualityService } from './QualityService';
 import { RunService } from './RunService';
 
@@ -25,6 +29,9 @@ export interface Services {
   pedestals: PedestalService;
   dq: DqService;
   reco: RecoService;
+  tape: TapeService;
+  retention: RetentionService;
+  storage: StorageService;
 }
 
 export function createServices(deps: {
@@ -36,6 +43,8 @@ export function createServices(deps: {
   maxPageSize: number;
   dqBands: readonly DqBand[];
   recoVersion: number;
+  tape: TapeStore | null;
+  retention: { buffer: 'off' | 'after-cloud' | 'after-tape'; cloudDays: number };
 }): Services {
   const { db, queue, pubsub, store, daqBufferDir, maxPageSize } = deps;
   const quality = new QualityService(db);
@@ -52,5 +61,8 @@ export function createServices(deps: {
     pedestals: new PedestalService(db, store),
     dq: new DqService(db, quality, alarms, deps.dqBands),
     reco: new RecoService(db, queue, runs, { maxPageSize, version: deps.recoVersion }),
+    tape: new TapeService(db, queue, deps.tape),
+    retention: new RetentionService(db, store, deps.tape, deps.retention),
+    storage: new StorageService(db),
   };
 }

@@ -1,4 +1,5 @@
 import { Initial1764000000000 } from './1764000000000-Initial';
+import { FileDeletions1764100000000 } from './1764100000000-FileDeletions';
 
 /** Every migration, oldest first. */
-export const MIGRATIONS = [Initial1764000000000];
+export const MIGRATIONS = [Initial1764000000000, FileDeletions1764100000000];

@@ -11,6 +11,7 @@ import type { AlarmService } from '../../services/AlarmService';
 import type { CopyResult, IngestService } from '../../services/IngestService';
 import type { RecoService } from '../../services/RecoService';
 import type { RunService } from '../../services/RunService';
+import type { TapeService } from '../../services/TapeService';
 import { replaceEventIndex } from '../../services/eventIndex';
 import { PermanentJobError } from '../errors';
 import type { JobContext, JobHandler, JobOutcome } from '../registry';
@@ -57,6 +58,7 @@ export class IngestJob implements JobHandler {
     private readonly ingest: IngestService,
     private readonly alarms: AlarmService,
     private readonly reco: RecoService,
+    private readonly tape: TapeService,
     private readonly options: IngestOptions,
   ) {}
 
@@ -119,8 +121,14 @@ export class IngestJob implements JobHandler {
           eventCount: run.eventCount ?? eventCount,
           attributes: { ...attributes, ...run.attributes },
         });
-        // The next step commits with this one: no ingested run is left without its reconstruction.
-        return [await this.reco.enqueue(manager, run)];
+        // The next steps commit with this one: no ingested run is left without its
+        // reconstruction, no raw file without its tape copy (when a tape is configured).
+        const next = [await this.reco.enqueue(manager, run)];
+        for (const { file, key } of ingested) {
+          const copy = await this.tape.enqueueCopy(manager, { ...file, objectKey: key }, runNumber);
+          if (copy) next.push(copy);
+        }
+        return next;
       },
       afterCommit: () => this.runs.publish(runId),
     };

@@ -7,6 +7,8 @@ import { HandlerRegistry } from '../registry';
 import { IngestJob } from './IngestJob';
 import { PedestalJob } from './PedestalJob';
 import { ReconstructJob } from './ReconstructJob';
+import { TapeCopyJob } from './TapeCopyJob';
+import { TapeRecallJob } from './TapeRecallJob';
 
 /** Every job handler, registered centrally; fails when a job kind has none. */
 export function createHandlerRegistry(deps: {
@@ -18,10 +20,20 @@ export function createHandlerRegistry(deps: {
 }): HandlerRegistry {
   const { db, services, config, store, pubsub } = deps;
   return new HandlerRegistry([
-    new IngestJob(db, services.runs, services.ingest, services.alarms, services.reco, {
-      site: config.site,
-      objectKeyTemplate: config.objectKeyTemplate,
-    }),
+    new TapeCopyJob(db, store, services.tape.tape, services.runs, services.alarms),
+    new TapeRecallJob(db, store, services.tape.tape, services.runs),
+    new IngestJob(
+      db,
+      services.runs,
+      services.ingest,
+      services.alarms,
+      services.reco,
+      services.tape,
+      {
+        site: config.site,
+        objectKeyTemplate: config.objectKeyTemplate,
+      },
+    ),
     new PedestalJob(db, store, services.runs, services.pedestals, services.dq, {
       site: config.site,
       cameraBank: config.cameraBank,

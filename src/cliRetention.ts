@@ -1,0 +1,50 @@
+import { parseArgs } from 'node:util';
+import type { Config } from './config';
+import { Runtime } from './runtime';
+import type { RetentionCandidate } from './services/RetentionService';
+
+const USAGE = `usage: cygno-gateway retention [--dry-run]
+
+Frees buffer files and cloud copies as RETENTION_BUFFER (off | after-cloud | after-tape) and
+RETENTION_CLOUD_DAYS (0: never) allow — only where a verified replica remains — and records
+every deletion with its reason on the file. --dry-run lists what would be freed and why.`;
+
+function line(c: RetentionCandidate, verb: string): string {
+  const size = c.sizeBytes == null ? '' : ` ${(c.sizeBytes / 1e6).toFixed(1)} MB`;
+  return `${verb} ${c.location.padEnd(6)} ${c.name} (run ${c.runNumber}${size}): ${c.reason}`;
+}
+
+/** `cygno-gateway retention [--dry-run]` (run it from cron). */
+export async function retentionCommand(config: Config, argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { 'dry-run': { type: 'boolean' }, help: { type: 'boolean' } },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (config.retentionBuffer === 'off' && config.retentionCloudDays === 0) {
+    process.stdout.write(
+      'retention is off (RETENTION_BUFFER=off, RETENTION_CLOUD_DAYS=0): nothing to do\n',
+    );
+    return;
+  }
+  const runtime = await Runtime.open(config);
+  try {
+    const retention = runtime.services.retention;
+    const listed = values['dry-run']
+      ? await retention.plan()
+      : await retention.apply(`retention@${process.env.USER ?? 'cli'}`);
+    for (const c of listed)
+      process.stdout.write(`${line(c, values['dry-run'] ? 'would free' : 'freed')}\n`);
+    process.stdout.write(
+      `${listed.length} cop${listed.length === 1 ? 'y' : 'ies'} ${values['dry-run'] ? 'would be' : ''} freed\n`.replace(
+        '  ',
+        ' ',
+      ),
+    );
+  } finally {
+    await runtime.close();
+  }
+}

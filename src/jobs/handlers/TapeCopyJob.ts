@@ -1,0 +1,118 @@
+import type { Database } from '../../db/Database';
+import { TapeCopy } from '../../entities/TapeCopy';
+import { JobKind, ReplicaState, Severity, TapeState } from '../../schema/enums';
+import type { AlarmService } from '../../services/AlarmService';
+import type { RunService } from '../../services/RunService';
+import { TapeService } from '../../services/TapeService';
+import type { ObjectStore } from '../../storage/ObjectStore';
+import { TapeAuthError, type TapeStore } from '../../tape';
+import { adler32Of } from '../../tape/checksumStream';
+import { DeferJobError, PermanentJobError } from '../errors';
+import type { JobContext, JobHandler, JobOutcome } from '../registry';
+import { tapeJobSubject } from './tapeFiles';
+
+/** How long a copy refused for its token waits before trying the (maybe renewed) token again. */
+export const TOKEN_RETRY_MS = 30_000;
+
+/**
+ * TAPE_COPY: a raw file's verified cloud copy goes to tape; the tape's size and adler32 (from the
+ * endpoint's Digest, or by reading the copy back) must equal what ingestion measured, or the
+ * copy is deleted, marked FAILED and tried again — it never counts as a replica unverified.
+ * After the last attempt an alarm goes out; a refused token raises one at once and the copy
+ * waits for a new token without using up attempts.
+ */
+export class TapeCopyJob implements JobHandler {
+  readonly kind = JobKind.TAPE_COPY;
+
+  constructor(
+    private readonly db: Database,
+    private readonly store: ObjectStore,
+    private readonly tape: TapeStore | null,
+    private readonly runs: RunService,
+    private readonly alarms: AlarmService,
+    private readonly options: { tokenRetryMs: number } = { tokenRetryMs: TOKEN_RETRY_MS },
+  ) {}
+
+  async run(context: JobContext): Promise<JobOutcome> {
+    const { file, copy, tape } = await tapeJobSubject(this.db, this.tape, context);
+    if (copy.state === TapeState.ON_TAPE) return { result: { alreadyOnTape: true } };
+    if (file.cloudState !== ReplicaState.AVAILABLE || !file.objectKey)
+      throw new PermanentJobError(`${file.name}: no verified cloud copy to copy to tape`);
+    if (!file.adler32 || file.sizeBytes == null)
+      throw new PermanentJobError(
+        `${file.name}: no adler32 and size from ingestion to verify against`,
+      );
+
+    const path = TapeService.pathOf(file);
+    await this.setCopy(copy, { state: TapeState.COPYING, attempts: copy.attempts + 1 }, file.runId);
+    try {
+      const source = await this.store.get(file.objectKey);
+      await tape.put(path, source, file.sizeBytes);
+      context.progress(0.8);
+      const verified = await this.verify(tape, path, file.sizeBytes, file.adler32);
+      return {
+        result: { url: tape.urlFor(path), adler32: verified.adler32, checksumFrom: verified.from },
+        commit: async (manager) => {
+          await manager.update(TapeCopy, copy.id, {
+            state: TapeState.ON_TAPE,
+            url: tape.urlFor(path),
+            verifiedChecksum: `adler32:${verified.adler32}`,
+            verifiedAt: new Date(),
+            lastError: null,
+          });
+        },
+        afterCommit: () => this.runs.publish(file.runId),
+      };
+    } catch (error) {
+      context.throwIfAborted();
+      const message = (error as Error).message;
+      await this.setCopy(copy, { state: TapeState.FAILED, lastError: message }, file.runId);
+      const lastAttempt = context.job.attempts >= context.job.maxAttempts;
+      if (error instanceof TapeAuthError) {
+        await this.alarm(file.name, file.runId, `token refused: ${message}`, 'tape-token');
+        throw new DeferJobError(message, this.options.tokenRetryMs);
+      }
+      if (lastAttempt || error instanceof PermanentJobError)
+        await this.alarm(file.name, file.runId, message, `tape-copy:${file.id}`);
+      throw error;
+    }
+  }
+
+  /** Size and adler32 on tape must equal ingestion's; a bad copy is removed before retrying. */
+  private async verify(
+    tape: TapeStore,
+    path: string,
+    size: number,
+    adler32: string,
+  ): Promise<{ adler32: string; from: 'endpoint' | 'read-back' }> {
+    const stat = await tape.stat(path);
+    if (!stat) throw new Error(`${tape.urlFor(path)}: not found on tape right after the copy`);
+    let found = stat.adler32;
+    const from = found ? 'endpoint' : 'read-back';
+    if (!found) found = (await adler32Of(await tape.get(path))).adler32;
+    if (stat.size !== size || found !== adler32) {
+      await tape.delete(path).catch(() => undefined);
+      throw new Error(
+        `${tape.urlFor(path)}: tape copy has ${stat.size} bytes, adler32 ${found} (${from}); expected ${size} bytes, adler32 ${adler32}; removed, will copy again`,
+      );
+    }
+    return { adler32: found, from };
+  }
+
+  private async setCopy(copy: TapeCopy, values: Partial<TapeCopy>, runId: number): Promise<void> {
+    Object.assign(copy, values);
+    await this.db.write((m) => m.update(TapeCopy, copy.id, values));
+    await this.runs.publish(runId);
+  }
+
+  private async alarm(name: string, runId: number, message: string, fingerprint: string) {
+    await this.alarms.raise({
+      fingerprint,
+      name: 'Tape copy failing',
+      severity: Severity.CRITICAL,
+      source: 'tape',
+      message: `${name}: ${message}`,
+      labels: { file: name, runId: String(runId) },
+    });
+  }
+}
