@@ -60,6 +60,8 @@ export interface Config {
   readonly dqBands: readonly DqBand[];
   /** Where to look for the ⁵⁵Fe peak among cluster integrals in source runs. */
   readonly fe55: Fe55Options;
+  /** How long a tape copy refused for its token waits before reading the token file again. */
+  readonly tapeTokenRetryMs: number;
   /** When a buffer file may be freed: never, once its cloud copy is verified, or its tape copy too. */
   readonly retentionBuffer: 'off' | 'after-cloud' | 'after-tape';
   /** Free cloud copies of raw files of runs older than this many days, when on tape (0: never). */
@@ -162,6 +164,7 @@ export function loadConfig(env: Env = process.env): Config {
     cameraBank: reader.matching('CAMERA_BANK', 'CAM0', /^[A-Za-z0-9_]{1,4}$/, 'a bank name'),
     dqBands: reader.parsed('DQ_BANDS', DEFAULT_DQ_BANDS, parseDqBands),
     fe55: reader.parsed('FE55_WINDOW_ADC', DEFAULT_FE55, parseFe55Window),
+    tapeTokenRetryMs: reader.int('TAPE_TOKEN_RETRY_MS', 30_000, { min: 10 }),
     retentionBuffer: reader.oneOf('RETENTION_BUFFER', 'off', [
       'off',
       'after-cloud',

@@ -34,6 +34,7 @@ export const ENTITIES = [
   DataFile,
   TapeCopy,
   Event,
+  FileDeletion,
   Cluster,
   QualityFlag,
   DqMetric,

@@ -79,14 +79,20 @@ export class WebDavTapeStore implements TapeStore {
     if (![200, 202, 204, 404].includes(res.status)) throw this.failure('DELETE', path, res.status);
   }
 
-  /** StoRM answers 409 to a PUT below a missing collection: create each parent first. */
+  /**
+   * StoRM answers 409 to a PUT below a missing collection: create each parent first, from the
+   * top of the URL path (201 made, 405 there already; anything else shows up at the PUT).
+   */
   private async makeParents(path: string): Promise<void> {
-    const parts = path.split('/').slice(0, -1);
-    for (let i = 1; i <= parts.length; i++) {
-      const res = await this.request('MKCOL', `${parts.slice(0, i).join('/')}/`, {});
+    const full = new URL(this.urlFor(path)).pathname.split('/').filter(Boolean).slice(0, -1);
+    for (let i = 1; i <= full.length; i++) {
+      const res = await this.send(
+        'MKCOL',
+        new URL(`/${full.slice(0, i).join('/')}/`, this.base),
+        {},
+      );
       res.body.resume();
       if (res.status === 401 || res.status === 403) throw this.failure('MKCOL', path, res.status);
-      // 201 made, 405 exists already; anything else shows up at the PUT.
     }
   }
 
@@ -104,13 +110,21 @@ export class WebDavTapeStore implements TapeStore {
     return new Error(`${where}: HTTP ${status}`);
   }
 
-  private async request(
+  private request(
     method: string,
     path: string,
     headers: Record<string, string>,
     body?: Readable,
   ): Promise<Response> {
-    const url = new URL(this.urlFor(path));
+    return this.send(method, new URL(this.urlFor(path)), headers, body);
+  }
+
+  private async send(
+    method: string,
+    url: URL,
+    headers: Record<string, string>,
+    body?: Readable,
+  ): Promise<Response> {
     const token = await this.tokens?.token();
     const client = url.protocol === 'https:' ? https : http;
     return new Promise<Response>((resolve, reject) => {

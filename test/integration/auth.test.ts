@@ -64,6 +64,8 @@ describe('API tokens over HTTP', () => {
       [`mutation { reconstructRun(runNumber: 1) { id } }`, 'daq', false],
       [SET_FLAG, 'reader', false],
       [SET_FLAG, 'daq', false],
+      [`mutation { requestRecall(fileId: "1") { id } }`, 'reader', false],
+      [`mutation { requestRecall(fileId: "1") { id } }`, 'daq', false],
     ];
     for (const [mutation, role, allowed] of cases) {
       const res = await gw.gql(mutation, {}, TOKENS[role]);
@@ -76,6 +78,7 @@ describe('API tokens over HTTP', () => {
       for (const mutation of [
         `mutation { retryJob(id: "1") { id } }`,
         `mutation { reconstructRun(runNumber: 1) { id } }`,
+        `mutation { requestRecall(fileId: "1") { id } }`,
         SET_FLAG,
       ]) {
         const code = (await gw.gql(mutation, {}, TOKENS[role])).errors?.[0].extensions?.code;
@@ -95,6 +98,7 @@ describe('API tokens over HTTP', () => {
       'cancelJob',
       'closeRun',
       'reconstructRun',
+      'requestRecall',
       'retryJob',
       'setQualityFlag',
       'startRun',

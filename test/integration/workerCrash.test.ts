@@ -39,6 +39,7 @@ function startWorkerProcess(): { child: ChildProcess; output: () => string } {
       PATH: process.env.PATH,
       DATABASE_URL: gw.config.databaseUrl,
       OBJECT_STORE_URL: gw.config.objectStoreUrl,
+      TAPE_URL: gw.config.tapeUrl,
       DAQ_BUFFER_DIR: gw.bufferDir,
       REDIS_URL: gw.config.redisUrl ?? '',
       REDIS_PREFIX: TEST_REDIS_PREFIX,

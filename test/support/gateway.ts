@@ -79,6 +79,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     HOST: '127.0.0.1',
     DATABASE_URL: database.url,
     OBJECT_STORE_URL: s3?.url ?? `file:${path.join(dir, 'objects')}`,
+    TAPE_URL: `file:${path.join(dir, 'tape')}`,
     S3_PART_SIZE: String(5 * 1024 * 1024),
     DAQ_BUFFER_DIR: bufferDir,
     REDIS_URL: process.env.REDIS_URL,

@@ -24,6 +24,7 @@ export async function openTestRuntime(env: Record<string, string> = {}): Promise
     loadConfig({
       DATABASE_URL: database.url,
       OBJECT_STORE_URL: `file:${path.join(dir, 'objects')}`,
+      TAPE_URL: `file:${path.join(dir, 'tape')}`,
       DAQ_BUFFER_DIR: dir,
       REDIS_URL: process.env.REDIS_URL,
       REDIS_PREFIX: TEST_REDIS_PREFIX,

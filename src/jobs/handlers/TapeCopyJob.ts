@@ -11,9 +11,6 @@ import { DeferJobError, PermanentJobError } from '../errors';
 import type { JobContext, JobHandler, JobOutcome } from '../registry';
 import { tapeJobSubject } from './tapeFiles';
 
-/** How long a copy refused for its token waits before trying the (maybe renewed) token again. */
-export const TOKEN_RETRY_MS = 30_000;
-
 /**
  * TAPE_COPY: a raw file's verified cloud copy goes to tape; the tape's size and adler32 (from the
  * endpoint's Digest, or by reading the copy back) must equal what ingestion measured, or the
@@ -30,7 +27,8 @@ export class TapeCopyJob implements JobHandler {
     private readonly tape: TapeStore | null,
     private readonly runs: RunService,
     private readonly alarms: AlarmService,
-    private readonly options: { tokenRetryMs: number } = { tokenRetryMs: TOKEN_RETRY_MS },
+    /** How long a copy refused for its token waits before trying the (maybe renewed) token. */
+    private readonly options: { tokenRetryMs: number },
   ) {}
 
   async run(context: JobContext): Promise<JobOutcome> {

@@ -20,7 +20,9 @@ export function createHandlerRegistry(deps: {
 }): HandlerRegistry {
   const { db, services, config, store, pubsub } = deps;
   return new HandlerRegistry([
-    new TapeCopyJob(db, store, services.tape.tape, services.runs, services.alarms),
+    new TapeCopyJob(db, store, services.tape.tape, services.runs, services.alarms, {
+      tokenRetryMs: config.tapeTokenRetryMs,
+    }),
     new TapeRecallJob(db, store, services.tape.tape, services.runs),
     new IngestJob(
       db,
