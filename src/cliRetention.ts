@@ -38,11 +38,9 @@ export async function retentionCommand(config: Config, argv: string[]): Promise<
       : await retention.apply(`retention@${process.env.USER ?? 'cli'}`);
     for (const c of listed)
       process.stdout.write(`${line(c, values['dry-run'] ? 'would free' : 'freed')}\n`);
+    const noun = listed.length === 1 ? 'copy' : 'copies';
     process.stdout.write(
-      `${listed.length} cop${listed.length === 1 ? 'y' : 'ies'} ${values['dry-run'] ? 'would be' : ''} freed\n`.replace(
-        '  ',
-        ' ',
-      ),
+      `${listed.length} ${noun} ${values['dry-run'] ? 'would be freed' : 'freed'}\n`,
     );
   } finally {
     await runtime.close();

@@ -264,3 +264,38 @@ describe('TAPE_COPY and TAPE_RECALL through a WebDAV door', () => {
     expect(summary.oldestRunNotOnTape).toBeNull();
   });
 });
+
+describe('cygno-gateway retention (command)', () => {
+  it('lists what it would free and why with --dry-run, frees nothing, and says when it is off', async () => {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const CLI = path.join(__dirname, '..', '..', 'bin', 'cygno-gateway.js');
+    const gw = await startTestGateway({ env: { RETENTION_BUFFER: 'after-tape' } });
+    try {
+      await closeRun(gw, 401);
+      await tapeJob(gw, 401, 'SUCCEEDED');
+      const env = {
+        PATH: process.env.PATH,
+        LOG_LEVEL: 'silent',
+        DATABASE_URL: gw.config.databaseUrl,
+        OBJECT_STORE_URL: gw.config.objectStoreUrl,
+        TAPE_URL: gw.config.tapeUrl,
+        DAQ_BUFFER_DIR: gw.bufferDir,
+        REDIS_URL: gw.config.redisUrl ?? '',
+        REDIS_PREFIX: gw.config.redisPrefix,
+      };
+      const dry = await promisify(execFile)(process.execPath, [CLI, 'retention', '--dry-run'], {
+        env: { ...env, RETENTION_BUFFER: 'after-tape' },
+      });
+      expect(dry.stdout).toMatch(
+        /would free BUFFER run00401\.mid \(run 401 .*\): buffer freed: cloud copy verified at ingestion \(md5 [0-9a-f]{32}, adler32 [0-9a-f]{8}\); tape copy verified/,
+      );
+      expect(dry.stdout).toMatch(/1 copy would be freed/);
+      expect(fs.existsSync(path.join(gw.bufferDir, 'run00401.mid'))).toBe(true);
+      const off = await promisify(execFile)(process.execPath, [CLI, 'retention'], { env });
+      expect(off.stdout).toMatch(/retention is off/);
+    } finally {
+      await gw.close();
+    }
+  });
+});
