@@ -10,6 +10,7 @@ import {
   type Fe55Options,
 } from './reco/dq';
 import { CYGNO_DEFAULTS, recoParameters, type RecoParameters } from './reco/image';
+import { parseAlarmRules, type RuleSpec } from './services/AlarmRuleService';
 
 /**
  * The gateway's configuration, read from the environment once at start-up and frozen.
@@ -62,6 +63,12 @@ export interface Config {
   readonly fe55: Fe55Options;
   /** How long a tape copy refused for its token waits before reading the token file again. */
   readonly tapeTokenRetryMs: number;
+  /** Alarm rules on top of the built-in pipeline rules (JSON array), replaced by name at start. */
+  readonly alarmRules: readonly RuleSpec[];
+  /** How often `serve` evaluates the alarm rules (0: never). */
+  readonly alarmEvalMs: number;
+  /** How often `serve` records the pipeline's own gauges as metrics (0: never). */
+  readonly pipelineGaugeMs: number;
   /** When a buffer file may be freed: never, once its cloud copy is verified, or its tape copy too. */
   readonly retentionBuffer: 'off' | 'after-cloud' | 'after-tape';
   /** Free cloud copies of raw files of runs older than this many days, when on tape (0: never). */
@@ -164,6 +171,9 @@ export function loadConfig(env: Env = process.env): Config {
     cameraBank: reader.matching('CAMERA_BANK', 'CAM0', /^[A-Za-z0-9_]{1,4}$/, 'a bank name'),
     dqBands: reader.parsed('DQ_BANDS', DEFAULT_DQ_BANDS, parseDqBands),
     fe55: reader.parsed('FE55_WINDOW_ADC', DEFAULT_FE55, parseFe55Window),
+    alarmRules: reader.parsed('ALARM_RULES', [], parseAlarmRules),
+    alarmEvalMs: reader.int('ALARM_EVAL_MS', 10_000, { min: 0 }),
+    pipelineGaugeMs: reader.int('PIPELINE_GAUGE_MS', 15_000, { min: 0 }),
     tapeTokenRetryMs: reader.int('TAPE_TOKEN_RETRY_MS', 30_000, { min: 10 }),
     retentionBuffer: reader.oneOf('RETENTION_BUFFER', 'off', [
       'off',

@@ -1,7 +1,10 @@
 import { createClient } from 'redis';
 import type { PubSub as TypeGraphqlPubSub } from 'type-graphql';
 import type { Job } from './entities/Job';
+import type { Alarm } from './entities/Alarm';
 import type { Cluster } from './entities/Cluster';
+import type { MetricSample } from './entities/MetricSample';
+import type { AlarmEventType } from './schema/enums';
 import type { Event } from './entities/Event';
 import type { Run } from './entities/Run';
 import { logger } from './logger';
@@ -14,6 +17,8 @@ export enum Topic {
   JobEnqueued = 'JOB_ENQUEUED',
   /** An event's reconstruction: the live event display. */
   EventReconstructed = 'EVENT_RECONSTRUCTED',
+  MetricSample = 'METRIC_SAMPLE',
+  AlarmEvent = 'ALARM_EVENT',
 }
 
 /**
@@ -25,6 +30,8 @@ export interface TopicPayloads {
   [Topic.JobUpdated]: Job;
   [Topic.JobEnqueued]: { kind: string };
   [Topic.EventReconstructed]: Event & { runNumber: number; liveClusters: Cluster[] };
+  [Topic.MetricSample]: MetricSample;
+  [Topic.AlarmEvent]: { type: AlarmEventType; alarm: Alarm };
 }
 
 type Listener = (payload: unknown) => void;

@@ -12,6 +12,8 @@ import { PubSub } from './pubsub';
 import { createServices, type Services } from './services';
 import { createObjectStore } from './storage/createObjectStore';
 import { createTapeStore } from './tape';
+import { DEFAULT_RULES } from './services/AlarmRuleService';
+import { PipelineGauges } from './services/PipelineGauges';
 import type { ObjectStore } from './storage/ObjectStore';
 import { UrlSigner } from './storage/signedUrls';
 
@@ -26,6 +28,7 @@ export interface RuntimeExtras {
  */
 export class Runtime {
   private worker?: Worker;
+  private gauges?: PipelineGauges;
 
   private constructor(
     readonly config: Config,
@@ -82,6 +85,8 @@ export class Runtime {
         retention: { buffer: config.retentionBuffer, cloudDays: config.retentionCloudDays },
       });
       const registry = createHandlerRegistry({ db, services, config, store, pubsub });
+      await services.alarmRules.seed(DEFAULT_RULES, { onlyMissing: true });
+      await services.alarmRules.seed(config.alarmRules);
       return new Runtime(config, db, pubsub, store, signer, queue, services, registry);
     } catch (error) {
       await dataSource.destroy();
@@ -98,6 +103,16 @@ export class Runtime {
       leaseMs: this.config.jobLeaseMs,
     });
     await this.worker.start();
+  }
+
+  /**
+   * The API server's background duties: alarm rules evaluated, pipeline gauges recorded.
+   * (Every replica may run them: alarms deduplicate by fingerprint.)
+   */
+  async startBackground(): Promise<void> {
+    await this.services.alarmEngine.start(this.config.alarmEvalMs);
+    this.gauges = new PipelineGauges(this.db, this.services.metrics);
+    this.gauges.start(this.config.pipelineGaugeMs);
   }
 
   /** Readiness: every backend answers. Returns the failures, empty when ready. */
@@ -121,6 +136,8 @@ export class Runtime {
   }
 
   async close(): Promise<void> {
+    await this.services.alarmEngine.stop();
+    this.gauges?.stop();
     await this.worker?.stop();
     await this.pubsub.close();
     if (this.db.dataSource.isInitialized) await this.db.dataSource.destroy();

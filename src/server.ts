@@ -117,6 +117,7 @@ export class GatewayServer {
       });
       if (!process.env.PUBLIC_URL) runtime.signer.setPublicUrl(server.url);
       await runtime.startWorkers();
+      await runtime.startBackground();
       if (!authConfigured(config)) {
         log.warn(
           'no API_TOKENS configured: listening on loopback only, and every local client is admin',

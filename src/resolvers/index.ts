@@ -1,5 +1,7 @@
 import type { NonEmptyArray } from 'type-graphql';
+import { AlarmResolver } from './AlarmResolver';
 import { DataFileResolver } from './DataFileResolver';
+import { MetricResolver } from './MetricResolver';
 import { EventResolver } from './EventResolver';
 import { JobResolver } from './JobResolver';
 import { QualityResolver } from './QualityResolver';
@@ -15,4 +17,6 @@ export const RESOLVERS: NonEmptyArray<new () => object> = [
   RecoResolver,
   QualityResolver,
   StorageResolver,
+  MetricResolver,
+  AlarmResolver,
 ];

@@ -1,5 +1,6 @@
 import { ArgsType, Field, Int, ObjectType, type ClassType } from 'type-graphql';
 import { DataFile } from '../entities/DataFile';
+import { Alarm } from '../entities/Alarm';
 import { Cluster } from '../entities/Cluster';
 import { Event } from '../entities/Event';
 import { Job } from '../entities/Job';
@@ -67,3 +68,6 @@ export class EventConnection extends Connection(Event) {}
 
 @ObjectType({ simpleResolvers: true })
 export class ClusterConnection extends Connection(Cluster) {}
+
+@ObjectType({ simpleResolvers: true })
+export class AlarmConnection extends Connection(Alarm) {}

@@ -90,6 +90,14 @@ export enum AlarmState {
   RESOLVED = 'RESOLVED',
 }
 
+/** What happened to an alarm (the alarmEvents subscription). */
+export enum AlarmEventType {
+  RAISED = 'RAISED',
+  REPEATED = 'REPEATED',
+  ACKNOWLEDGED = 'ACKNOWLEDGED',
+  RESOLVED = 'RESOLVED',
+}
+
 export enum AlarmRuleKind {
   THRESHOLD = 'THRESHOLD',
   HEARTBEAT = 'HEARTBEAT',
@@ -117,4 +125,5 @@ registerEnumType(JobState, { name: 'JobState' });
 registerEnumType(Severity, { name: 'Severity' });
 registerEnumType(AlarmState, { name: 'AlarmState' });
 registerEnumType(AlarmRuleKind, { name: 'AlarmRuleKind' });
+registerEnumType(AlarmEventType, { name: 'AlarmEventType' });
 registerEnumType(RunOrder, { name: 'RunOrder' });

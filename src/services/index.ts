@@ -3,12 +3,15 @@ import type { JobQueue } from '../jobs/JobQueue';
 import type { PubSub } from '../pubsub';
 import type { ObjectStore } from '../storage/ObjectStore';
 import type { DqBand } from '../reco/dq';
+import { AlarmEngine } from './AlarmEngine';
+import { AlarmRuleService } from './AlarmRuleService';
 import { AlarmService } from './AlarmService';
 import { DqService } from './DqService';
 import { EventService } from './EventService';
 import { FileService } from './FileService';
 import { IngestService } from './IngestService';
 import { JobService } from './JobService';
+import { MetricService } from './MetricService';
 import { PedestalService } from './PedestalService';
 import { RecoService } from './RecoService';
 import { RetentionService } from './RetentionService';
@@ -32,6 +35,9 @@ export interface Services {
   tape: TapeService;
   retention: RetentionService;
   storage: StorageService;
+  metrics: MetricService;
+  alarmRules: AlarmRuleService;
+  alarmEngine: AlarmEngine;
 }
 
 export function createServices(deps: {
@@ -48,7 +54,9 @@ export function createServices(deps: {
 }): Services {
   const { db, queue, pubsub, store, daqBufferDir, maxPageSize } = deps;
   const quality = new QualityService(db);
-  const alarms = new AlarmService(db);
+  const alarms = new AlarmService(db, pubsub, maxPageSize);
+  const alarmRules = new AlarmRuleService(db);
+  const storage = new StorageService(db);
   const runs = new RunService(db, queue, pubsub, { daqBufferDir, maxPageSize });
   return {
     runs,
@@ -63,6 +71,9 @@ export function createServices(deps: {
     reco: new RecoService(db, queue, runs, { maxPageSize, version: deps.recoVersion }),
     tape: new TapeService(db, queue, deps.tape),
     retention: new RetentionService(db, store, deps.tape, deps.retention),
-    storage: new StorageService(db),
+    storage,
+    alarmRules,
+    alarmEngine: new AlarmEngine(db, alarmRules, alarms, storage),
+    metrics: new MetricService(db, pubsub),
   };
 }

@@ -66,6 +66,22 @@ describe('API tokens over HTTP', () => {
       [SET_FLAG, 'daq', false],
       [`mutation { requestRecall(fileId: "1") { id } }`, 'reader', false],
       [`mutation { requestRecall(fileId: "1") { id } }`, 'daq', false],
+      [`mutation { recordMetrics(samples: [{ name: "x", value: 1 }]) }`, 'reader', false],
+      [`mutation { recordMetrics(samples: [{ name: "x", value: 1 }]) }`, 'shifter', false],
+      [`mutation { recordMetrics(samples: [{ name: "x", value: 1 }]) }`, 'daq', true],
+      [RAISE, 'reader', false],
+      [RAISE, 'daq', true],
+      [RAISE, 'shifter', true],
+      [`mutation { acknowledgeAlarm(id: "1") { id } }`, 'reader', false],
+      [`mutation { acknowledgeAlarm(id: "1") { id } }`, 'daq', false],
+      [SILENCE, 'reader', false],
+      [SILENCE, 'daq', false],
+      [SILENCE, 'shifter', true],
+      [RULE, 'shifter', false],
+      [RULE, 'daq', false],
+      [RULE, 'admin', true],
+      [`mutation { deleteAlarmRule(name: "x") }`, 'shifter', false],
+      [`mutation { deleteAlarmRule(name: "x") }`, 'admin', true],
     ];
     for (const [mutation, role, allowed] of cases) {
       const res = await gw.gql(mutation, {}, TOKENS[role]);
@@ -95,11 +111,17 @@ describe('API tokens over HTTP', () => {
       (f: { name: string }) => f.name,
     );
     expect(names.sort()).toEqual([
+      'acknowledgeAlarm',
       'cancelJob',
       'closeRun',
+      'createSilence',
+      'deleteAlarmRule',
+      'raiseAlarm',
       'reconstructRun',
+      'recordMetrics',
       'requestRecall',
       'retryJob',
+      'setAlarmRule',
       'setQualityFlag',
       'startRun',
     ]);
@@ -142,3 +164,6 @@ describe('API tokens over graphql-ws', () => {
 });
 
 const SET_FLAG = `mutation { setQualityFlag(input: { runNumber: 1, subsystem: "camera", status: GOOD }) { id } }`;
+const RAISE = `mutation { raiseAlarm(input: { fingerprint: "auth-test", name: "t", severity: INFO, source: "test", message: "m" }) { id } }`;
+const SILENCE = `mutation { createSilence(input: { matchers: { source: "test" }, endsAt: 4102444800000 }) { id } }`;
+const RULE = `mutation { setAlarmRule(input: { name: "auth-test", kind: HEARTBEAT, metric: "x", forSeconds: 60 }) { id } }`;

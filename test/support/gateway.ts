@@ -89,6 +89,9 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     JOB_BACKOFF_BASE_MS: '100',
     JOB_BACKOFF_MAX_MS: '1000',
     LOG_LEVEL: 'silent',
+    // Tests evaluate rules and record gauges when they mean to, not on a timer.
+    ALARM_EVAL_MS: '0',
+    PIPELINE_GAUGE_MS: '0',
     ...options.env,
   });
   const server = await GatewayServer.start(config, { sqlLogger: options.sqlLogger });

@@ -1,0 +1,107 @@
+import type { GraphQLResolveInfo } from 'graphql';
+import {
+  Arg,
+  Args,
+  Authorized,
+  Ctx,
+  ID,
+  Info,
+  Mutation,
+  Query,
+  Resolver,
+  Root,
+  Subscription,
+} from 'type-graphql';
+import { Role } from '../auth/roles';
+import type { GatewayContext } from '../context';
+import { Alarm } from '../entities/Alarm';
+import { AlarmRule } from '../entities/AlarmRule';
+import { Silence } from '../entities/Silence';
+import { BadUserInputError } from '../errors';
+import { Topic } from '../pubsub';
+import {
+  AlarmEvent,
+  AlarmFilterInput,
+  AlarmRuleInput,
+  RaiseAlarmInput,
+  SilenceInput,
+} from '../schema/alarms';
+import { AlarmConnection, PageArgs } from '../schema/connection';
+import { Severity } from '../schema/enums';
+import { SEVERITY_RANK } from '../services/AlarmService';
+import { selectsField } from './selection';
+
+function alarmId(id: string): number {
+  const parsed = Number(id);
+  if (!Number.isSafeInteger(parsed) || parsed <= 0)
+    throw new BadUserInputError(`id: "${id}" is not an alarm id`, 'id');
+  return parsed;
+}
+
+@Resolver(() => Alarm)
+export class AlarmResolver {
+  @Query(() => AlarmConnection, { description: 'Alarms, newest first.' })
+  alarms(
+    @Arg('filter', () => AlarmFilterInput, { nullable: true }) filter: AlarmFilterInput | null,
+    @Args() page: PageArgs,
+    @Ctx() ctx: GatewayContext,
+    @Info() info: GraphQLResolveInfo,
+  ) {
+    return ctx.services.alarms.list(filter, page, { withTotal: selectsField(info, 'totalCount') });
+  }
+
+  @Authorized(Role.DAQ, Role.SHIFTER)
+  @Mutation(() => Alarm, { description: 'Raises (or repeats) an alarm from an external source.' })
+  raiseAlarm(@Arg('input') input: RaiseAlarmInput, @Ctx() ctx: GatewayContext): Promise<Alarm> {
+    return ctx.services.alarms.raise({ ...input, labels: input.labels ?? {} });
+  }
+
+  @Authorized(Role.SHIFTER)
+  @Mutation(() => Alarm, { description: 'A shifter takes a FIRING alarm in hand.' })
+  acknowledgeAlarm(
+    @Arg('id', () => ID) id: string,
+    @Arg('comment', () => String, { nullable: true }) comment: string | null,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<Alarm> {
+    return ctx.services.alarms.acknowledge(alarmId(id), ctx.principal, comment);
+  }
+
+  @Authorized(Role.SHIFTER)
+  @Mutation(() => Silence, { description: 'Mutes dispatch of matching alarms for a while.' })
+  createSilence(@Arg('input') input: SilenceInput, @Ctx() ctx: GatewayContext): Promise<Silence> {
+    return ctx.services.alarms.createSilence(input, ctx.principal);
+  }
+
+  @Query(() => [AlarmRule])
+  alarmRules(@Ctx() ctx: GatewayContext): Promise<AlarmRule[]> {
+    return ctx.services.alarmRules.list();
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => AlarmRule, { description: 'Creates a rule, or replaces the rule of that name.' })
+  setAlarmRule(
+    @Arg('input') input: AlarmRuleInput,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<AlarmRule> {
+    return ctx.services.alarmRules.upsert(input);
+  }
+
+  @Authorized(Role.ADMIN)
+  @Mutation(() => Boolean, { description: 'Deletes a rule; its open alarms stay until resolved.' })
+  deleteAlarmRule(@Arg('name') name: string, @Ctx() ctx: GatewayContext): Promise<boolean> {
+    return ctx.services.alarmRules.remove(name);
+  }
+
+  @Subscription(() => AlarmEvent, {
+    topics: Topic.AlarmEvent,
+    filter: ({ payload, args }: { payload: AlarmEvent; args: { minSeverity?: Severity | null } }) =>
+      !args.minSeverity || SEVERITY_RANK[payload.alarm.severity] >= SEVERITY_RANK[args.minSeverity],
+    description: 'Every alarm change (RAISED, REPEATED, ACKNOWLEDGED, RESOLVED).',
+  })
+  alarmEvents(
+    @Root() event: AlarmEvent,
+    @Arg('minSeverity', () => Severity, { nullable: true }) _minSeverity: Severity | null,
+  ): AlarmEvent {
+    return event;
+  }
+}
