@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
+import { checkWebhookUrl } from './alerting/discordFormat';
 import { parseApiTokens, type ApiToken } from './auth/apiTokens';
 import {
   DEFAULT_DQ_BANDS,
@@ -35,6 +36,10 @@ export interface Config {
   readonly objectKeyTemplate: string;
   readonly apiTokens: readonly ApiToken[];
   readonly discordWebhookUrl: string | undefined;
+  /** Alarm events within this window go to Discord as one message. */
+  readonly discordGroupMs: number;
+  /** A still-firing alarm is sent again at most this often. */
+  readonly alarmRepeatIntervalMs: number;
   readonly logLevel: string;
   /** Run pending migrations when `serve` or `worker` starts (the embedded default needs it). */
   readonly migrateOnStart: boolean;
@@ -142,7 +147,9 @@ export function loadConfig(env: Env = process.env): Config {
       'a key template with {name}, {run} or {run5}',
     ),
     apiTokens: reader.parsed('API_TOKENS', [], parseApiTokens),
-    discordWebhookUrl: reader.optionalUrl('DISCORD_WEBHOOK_URL', ['https:', 'http:']),
+    discordWebhookUrl: reader.parsed('DISCORD_WEBHOOK_URL', undefined, checkWebhookUrl),
+    discordGroupMs: reader.int('DISCORD_GROUP_MS', 2_000, { min: 0 }),
+    alarmRepeatIntervalMs: reader.int('ALARM_REPEAT_INTERVAL_MS', 4 * 3_600_000, { min: 0 }),
     logLevel: reader.oneOf('LOG_LEVEL', 'info', [
       'trace',
       'debug',

@@ -12,6 +12,7 @@ import { PubSub } from './pubsub';
 import { createServices, type Services } from './services';
 import { createObjectStore } from './storage/createObjectStore';
 import { createTapeStore } from './tape';
+import { DiscordDispatcher } from './alerting/DiscordDispatcher';
 import { DEFAULT_RULES } from './services/AlarmRuleService';
 import { PipelineGauges } from './services/PipelineGauges';
 import type { ObjectStore } from './storage/ObjectStore';
@@ -29,6 +30,8 @@ export interface RuntimeExtras {
 export class Runtime {
   private worker?: Worker;
   private gauges?: PipelineGauges;
+  /** Alarm dispatch to Discord, when configured (set DISCORD_WEBHOOK_URL on one replica). */
+  discord?: DiscordDispatcher;
 
   private constructor(
     readonly config: Config,
@@ -113,6 +116,18 @@ export class Runtime {
     await this.services.alarmEngine.start(this.config.alarmEvalMs);
     this.gauges = new PipelineGauges(this.db, this.services.metrics);
     this.gauges.start(this.config.pipelineGaugeMs);
+    if (this.config.discordWebhookUrl) {
+      this.discord = new DiscordDispatcher(
+        this.config.discordWebhookUrl,
+        this.pubsub,
+        this.services.alarms,
+        {
+          groupMs: this.config.discordGroupMs,
+          repeatIntervalMs: this.config.alarmRepeatIntervalMs,
+        },
+      );
+      await this.discord.start();
+    }
   }
 
   /** Readiness: every backend answers. Returns the failures, empty when ready. */
@@ -137,6 +152,7 @@ export class Runtime {
 
   async close(): Promise<void> {
     await this.services.alarmEngine.stop();
+    await this.discord?.stop();
     this.gauges?.stop();
     await this.worker?.stop();
     await this.pubsub.close();

@@ -1,0 +1,143 @@
+import type { Alarm } from '../entities/Alarm';
+import { logger } from '../logger';
+import { Topic, type PubSub } from '../pubsub';
+import { AlarmEventType, Severity } from '../schema/enums';
+import type { AlarmService } from '../services/AlarmService';
+import { discordMessages } from './discordFormat';
+
+export interface DispatchOptions {
+  /** Events within this window go out as one message. */
+  groupMs: number;
+  /** A still-firing alarm is re-sent at most this often. */
+  repeatIntervalMs: number;
+  /** Most events held while Discord is slow; beyond, the oldest are dropped (and logged). */
+  maxQueued?: number;
+}
+
+type AlarmEvent = { type: AlarmEventType; alarm: Alarm };
+
+/**
+ * Sends alarm events to a Discord webhook, off the pipeline's path: events are queued and sent
+ * by a loop of their own, grouped into bursts, silenced alarms and too-frequent repeats left
+ * out. Honours 429 `retry_after`; a webhook that answers 404 is dead — dispatch stops and a
+ * local alarm says so. Nothing here can block or fail a job or a request.
+ */
+export class DiscordDispatcher {
+  private readonly log = logger('discord');
+  private queue: AlarmEvent[] = [];
+  private lastSent = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private sending: Promise<void> | undefined;
+  private stopListening: (() => void) | undefined;
+  private dead = false;
+  /** Messages delivered (for tests and /metrics). */
+  sent = 0;
+
+  constructor(
+    private readonly url: string,
+    private readonly pubsub: PubSub,
+    private readonly alarms: AlarmService,
+    private readonly options: DispatchOptions,
+  ) {}
+
+  async start(): Promise<void> {
+    this.stopListening = await this.pubsub.listen(Topic.AlarmEvent, (payload) =>
+      this.enqueue(payload as AlarmEvent),
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.stopListening?.();
+    clearTimeout(this.timer);
+    await this.sending;
+  }
+
+  private enqueue(event: AlarmEvent): void {
+    if (this.dead || event.alarm.source === 'discord') return;
+    this.queue.push(event);
+    const max = this.options.maxQueued ?? 1000;
+    if (this.queue.length > max) {
+      this.queue.splice(0, this.queue.length - max);
+      this.log.warn({ max }, 'Discord is behind: dropped the oldest queued alarm events');
+    }
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      this.sending ??= this.drain().finally(() => (this.sending = undefined));
+    }, this.options.groupMs);
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      const batch = await this.worthSending(this.queue.splice(0));
+      for (const message of discordMessages(batch)) {
+        if (this.dead) return;
+        await this.post(message);
+      }
+    } catch (error) {
+      this.log.error(
+        { err: error },
+        'Discord dispatch failed; the alarms stay recorded in the gateway',
+      );
+    }
+    if (this.queue.length > 0 && !this.timer)
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.sending ??= this.drain().finally(() => (this.sending = undefined));
+      }, this.options.groupMs);
+  }
+
+  /** Leaves out silenced alarms and repeats of an alarm sent less than a repeat interval ago. */
+  private async worthSending(events: AlarmEvent[]): Promise<AlarmEvent[]> {
+    const out: AlarmEvent[] = [];
+    const now = Date.now();
+    for (const event of events) {
+      const key = event.alarm.fingerprint;
+      if (event.type === AlarmEventType.REPEATED) {
+        const last = this.lastSent.get(key);
+        if (last !== undefined && now - last < this.options.repeatIntervalMs) continue;
+      }
+      if (await this.alarms.isSilenced(event.alarm)) continue;
+      this.lastSent.set(key, now);
+      out.push(event);
+    }
+    return out;
+  }
+
+  private async post(message: unknown, attempt = 1): Promise<void> {
+    const res = await fetch(this.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(message),
+      signal: AbortSignal.timeout(15_000),
+    });
+    if (res.ok) {
+      this.sent++;
+      return;
+    }
+    const body = await res.text();
+    if (res.status === 429 && attempt <= 5) {
+      // Discord says how long to wait, in seconds (body retry_after, or the Retry-After header).
+      let wait = Number(res.headers.get('retry-after') ?? 1);
+      try {
+        wait = Number(JSON.parse(body).retry_after ?? wait);
+      } catch {
+        /* keep the header's */
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(60, Math.max(0, wait)) * 1000));
+      return this.post(message, attempt + 1);
+    }
+    if (res.status === 404 || res.status === 401) {
+      this.dead = true;
+      this.queue = [];
+      await this.alarms.raise({
+        fingerprint: 'discord:webhook-gone',
+        name: 'Discord webhook unusable',
+        severity: Severity.CRITICAL,
+        source: 'discord',
+        message: `the Discord webhook answered HTTP ${res.status}; alarms are no longer sent to Discord until DISCORD_WEBHOOK_URL is fixed and the gateway restarted`,
+      });
+      return;
+    }
+    throw new Error(`Discord answered HTTP ${res.status}: ${body.slice(0, 200)}`);
+  }
+}

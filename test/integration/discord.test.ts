@@ -1,0 +1,211 @@
+import http from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  DISCORD_LIMITS,
+  discordMessages,
+  type DiscordMessage,
+} from '../../src/alerting/discordFormat';
+import { ConfigError, loadConfig } from '../../src/config';
+import type { Alarm } from '../../src/entities/Alarm';
+import { AlarmEventType, Severity } from '../../src/schema/enums';
+import { startTestGateway, type TestGateway } from '../support/gateway';
+import { waitFor } from '../support/wait';
+
+/** A stand-in for Discord: records every post; answers 429 once, or 404 when told. */
+function fakeDiscord() {
+  const posts: Array<{ status: number; body: DiscordMessage }> = [];
+  let mode: 'ok' | 'throttle-once' | 'gone' = 'throttle-once';
+  const server = http.createServer((req, res) => {
+    let data = '';
+    req.on('data', (c) => (data += c));
+    req.on('end', () => {
+      const body = JSON.parse(data) as DiscordMessage;
+      const status = mode === 'gone' ? 404 : mode === 'throttle-once' ? 429 : 204;
+      posts.push({ status, body });
+      if (mode === 'throttle-once') mode = 'ok';
+      if (status === 429) {
+        res.writeHead(429, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            message: 'You are being rate limited.',
+            retry_after: 0.3,
+            global: false,
+          }),
+        );
+      } else if (status === 404) {
+        res
+          .writeHead(404, { 'content-type': 'application/json' })
+          .end('{"message": "Unknown Webhook", "code": 10015}');
+      } else res.writeHead(204).end();
+    });
+  });
+  return {
+    posts,
+    server,
+    setMode: (m: typeof mode) => (mode = m),
+    async listen() {
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return `http://127.0.0.1:${(server.address() as { port: number }).port}/api/webhooks/1234567890/test-token`;
+    },
+  };
+}
+
+function checkLimits(message: DiscordMessage) {
+  expect(message.content.length).toBeLessThanOrEqual(DISCORD_LIMITS.content);
+  expect(message.embeds.length).toBeLessThanOrEqual(DISCORD_LIMITS.embeds);
+  let total = 0;
+  for (const e of message.embeds) {
+    expect(e.title.length).toBeLessThanOrEqual(DISCORD_LIMITS.title);
+    expect(e.description.length).toBeLessThanOrEqual(DISCORD_LIMITS.description);
+    expect(e.fields.length).toBeLessThanOrEqual(DISCORD_LIMITS.fields);
+    total += e.title.length + e.description.length + (e.footer?.text.length ?? 0);
+    for (const f of e.fields) {
+      expect(f.name.length).toBeLessThanOrEqual(DISCORD_LIMITS.fieldName);
+      expect(f.value.length).toBeLessThanOrEqual(DISCORD_LIMITS.fieldValue);
+      total += f.name.length + f.value.length;
+    }
+  }
+  expect(total).toBeLessThanOrEqual(DISCORD_LIMITS.total);
+}
+
+describe('Discord messages', () => {
+  it('stay within every Discord limit, however long and many the alarms', () => {
+    const alarm = (i: number): Alarm =>
+      ({
+        id: i,
+        fingerprint: `f${i}`.repeat(20),
+        name: 'N'.repeat(400),
+        severity: Severity.CRITICAL,
+        source: 's'.repeat(300),
+        message: 'm'.repeat(10_000),
+        labels: Object.fromEntries(
+          Array.from({ length: 40 }, (_, k) => [`label${k}`, 'v'.repeat(2000)]),
+        ),
+        state: 'FIRING',
+        count: 1,
+        lastRaisedAt: new Date(),
+      }) as unknown as Alarm;
+    const events = Array.from({ length: 37 }, (_, i) => ({
+      type: AlarmEventType.RAISED,
+      alarm: alarm(i),
+    }));
+    const messages = discordMessages(events);
+    expect(messages.reduce((n, m) => n + m.embeds.length, 0)).toBe(37);
+    messages.forEach(checkLimits);
+    expect(messages[0].content).toMatch(/^CYGNO alarms: 37 changes, 37 critical \(1\/\d+\)$/);
+    expect(messages[0].allowed_mentions).toEqual({ parse: [] });
+  });
+
+  it('refuses a webhook URL that is not Discord’s', () => {
+    const problems = (url: string) => {
+      try {
+        loadConfig({ DISCORD_WEBHOOK_URL: url });
+        return [];
+      } catch (error) {
+        return (error as ConfigError).problems;
+      }
+    };
+    expect(problems('https://example.com/api/webhooks/1/x')[0]).toMatch(
+      /^DISCORD_WEBHOOK_URL: not a Discord webhook: expected https:\/\/discord\.com\/api\/webhooks/,
+    );
+    expect(problems('https://discord.com/channels/1/2')[0]).toMatch(
+      /the path must be \/api\/webhooks/,
+    );
+    expect(problems('https://discord.com/api/webhooks/123/abc-DEF_9')).toEqual([]);
+  });
+});
+
+describe('Discord dispatch', () => {
+  let gw: TestGateway;
+  const discord = fakeDiscord();
+
+  beforeAll(async () => {
+    const url = await discord.listen();
+    gw = await startTestGateway({ env: { DISCORD_WEBHOOK_URL: url, DISCORD_GROUP_MS: '300' } });
+  });
+  afterAll(async () => {
+    await gw?.close();
+    discord.server.close();
+  });
+
+  it('groups a burst into few messages, waits out a 429, and skips silenced alarms', async () => {
+    const alarms = gw.server.runtime.services.alarms;
+    await gw.gql(
+      `mutation { createSilence(input: { matchers: { subsystem: "gas" }, endsAt: 4102444800000 }) { id } }`,
+    );
+    for (let i = 0; i < 15; i++) {
+      await alarms.raise({
+        fingerprint: `burst:${i}`,
+        name: `HV channel ${i} tripped`,
+        severity: Severity.CRITICAL,
+        source: 'slow-control',
+        message: `channel ${i} current above limit`,
+        labels: { subsystem: 'hv' },
+      });
+    }
+    await alarms.raise({
+      fingerprint: 'gas:flow',
+      name: 'Gas flow low',
+      severity: Severity.WARNING,
+      source: 'slow-control',
+      message: 'silenced',
+      labels: { subsystem: 'gas' },
+    });
+    await waitFor(
+      () => discord.posts.filter((p) => p.status === 204).length >= 2,
+      'two delivered messages',
+    );
+    const delivered = discord.posts.filter((p) => p.status === 204).map((p) => p.body);
+    expect(discord.posts[0].status).toBe(429);
+    expect(delivered.map((m) => m.embeds.length)).toEqual([10, 5]);
+    delivered.forEach(checkLimits);
+    const titles = delivered.flatMap((m) => m.embeds.map((e) => e.title)).join('\n');
+    expect(titles).toContain('HV channel 14 tripped');
+    expect(titles).not.toContain('Gas flow low');
+  });
+
+  it('does not repeat a still-firing alarm within the repeat interval', async () => {
+    const before = discord.posts.length;
+    await gw.server.runtime.services.alarms.raise({
+      fingerprint: 'burst:3',
+      name: 'HV channel 3 tripped',
+      severity: Severity.CRITICAL,
+      source: 'slow-control',
+      message: 'again',
+      labels: { subsystem: 'hv' },
+    });
+    await new Promise((r) => setTimeout(r, 800));
+    expect(discord.posts.length).toBe(before);
+  });
+
+  it('stops using a webhook that answers 404 and raises a local alarm', async () => {
+    discord.setMode('gone');
+    await gw.server.runtime.services.alarms.raise({
+      fingerprint: 'after-gone',
+      name: 'Something else',
+      severity: Severity.WARNING,
+      source: 'test',
+      message: 'x',
+    });
+    const alarm = await waitFor(async () => {
+      const nodes = (
+        await gw.gql(
+          `{ alarms(filter: { source: "discord" }) { nodes { fingerprint severity message } } }`,
+        )
+      ).data.alarms.nodes;
+      return nodes[0];
+    }, 'the local alarm');
+    expect(alarm).toMatchObject({ fingerprint: 'discord:webhook-gone', severity: 'CRITICAL' });
+    expect(alarm.message).toMatch(/HTTP 404; alarms are no longer sent to Discord/);
+    const count = discord.posts.length;
+    await gw.server.runtime.services.alarms.raise({
+      fingerprint: 'after-dead',
+      name: 'Not sent',
+      severity: Severity.CRITICAL,
+      source: 'test',
+      message: 'x',
+    });
+    await new Promise((r) => setTimeout(r, 600));
+    expect(discord.posts.length).toBe(count);
+  });
+});
