@@ -14,6 +14,7 @@ import { authConfigured, type Config } from './config';
 import type { GatewayContext } from './context';
 import { AppError } from './errors';
 import { healthRoutes } from './http/health';
+import { GatewayMetrics } from './http/prometheus';
 import { objectRoutes } from './http/objects';
 import { createLoaders } from './loaders';
 import { logger } from './logger';
@@ -70,6 +71,7 @@ export class GatewayServer {
         wsServer,
       );
 
+      const metrics = new GatewayMetrics(runtime);
       const apollo = new ApolloServer<GatewayContext>({
         schema,
         formatError,
@@ -86,11 +88,13 @@ export class GatewayServer {
           ApolloServerPluginDrainHttpServer({ httpServer }),
           ApolloServerPluginCacheControlDisabled(),
           ApolloServerPluginLandingPageDisabled(),
+          metrics.apolloPlugin(),
         ],
       });
       await apollo.start();
 
       app.use(healthRoutes(runtime));
+      app.use(metrics.routes());
       app.use(objectRoutes(runtime.store, runtime.signer));
       app.use(
         '/graphql',
