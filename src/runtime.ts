@@ -115,7 +115,10 @@ export class Runtime {
   async startBackground(): Promise<void> {
     await this.services.alarmEngine.start(this.config.alarmEvalMs);
     this.gauges = new PipelineGauges(this.db, this.services.metrics);
-    this.gauges.start(this.config.pipelineGaugeMs);
+    this.gauges.start(this.config.pipelineGaugeMs, {
+      rawDays: this.config.metricRawDays,
+      keepDays: this.config.metricKeepDays,
+    });
     if (this.config.discordWebhookUrl) {
       this.discord = new DiscordDispatcher(
         this.config.discordWebhookUrl,

@@ -70,6 +70,59 @@ export class MetricService {
     return rows.map((r) => r.name);
   }
 
+  /**
+   * Retention: samples older than `downsampleBefore` become one mean per `binMs` (as MIDAS
+   * history keeps old data coarse), and samples older than `deleteBefore` go. Idempotent: a
+   * second pass averages single samples into themselves. Returns the rows removed.
+   */
+  async compact(options: {
+    downsampleBefore?: Date;
+    deleteBefore?: Date;
+    binMs?: number;
+  }): Promise<number> {
+    let removed = 0;
+    if (options.deleteBefore) {
+      const result = await this.db.write((m) =>
+        m
+          .createQueryBuilder()
+          .delete()
+          .from(MetricSample)
+          .where('time < :before', { before: options.deleteBefore })
+          .execute(),
+      );
+      removed += result.affected ?? 0;
+    }
+    if (options.downsampleBefore) {
+      const bin = options.binMs ?? 60_000;
+      // Whole bins only: one straddling the cutoff keeps its raw samples until next time.
+      const cutoff = new Date(Math.floor(options.downsampleBefore.getTime() / bin) * bin);
+      const names: Array<{ name: string }> = await this.db.manager
+        .createQueryBuilder(MetricSample, 's')
+        .select('DISTINCT s.name', 'name')
+        .where('s.time < :cutoff', { cutoff })
+        .getRawMany();
+      for (const { name } of names) {
+        const bins = await this.binned(name, new Date(0), cutoff, bin);
+        await this.db.transaction(async (m) => {
+          const result = await m
+            .createQueryBuilder()
+            .delete()
+            .from(MetricSample)
+            .where('name = :name AND time < :cutoff', { name, cutoff })
+            .execute();
+          removed += (result.affected ?? 0) - bins.length;
+          await bulkInsert(
+            m,
+            'metric_samples',
+            ['name', 'time', 'value'],
+            bins.map((b) => [name, bindDate(m, b.time), b.value]),
+          );
+        });
+      }
+    }
+    return removed;
+  }
+
   async series(query: SeriesQuery): Promise<MetricPoint[]> {
     const from = query.from.getTime();
     const to = query.to.getTime();
@@ -90,6 +143,16 @@ export class MetricService {
     const known = await this.db.manager.existsBy(MetricSample, { name: query.name });
     if (!known) throw new NotFoundError('metric', query.name);
 
+    return (await this.binned(query.name, query.from, query.to, interval)).slice(0, maxPoints + 1);
+  }
+
+  /** Bins of `interval` ms aligned to the epoch, computed by the database. */
+  private async binned(
+    name: string,
+    from: Date,
+    to: Date,
+    interval: number,
+  ): Promise<MetricPoint[]> {
     const epochMs =
       this.db.dialect === 'sqlite'
         ? 'CAST(ROUND((julianday(s.time) - 2440587.5) * 86400000) AS INTEGER)'
@@ -107,13 +170,13 @@ export class MetricService {
       .addSelect('MIN(s.value)', 'min')
       .addSelect('MAX(s.value)', 'max')
       .addSelect('COUNT(*)', 'count')
-      .where('s.name = :name', { name: query.name })
-      .andWhere('s.time >= :from AND s.time < :to', { from: query.from, to: query.to })
+      .where('s.name = :name', { name })
+      .andWhere('s.time >= :from AND s.time < :to', { from, to })
       .groupBy('bin')
       .orderBy('bin', 'ASC')
       .setParameter('interval', interval)
       .getRawMany();
-    return rows.slice(0, maxPoints + 1).map((r) => ({
+    return rows.map((r) => ({
       time: new Date(Number(r.bin) * interval),
       value: Number(r.mean),
       min: Number(r.min),

@@ -8,11 +8,12 @@ import type { MetricService } from './MetricService';
 /**
  * The pipeline's own gauges, recorded as metrics like any slow-control value (so Grafana and
  * the alarm rules see them): queue depth per kind, jobs running, and the ingest and
- * reconstruction throughput of the last interval.
+ * reconstruction throughput of the last interval. Also applies the metric retention.
  */
 export class PipelineGauges {
   private readonly log = logger('gauges');
   private timer: NodeJS.Timeout | undefined;
+  private retentionTimer: NodeJS.Timeout | undefined;
   private last = new Date();
 
   constructor(
@@ -20,16 +21,35 @@ export class PipelineGauges {
     private readonly metrics: MetricService,
   ) {}
 
-  start(everyMs: number): void {
-    if (everyMs <= 0) return;
-    this.timer = setInterval(() => {
-      this.record().catch((error) => this.log.warn({ err: error }, 'could not record gauges'));
-    }, everyMs);
-    this.timer.unref();
+  start(everyMs: number, retention: { rawDays: number; keepDays: number }): void {
+    if (everyMs > 0) {
+      this.timer = setInterval(() => {
+        this.record().catch((error) => this.log.warn({ err: error }, 'could not record gauges'));
+      }, everyMs);
+      this.timer.unref();
+    }
+    // Metric retention: hourly, and it is cheap when there is nothing to do.
+    if (retention.rawDays > 0 || retention.keepDays > 0) {
+      this.retentionTimer = setInterval(() => {
+        const day = 86_400_000;
+        this.metrics
+          .compact({
+            downsampleBefore: retention.rawDays
+              ? new Date(Date.now() - retention.rawDays * day)
+              : undefined,
+            deleteBefore: retention.keepDays
+              ? new Date(Date.now() - retention.keepDays * day)
+              : undefined,
+          })
+          .catch((error) => this.log.warn({ err: error }, 'metric retention failed'));
+      }, 3_600_000);
+      this.retentionTimer.unref();
+    }
   }
 
   stop(): void {
     clearInterval(this.timer);
+    clearInterval(this.retentionTimer);
   }
 
   async record(now = new Date()): Promise<void> {

@@ -267,3 +267,36 @@ async function waitForFailedJob(runNumber: number): Promise<{ id: string }> {
   }
   throw new Error('the job did not fail');
 }
+
+describe('metric retention', () => {
+  it('keeps old samples as 1-minute means, deletes the oldest, and is idempotent', async () => {
+    const metrics = gw.server.runtime.services.metrics;
+    const base = Date.UTC(2026, 0, 1, 0, 0, 0);
+    await metrics.record([
+      ...Array.from({ length: 120 }, (_, i) => ({
+        name: 'pmt.rate',
+        value: i,
+        time: new Date(base + i * 1000),
+      })),
+      { name: 'pmt.rate', value: 7, time: new Date(base - 86_400_000) }, // a day older
+    ]);
+    const compact = () =>
+      metrics.compact({
+        downsampleBefore: new Date(base + 3_600_000),
+        deleteBefore: new Date(base - 3_600_000),
+      });
+    expect(await compact()).toBe(1 + 118); // the old one deleted, 120 samples became 2
+    expect(await compact()).toBe(0);
+    const points = await metrics.series({
+      name: 'pmt.rate',
+      from: new Date(base - 2 * 86_400_000),
+      to: new Date(base + 3_600_000),
+      intervalMs: 60_000,
+      maxDataPoints: 10_000,
+    });
+    expect(points).toEqual([
+      { time: new Date(base), value: 29.5, min: 29.5, max: 29.5, count: 1 },
+      { time: new Date(base + 60_000), value: 89.5, min: 89.5, max: 89.5, count: 1 },
+    ]);
+  });
+});
