@@ -78,6 +78,8 @@ export interface Config {
   readonly metricRawDays: number;
   /** Metric samples older than this many days are deleted (0: kept for ever). */
   readonly metricKeepDays: number;
+  /** Execute each subscription event once per distinct subscription (off only to measure). */
+  readonly sharedSubscriptions: boolean;
   /** When a buffer file may be freed: never, once its cloud copy is verified, or its tape copy too. */
   readonly retentionBuffer: 'off' | 'after-cloud' | 'after-tape';
   /** Free cloud copies of raw files of runs older than this many days, when on tape (0: never). */
@@ -185,6 +187,7 @@ export function loadConfig(env: Env = process.env): Config {
     alarmRules: reader.parsed('ALARM_RULES', [], parseAlarmRules),
     alarmEvalMs: reader.int('ALARM_EVAL_MS', 10_000, { min: 0 }),
     pipelineGaugeMs: reader.int('PIPELINE_GAUGE_MS', 15_000, { min: 0 }),
+    sharedSubscriptions: reader.bool('SHARED_SUBSCRIPTIONS', true),
     metricRawDays: reader.int('METRIC_RAW_DAYS', 30, { min: 0 }),
     metricKeepDays: reader.int('METRIC_KEEP_DAYS', 0, { min: 0 }),
     tapeTokenRetryMs: reader.int('TAPE_TOKEN_RETRY_MS', 30_000, { min: 10 }),

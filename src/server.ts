@@ -15,6 +15,7 @@ import type { GatewayContext } from './context';
 import { AppError } from './errors';
 import { healthRoutes } from './http/health';
 import { GatewayMetrics } from './http/prometheus';
+import { sharedSubscribe } from './subscriptions/sharedSubscribe';
 import { objectRoutes } from './http/objects';
 import { createLoaders } from './loaders';
 import { logger } from './logger';
@@ -53,6 +54,8 @@ export class GatewayServer {
       const wsHandle = useServer<Record<string, unknown>, { principal?: Principal }>(
         {
           schema,
+          // One execution per event and distinct subscription, shared by its subscribers.
+          subscribe: config.sharedSubscriptions ? sharedSubscribe : undefined,
           onConnect: (ctx) => {
             try {
               ctx.extra.principal = authenticate(config, ctx.connectionParams ?? {});

@@ -300,3 +300,31 @@ describe('metric retention', () => {
     ]);
   });
 });
+
+describe('shared subscription execution', () => {
+  it('executes an event once per distinct subscription, whatever the number of subscribers', async () => {
+    const { sharedStats } = await import('../../src/subscriptions/sharedSubscribe');
+    const query = `subscription { alarmEvents { type alarm { fingerprint message } } }`;
+    const same = await Promise.all([1, 2, 3].map(() => gw.subscribe(query, {}, Topic.AlarmEvent)));
+    const other = await gw.subscribe(
+      `subscription { alarmEvents(minSeverity: INFO) { alarm { fingerprint severity } } }`,
+      {},
+      Topic.AlarmEvent,
+    );
+    const before = { ...sharedStats };
+    await gw.gql(
+      `mutation { raiseAlarm(input: { fingerprint: "shared:1", name: "n", severity: WARNING, source: "test", message: "once" }) { id } }`,
+    );
+    const received = await Promise.all(same.map((s) => s.next()));
+    expect(received).toEqual(
+      [0, 1, 2].map(() => ({
+        type: 'RAISED',
+        alarm: { fingerprint: 'shared:1', message: 'once' },
+      })),
+    );
+    expect(await other.next()).toEqual({ alarm: { fingerprint: 'shared:1', severity: 'WARNING' } });
+    expect(sharedStats.executions - before.executions).toBe(2);
+    expect(sharedStats.reused - before.reused).toBe(2);
+    for (const s of [...same, other]) s.close();
+  });
+});
