@@ -6,7 +6,6 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
-import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { authenticate } from './auth/authenticate';
 import type { Principal } from './auth/roles';
@@ -15,7 +14,8 @@ import type { GatewayContext } from './context';
 import { AppError } from './errors';
 import { healthRoutes } from './http/health';
 import { GatewayMetrics } from './http/prometheus';
-import { sharedSubscribe } from './subscriptions/sharedSubscribe';
+import { serveGraphqlWs } from './subscriptions/wsTransport';
+import { sharedSubscriptions } from './subscriptions/sharedSubscribe';
 import { objectRoutes } from './http/objects';
 import { createLoaders } from './loaders';
 import { logger } from './logger';
@@ -51,11 +51,11 @@ export class GatewayServer {
         path: '/graphql',
         maxPayload: 1 << 20,
       });
-      const wsHandle = useServer<Record<string, unknown>, { principal?: Principal }>(
+      const wsHandle = serveGraphqlWs<Record<string, unknown>, { principal?: Principal }>(
         {
           schema,
           // One execution per event and distinct subscription, shared by its subscribers.
-          subscribe: config.sharedSubscriptions ? sharedSubscribe : undefined,
+          subscribe: config.sharedSubscriptions ? sharedSubscriptions() : undefined,
           onConnect: (ctx) => {
             try {
               ctx.extra.principal = authenticate(config, ctx.connectionParams ?? {});
@@ -72,6 +72,7 @@ export class GatewayServer {
           }),
         },
         wsServer,
+        () => ({}),
       );
 
       const metrics = new GatewayMetrics(runtime);

@@ -1,19 +1,21 @@
 import {
-  createSourceEventStream,
-  execute,
   print,
+  subscribe,
   type DocumentNode,
   type ExecutionArgs,
   type ExecutionResult,
 } from 'graphql';
 import type { GatewayContext } from '../context';
+import { logger } from '../logger';
 
-/** Results per event payload and per distinct subscription, while the payload lives. */
-const shared = new WeakMap<object, Map<string, Promise<ExecutionResult> | ExecutionResult>>();
+const log = logger('subscriptions');
 const printed = new WeakMap<DocumentNode, string>();
 
-/** Executions run and results reused, since the process started (tests and /metrics). */
-export const sharedStats = { executions: 0, reused: 0 };
+/** Executions run, results delivered, subscribers joined: for tests and /metrics. */
+export const sharedStats = { executions: 0, deliveries: 0, joined: 0 };
+
+/** How far a slow subscriber may fall behind before its oldest results are dropped. */
+const MAX_QUEUED = 10_000;
 
 function subscriptionKey(args: ExecutionArgs): string {
   let text = printed.get(args.document);
@@ -24,57 +26,136 @@ function subscriptionKey(args: ExecutionArgs): string {
   return JSON.stringify([text, args.operationName ?? null, args.variableValues ?? {}, roles]);
 }
 
-function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
-  return typeof (value as AsyncIterable<unknown>)?.[Symbol.asyncIterator] === 'function';
+/** One subscriber: a queue fed by its group, read by graphql-ws. */
+class Member implements AsyncGenerator<ExecutionResult> {
+  private queue: ExecutionResult[] = [];
+  private wake: (() => void) | undefined;
+  private done = false;
+
+  constructor(private readonly group: Group) {}
+
+  push(result: ExecutionResult): void {
+    if (this.queue.length >= MAX_QUEUED) {
+      this.queue.shift();
+      log.warn('slow subscriber: dropped its oldest result');
+    }
+    this.queue.push(result);
+    this.wake?.();
+  }
+
+  end(): void {
+    this.done = true;
+    this.wake?.();
+  }
+
+  async next(): Promise<IteratorResult<ExecutionResult>> {
+    while (this.queue.length === 0 && !this.done)
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    this.wake = undefined;
+    if (this.queue.length > 0) {
+      sharedStats.deliveries++;
+      return { value: this.queue.shift()!, done: false };
+    }
+    return { value: undefined, done: true };
+  }
+
+  async return(): Promise<IteratorResult<ExecutionResult>> {
+    this.end();
+    await this.group.leave(this);
+    return { value: undefined, done: true };
+  }
+
+  async throw(error?: unknown): Promise<IteratorResult<ExecutionResult>> {
+    await this.return();
+    throw error;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.return();
+  }
+}
+
+/** Every subscriber of one distinct subscription, fed by one source stream and one execution. */
+class Group {
+  readonly members = new Set<Member>();
+  /** No longer fed: a late subscriber must start a new group. */
+  closed = false;
+
+  constructor(
+    private readonly key: string,
+    private readonly source: AsyncGenerator<ExecutionResult> | AsyncIterable<ExecutionResult>,
+    private readonly registry: Map<string, Promise<Group | ExecutionResult>>,
+  ) {
+    void this.pump();
+  }
+
+  join(): Member {
+    const member = new Member(this);
+    this.members.add(member);
+    sharedStats.joined++;
+    return member;
+  }
+
+  async leave(member: Member): Promise<void> {
+    this.members.delete(member);
+    if (this.members.size > 0 || this.closed) return;
+    this.closed = true;
+    this.registry.delete(this.key);
+    const iterator = this.source as AsyncGenerator<ExecutionResult>;
+    await iterator.return?.(undefined);
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      for await (const result of this.source) {
+        sharedStats.executions++;
+        for (const member of this.members) member.push(result);
+      }
+    } catch (error) {
+      log.error({ err: error }, 'a shared subscription failed');
+    } finally {
+      if (!this.closed) {
+        this.closed = true;
+        this.registry.delete(this.key);
+      }
+      for (const member of this.members) member.end();
+    }
+  }
 }
 
 /**
- * graphql-js's `subscribe`, except that an event is executed once per distinct subscription
- * (document, variables, operation and the caller's roles) and the result shared by every
- * subscriber, instead of once per subscriber: with a thousand shifters' consoles on
- * `alarmEvents`, one execution instead of a thousand. Each subscriber still has its own source
- * stream (its own filter, its own end); the pub/sub hands every local listener the same payload
- * object, which keys the shared results (and lets them go with it).
+ * graphql-js's `subscribe`, except that subscribers of the same subscription (document,
+ * operation, variables and the caller's roles) share one source stream and one execution per
+ * event: with a thousand shifters' consoles on `alarmEvents`, one execution and one filter pass
+ * instead of a thousand. Each subscriber keeps its own queue and its own end.
  */
-export async function sharedSubscribe(
+export function sharedSubscriptions(): (
   args: ExecutionArgs,
-): Promise<AsyncGenerator<ExecutionResult> | ExecutionResult> {
-  const source = await createSourceEventStream(args);
-  if (!isAsyncIterable(source)) return source as ExecutionResult;
-  const key = subscriptionKey(args);
-  const iterator = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
-
-  const run = (payload: unknown): Promise<ExecutionResult> | ExecutionResult => {
-    if (typeof payload !== 'object' || payload === null)
-      return execute({ ...args, rootValue: payload });
-    let byKey = shared.get(payload);
-    if (!byKey) shared.set(payload, (byKey = new Map()));
-    let result = byKey.get(key);
-    if (result) sharedStats.reused++;
-    else {
-      sharedStats.executions++;
-      byKey.set(key, (result = execute({ ...args, rootValue: payload })));
+) => Promise<AsyncGenerator<ExecutionResult> | ExecutionResult> {
+  const groups = new Map<string, Promise<Group | ExecutionResult>>();
+  return async (args) => {
+    const key = subscriptionKey(args);
+    for (;;) {
+      let pending = groups.get(key);
+      if (!pending) {
+        pending = Promise.resolve(subscribe(args)).then((result) =>
+          typeof (result as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function'
+            ? new Group(key, result as AsyncGenerator<ExecutionResult>, groups)
+            : (result as ExecutionResult),
+        );
+        groups.set(key, pending);
+      }
+      const group = await pending;
+      if (!(group instanceof Group)) {
+        if (groups.get(key) === pending) groups.delete(key); // an error is the caller's alone
+        return group;
+      }
+      if (!group.closed) return group.join();
+      // It closed while we waited (its last subscriber left): start afresh.
     }
-    return result;
   };
-
-  const mapped: AsyncGenerator<ExecutionResult> = {
-    async next() {
-      const step = await iterator.next();
-      if (step.done) return { value: undefined, done: true };
-      return { value: await run(step.value), done: false };
-    },
-    async return() {
-      await iterator.return?.();
-      return { value: undefined, done: true };
-    },
-    async throw(error?: unknown) {
-      await iterator.return?.();
-      throw error;
-    },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
-  return mapped;
 }

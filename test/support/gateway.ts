@@ -10,6 +10,7 @@ import WebSocket from 'ws';
 import { loadConfig, type Config } from '../../src/config';
 import type { Topic } from '../../src/pubsub';
 import { GatewayServer } from '../../src/server';
+import { sharedStats } from '../../src/subscriptions/sharedSubscribe';
 import { createTestDatabase, type TestDatabase } from './database';
 import { startS3, type TestS3 } from './s3';
 import { waitFor } from './wait';
@@ -118,6 +119,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     ): Promise<Subscription<T>> {
       const pubsub = server.runtime.pubsub;
       const before = pubsub.listenerCount(topic);
+      const joinedBefore = sharedStats.joined;
       const received: T[] = [];
       const waiters: Array<(value: T) => void> = [];
       let failure: unknown;
@@ -147,8 +149,13 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
           complete: () => undefined,
         },
       );
+      // Registered: a new pub/sub listener, or (shared subscriptions) a new member of a group.
       await waitFor(
-        () => failure ?? pubsub.listenerCount(topic) > before,
+        () =>
+          failure ??
+          (config.sharedSubscriptions
+            ? sharedStats.joined > joinedBefore
+            : pubsub.listenerCount(topic) > before),
         'the subscription to register',
       );
       if (failure) throw failure instanceof Error ? failure : new Error(JSON.stringify(failure));

@@ -1,0 +1,95 @@
+import type http from 'node:http';
+import { CloseCode, makeServer, handleProtocols, type ServerOptions } from 'graphql-ws';
+import type { WebSocket, WebSocketServer } from 'ws';
+import { logger } from '../logger';
+
+const log = logger('subscriptions');
+
+/** Above this many bytes queued on a socket, a subscriber waits for the kernel to take them. */
+const HIGH_WATER_BYTES = 1 << 20;
+
+export interface WsExtra {
+  socket: WebSocket;
+  request: http.IncomingMessage;
+}
+
+/**
+ * graphql-ws on a `ws` server. graphql-ws's own adapter wraps every message in a promise that
+ * waits for the write callback; with a thousand subscribers that is a thousand promises and
+ * callbacks per event. Here a message is handed to the socket at once while the socket keeps
+ * up, and a subscriber waits for the write only once its socket has fallen a megabyte behind,
+ * so a slow client still pushes back on its own queue and never on the others.
+ */
+export function serveGraphqlWs<P extends Record<string, unknown>, E extends object>(
+  options: ServerOptions<P, E & WsExtra>,
+  wsServer: WebSocketServer,
+  extra: (request: http.IncomingMessage) => E,
+  keepAliveMs = 12_000,
+): { dispose(): Promise<void> } {
+  const server = makeServer(options);
+  wsServer.options.handleProtocols = handleProtocols;
+
+  wsServer.on('connection', (socket, request) => {
+    socket.once('error', (error) => {
+      log.warn({ err: error }, 'subscription socket failed');
+      socket.close(CloseCode.InternalServerError, 'Internal server error');
+    });
+    const keepAlive = startKeepAlive(socket, keepAliveMs);
+    const closed = server.opened(
+      {
+        protocol: socket.protocol,
+        send: (data) => sendWithBackpressure(socket, data),
+        close: (code, reason) => socket.close(code, reason),
+        onMessage: (handle) =>
+          socket.on('message', async (data) => {
+            try {
+              await handle(String(data));
+            } catch (error) {
+              log.error({ err: error }, 'subscription message failed');
+              socket.close(CloseCode.InternalServerError, 'Internal server error');
+            }
+          }),
+      },
+      { ...extra(request), socket, request } as E & WsExtra,
+    );
+    socket.once('close', (code, reason) => {
+      keepAlive();
+      void closed(code, String(reason));
+    });
+  });
+
+  return {
+    async dispose() {
+      for (const client of wsServer.clients) client.close(1001, 'Going away');
+      wsServer.removeAllListeners('connection');
+      await new Promise<void>((resolve, reject) =>
+        wsServer.close((error) => (error ? reject(error) : resolve())),
+      );
+    },
+  };
+}
+
+function sendWithBackpressure(socket: WebSocket, data: string): Promise<void> | void {
+  if (socket.readyState !== socket.OPEN) return;
+  if (socket.bufferedAmount < HIGH_WATER_BYTES) {
+    socket.send(data);
+    return;
+  }
+  return new Promise<void>((resolve) =>
+    // A failed write closes the socket, and its close ends the subscriptions: nothing to throw.
+    socket.send(data, () => resolve()),
+  );
+}
+
+/** Pings every interval; a socket that does not answer within the next one is terminated. */
+function startKeepAlive(socket: WebSocket, intervalMs: number): () => void {
+  if (!(intervalMs > 0)) return () => {};
+  let alive = true;
+  socket.on('pong', () => (alive = true));
+  const timer = setInterval(() => {
+    if (!alive) return socket.terminate();
+    alive = false;
+    socket.ping();
+  }, intervalMs);
+  return () => clearInterval(timer);
+}
