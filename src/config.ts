@@ -3,6 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { checkWebhookUrl } from './alerting/discordFormat';
 import { parseApiTokens, type ApiToken } from './auth/apiTokens';
+import { parseRoleMap, type OidcSettings } from './auth/oidc';
+import { isRole } from './auth/roles';
 import {
   DEFAULT_DQ_BANDS,
   DEFAULT_FE55,
@@ -35,6 +37,16 @@ export interface Config {
   /** Object key of raw files: {site}, {name}, {run}, {run5}; CYGNO's layout is LNGS/run%05d.mid.gz. */
   readonly objectKeyTemplate: string;
   readonly apiTokens: readonly ApiToken[];
+  /** Require a token even when neither API_TOKENS nor OIDC is set (tokens kept in the database). */
+  readonly authRequired: boolean;
+  /** INDIGO IAM sign-in; undefined when OIDC_ISSUER is unset. */
+  readonly oidc: OidcSettings | undefined;
+  /** Abuse limits: query depth and estimated cost, refused before the query runs. */
+  readonly queryMaxDepth: number;
+  readonly queryMaxCost: number;
+  /** Mutations per minute per caller (a token bucket with this burst). */
+  readonly mutationRatePerMinute: number;
+  readonly maxSubscriptionsPerConnection: number;
   readonly discordWebhookUrl: string | undefined;
   /** Alarm events within this window go to Discord as one message. */
   readonly discordGroupMs: number;
@@ -153,6 +165,15 @@ export function loadConfig(env: Env = process.env): Config {
       'a key template with {name}, {run} or {run5}',
     ),
     apiTokens: reader.parsed('API_TOKENS', [], parseApiTokens),
+    authRequired: reader.bool('AUTH_REQUIRED', false),
+    oidc: undefined as OidcSettings | undefined,
+    queryMaxDepth: reader.int('QUERY_MAX_DEPTH', 12, { min: 2, max: 100 }),
+    queryMaxCost: reader.int('QUERY_MAX_COST', 100_000, { min: 10 }),
+    mutationRatePerMinute: reader.int('MUTATION_RATE_PER_MINUTE', 600, { min: 1 }),
+    maxSubscriptionsPerConnection: reader.int('MAX_SUBSCRIPTIONS_PER_CONNECTION', 20, {
+      min: 1,
+      max: 1000,
+    }),
     discordWebhookUrl: reader.parsed('DISCORD_WEBHOOK_URL', undefined, checkWebhookUrl),
     discordGroupMs: reader.int('DISCORD_GROUP_MS', 2_000, { min: 0 }),
     alarmRepeatIntervalMs: reader.int('ALARM_REPEAT_INTERVAL_MS', 4 * 3_600_000, { min: 0 }),
@@ -203,14 +224,10 @@ export function loadConfig(env: Env = process.env): Config {
     'https:',
   ]);
 
-  if (env.OIDC_ISSUER || env.OIDC_AUDIENCE) {
+  config.oidc = readOidc(reader, problems);
+  if (!authConfigured(config) && !isLoopbackHost(config.host)) {
     problems.push(
-      'OIDC_ISSUER/OIDC_AUDIENCE: OpenID Connect sign-in is not implemented in this version; use API_TOKENS',
-    );
-  }
-  if (config.apiTokens.length === 0 && !isLoopbackHost(config.host)) {
-    problems.push(
-      `HOST: refusing to bind to ${config.host} without authentication; set API_TOKENS or bind to 127.0.0.1`,
+      `HOST: refusing to bind to ${config.host} without authentication; set API_TOKENS, OIDC_ISSUER or AUTH_REQUIRED, or bind to 127.0.0.1`,
     );
   }
   if (problems.length > 0) throw new ConfigError(problems);
@@ -219,7 +236,47 @@ export function loadConfig(env: Env = process.env): Config {
 
 /** Whether any authentication is configured; without it loopback clients are admins. */
 export function authConfigured(config: Config): boolean {
-  return config.apiTokens.length > 0;
+  return config.apiTokens.length > 0 || config.oidc !== undefined || config.authRequired;
+}
+
+const DEFAULT_ROLE_MAP = '/cygno/admin=admin,/cygno/daq=daq,/cygno/shifter=shifter,/cygno=reader';
+const DEFAULT_OIDC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384'];
+
+function readOidc(reader: EnvReader, problems: string[]): OidcSettings | undefined {
+  const issuer = reader.optionalString('OIDC_ISSUER');
+  const audience = reader.optionalString('OIDC_AUDIENCE');
+  if (!issuer) {
+    if (audience) problems.push('OIDC_AUDIENCE: set only together with OIDC_ISSUER');
+    return undefined;
+  }
+  const url = reader.optionalUrl('OIDC_ISSUER', ['https:', 'http:']);
+  if (!url) return undefined; // the reader has recorded why
+  if (url.startsWith('http:') && !isLoopbackHost(new URL(url).hostname.replace(/^\[|\]$/g, '')))
+    problems.push('OIDC_ISSUER: an issuer must be https (plain http only on loopback, for tests)');
+  if (!audience)
+    problems.push('OIDC_AUDIENCE: required with OIDC_ISSUER (the audience IAM puts in tokens for this gateway)');
+  const algorithms = reader
+    .string('OIDC_ALGORITHMS', DEFAULT_OIDC_ALGORITHMS.join(','))
+    .split(',')
+    .map((a) => a.trim());
+  for (const algorithm of algorithms)
+    if (!/^(RS|PS|ES)(256|384|512)$|^EdDSA$/.test(algorithm))
+      problems.push(`OIDC_ALGORITHMS: ${algorithm} is not an asymmetric JWS algorithm`);
+  return {
+    issuer,
+    audience: audience ?? '',
+    roleMap: reader.parsed('OIDC_ROLE_MAP', parseRoleMap(DEFAULT_ROLE_MAP, isRole), (text) =>
+      parseRoleMap(text, isRole),
+    ),
+    groupClaims: reader
+      .string('OIDC_GROUP_CLAIMS', 'groups,wlcg.groups')
+      .split(',')
+      .map((c) => c.trim())
+      .filter(Boolean),
+    clockSkewSeconds: reader.int('OIDC_CLOCK_SKEW_S', 30, { min: 0, max: 600 }),
+    jwksCooldownMs: reader.int('OIDC_JWKS_COOLDOWN_MS', 30_000, { min: 0 }),
+    algorithms,
+  };
 }
 
 class EnvReader {

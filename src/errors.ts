@@ -7,6 +7,10 @@ export enum ErrorCode {
   FORBIDDEN = 'FORBIDDEN',
   CONFLICT = 'CONFLICT',
   UNAUTHENTICATED = 'UNAUTHENTICATED',
+  /** Refused before running: too deep or too costly (see QUERY_MAX_DEPTH, QUERY_MAX_COST). */
+  QUERY_TOO_COMPLEX = 'QUERY_TOO_COMPLEX',
+  /** Too many mutations from this caller; extensions.retryAfterMs says when to try again. */
+  RATE_LIMITED = 'RATE_LIMITED',
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
 }
 

@@ -7,15 +7,16 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import { WebSocketServer } from 'ws';
-import { authenticate } from './auth/authenticate';
-import type { Principal } from './auth/roles';
+import { Authenticator } from './auth/authenticate';
 import { authConfigured, type Config } from './config';
 import type { GatewayContext } from './context';
 import { AppError } from './errors';
 import { healthRoutes } from './http/health';
 import { GatewayMetrics } from './http/prometheus';
 import { serveGraphqlWs } from './subscriptions/wsTransport';
-import { sharedSubscriptions } from './subscriptions/sharedSubscribe';
+import { gatewayWsOptions } from './subscriptions/wsOptions';
+import { apolloGuard } from './security/apolloGuard';
+import { OperationGuard } from './security/operationGuard';
 import { objectRoutes } from './http/objects';
 import { createLoaders } from './loaders';
 import { logger } from './logger';
@@ -51,26 +52,17 @@ export class GatewayServer {
         path: '/graphql',
         maxPayload: 1 << 20,
       });
-      const wsHandle = serveGraphqlWs<Record<string, unknown>, { principal?: Principal }>(
-        {
+      const authenticator = new Authenticator(config, runtime.services.apiTokens);
+      const guard = new OperationGuard(config);
+      const wsHandle = serveGraphqlWs(
+        gatewayWsOptions({
           schema,
-          // One execution per event and distinct subscription, shared by its subscribers.
-          subscribe: config.sharedSubscriptions ? sharedSubscriptions() : undefined,
-          onConnect: (ctx) => {
-            try {
-              ctx.extra.principal = authenticate(config, ctx.connectionParams ?? {});
-              return true;
-            } catch {
-              return false; // graphql-ws closes with 4403 Forbidden
-            }
-          },
-          // Loaders without a cache: each event of a subscription must see fresh rows.
-          context: (ctx): GatewayContext => ({
-            principal: ctx.extra.principal!,
-            services: runtime.services,
-            loaders: createLoaders(runtime.services, { cache: false }),
-          }),
-        },
+          authenticator,
+          guard,
+          services: runtime.services,
+          shared: config.sharedSubscriptions,
+          maxSubscriptionsPerConnection: config.maxSubscriptionsPerConnection,
+        }),
         wsServer,
         () => ({}),
       );
@@ -93,6 +85,7 @@ export class GatewayServer {
           ApolloServerPluginCacheControlDisabled(),
           ApolloServerPluginLandingPageDisabled(),
           metrics.apolloPlugin(),
+          apolloGuard(guard, runtime.services.audit),
         ],
       });
       await apollo.start();
@@ -108,7 +101,8 @@ export class GatewayServer {
         }),
         expressMiddleware(apollo, {
           context: async ({ req }): Promise<GatewayContext> => ({
-            principal: authenticate(config, { authorization: req.headers.authorization }),
+            principal: await authenticator.authenticate({ authorization: req.headers.authorization }),
+            address: req.socket.remoteAddress,
             services: runtime.services,
             loaders: createLoaders(runtime.services),
           }),
@@ -128,7 +122,7 @@ export class GatewayServer {
       await runtime.startBackground();
       if (!authConfigured(config)) {
         log.warn(
-          'no API_TOKENS configured: listening on loopback only, and every local client is admin',
+          'no authentication configured (API_TOKENS, OIDC_ISSUER, AUTH_REQUIRED): listening on loopback only, and every local client is admin',
         );
       }
       log.info(

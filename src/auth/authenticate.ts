@@ -1,6 +1,8 @@
 import { authConfigured, type Config } from '../config';
 import { UnauthenticatedError } from '../errors';
+import type { ApiTokenService } from '../services/ApiTokenService';
 import { principalForToken } from './apiTokens';
+import { looksLikeJwt, OidcVerifier } from './oidc';
 import { Role, type Principal } from './roles';
 
 /** Without configured auth the server only listens on loopback, and loopback callers are admins. */
@@ -13,21 +15,43 @@ export function bearerToken(header: unknown): string | undefined {
   return match?.[1];
 }
 
+export interface Credentials {
+  authorization?: unknown;
+  token?: unknown;
+}
+
 /**
- * Who is calling, from an Authorization header value (HTTP) or a connection_init payload
- * (WebSocket: `{ authorization: "Bearer …" }` or `{ token: "…" }`). Throws UNAUTHENTICATED
- * when auth is configured and the token is missing or unknown.
+ * Who is calling, from an Authorization header (HTTP) or a connection_init payload (WebSocket:
+ * `{ authorization: "Bearer …" }` or `{ token: "…" }`): a static token from API_TOKENS, an
+ * INDIGO IAM access token (a JWT, when OIDC is configured) or a token kept in the database.
+ * Throws UNAUTHENTICATED for a missing, unknown or expired credential, FORBIDDEN for a valid
+ * identity that maps to no role.
  */
-export function authenticate(
-  config: Config,
-  credentials: { authorization?: unknown; token?: unknown },
-): Principal {
-  if (!authConfigured(config)) return LOOPBACK_ADMIN;
-  const token =
-    bearerToken(credentials.authorization) ??
-    (typeof credentials.token === 'string' ? credentials.token : undefined);
-  if (!token) throw new UnauthenticatedError();
-  const principal = principalForToken(config.apiTokens, token);
-  if (!principal) throw new UnauthenticatedError('the bearer token is not valid');
-  return principal;
+export class Authenticator {
+  private readonly oidc: OidcVerifier | undefined;
+
+  constructor(
+    private readonly config: Config,
+    private readonly tokens: ApiTokenService,
+  ) {
+    this.oidc = config.oidc ? new OidcVerifier(config.oidc) : undefined;
+  }
+
+  get required(): boolean {
+    return authConfigured(this.config);
+  }
+
+  async authenticate(credentials: Credentials): Promise<Principal> {
+    if (!this.required) return LOOPBACK_ADMIN;
+    const token =
+      bearerToken(credentials.authorization) ??
+      (typeof credentials.token === 'string' ? credentials.token : undefined);
+    if (!token) throw new UnauthenticatedError();
+    const configured = principalForToken(this.config.apiTokens, token);
+    if (configured) return configured;
+    if (this.oidc && looksLikeJwt(token)) return this.oidc.verify(token);
+    const stored = await this.tokens.principalFor(token);
+    if (!stored) throw new UnauthenticatedError('the bearer token is not valid');
+    return stored;
+  }
 }

@@ -21,6 +21,8 @@ export interface Principal {
   /** Stable name for logs and audit: the token's role and a short fingerprint, or "loopback". */
   readonly name: string;
   readonly roles: readonly Role[];
+  /** When the credential stops being valid (an OIDC token's exp, an API token's expiry). */
+  readonly expiresAt?: Date | null;
 }
 
 export function hasAnyRole(principal: Principal, allowed: readonly Role[]): boolean {

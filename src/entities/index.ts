@@ -1,5 +1,7 @@
 import { Alarm } from './Alarm';
 import { AlarmRule } from './AlarmRule';
+import { ApiTokenRecord } from './ApiToken';
+import { AuditEntry } from './AuditEntry';
 import { Cluster } from './Cluster';
 import { DataFile } from './DataFile';
 import { DqMetric } from './DqMetric';
@@ -15,6 +17,8 @@ import { TapeCopy } from './TapeCopy';
 export {
   Alarm,
   AlarmRule,
+  ApiTokenRecord,
+  AuditEntry,
   Cluster,
   DataFile,
   DqMetric,
@@ -43,4 +47,6 @@ export const ENTITIES = [
   Alarm,
   AlarmRule,
   Silence,
+  ApiTokenRecord,
+  AuditEntry,
 ];

@@ -56,6 +56,19 @@ export class AlarmResolver {
     return ctx.services.alarms.raise({ ...input, labels: input.labels ?? {} });
   }
 
+  @Authorized(Role.DAQ, Role.SHIFTER)
+  @Mutation(() => Alarm, {
+    nullable: true,
+    description:
+      'Resolves the open alarm of a fingerprint (an external source saw its condition clear); null when none is open.',
+  })
+  resolveAlarm(
+    @Arg('fingerprint') fingerprint: string,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<Alarm | null> {
+    return ctx.services.alarms.resolve(fingerprint);
+  }
+
   @Authorized(Role.SHIFTER)
   @Mutation(() => Alarm, { description: 'A shifter takes a FIRING alarm in hand.' })
   acknowledgeAlarm(

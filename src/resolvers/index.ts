@@ -6,6 +6,7 @@ import { EventResolver } from './EventResolver';
 import { JobResolver } from './JobResolver';
 import { QualityResolver } from './QualityResolver';
 import { RecoResolver } from './RecoResolver';
+import { SecurityResolver } from './SecurityResolver';
 import { StorageResolver } from './StorageResolver';
 import { RunResolver } from './RunResolver';
 
@@ -19,4 +20,5 @@ export const RESOLVERS: NonEmptyArray<new () => object> = [
   StorageResolver,
   MetricResolver,
   AlarmResolver,
+  SecurityResolver,
 ];

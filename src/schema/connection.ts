@@ -1,6 +1,7 @@
 import { ArgsType, Field, Int, ObjectType, type ClassType } from 'type-graphql';
 import { DataFile } from '../entities/DataFile';
 import { Alarm } from '../entities/Alarm';
+import { AuditEntry } from '../entities/AuditEntry';
 import { Cluster } from '../entities/Cluster';
 import { Event } from '../entities/Event';
 import { Job } from '../entities/Job';
@@ -71,3 +72,6 @@ export class ClusterConnection extends Connection(Cluster) {}
 
 @ObjectType({ simpleResolvers: true })
 export class AlarmConnection extends Connection(Alarm) {}
+
+@ObjectType({ simpleResolvers: true })
+export class AuditConnection extends Connection(AuditEntry) {}

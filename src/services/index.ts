@@ -6,6 +6,8 @@ import type { DqBand } from '../reco/dq';
 import { AlarmEngine } from './AlarmEngine';
 import { AlarmRuleService } from './AlarmRuleService';
 import { AlarmService } from './AlarmService';
+import { ApiTokenService } from './ApiTokenService';
+import { AuditService } from './AuditService';
 import { DqService } from './DqService';
 import { EventService } from './EventService';
 import { FileService } from './FileService';
@@ -38,6 +40,8 @@ export interface Services {
   metrics: MetricService;
   alarmRules: AlarmRuleService;
   alarmEngine: AlarmEngine;
+  apiTokens: ApiTokenService;
+  audit: AuditService;
 }
 
 export function createServices(deps: {
@@ -75,5 +79,7 @@ export function createServices(deps: {
     alarmRules,
     alarmEngine: new AlarmEngine(db, alarmRules, alarms, storage),
     metrics: new MetricService(db, pubsub),
+    apiTokens: new ApiTokenService(db),
+    audit: new AuditService(db, maxPageSize),
   };
 }

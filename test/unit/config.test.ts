@@ -99,9 +99,26 @@ describe('loadConfig', () => {
     expect(JSON.stringify(config)).not.toContain('abcdefghijklmnopqrst');
   });
 
-  it('says plainly that OIDC is not available yet', () => {
+  it('reads OIDC settings with CYGNO group defaults and refuses incomplete or unsafe ones', () => {
+    const config = loadConfig({
+      OIDC_ISSUER: 'https://iam.cloud.infn.it/',
+      OIDC_AUDIENCE: 'cygno-gateway',
+    });
+    expect(config.oidc?.roleMap.get('/cygno/shifter')).toBe('shifter');
+    expect(config.oidc?.groupClaims).toEqual(['groups', 'wlcg.groups']);
     expect(problems({ OIDC_ISSUER: 'https://iam.example.org/' })[0]).toMatch(
-      /OIDC_ISSUER.*not implemented/,
+      /OIDC_AUDIENCE: required/,
     );
+    expect(problems({ OIDC_ISSUER: 'http://iam.example.org/', OIDC_AUDIENCE: 'x' })[0]).toMatch(
+      /must be https/,
+    );
+    expect(
+      problems({ OIDC_ISSUER: 'https://i.org/', OIDC_AUDIENCE: 'x', OIDC_ALGORITHMS: 'HS256' })[0],
+    ).toMatch(/HS256 is not an asymmetric/);
+    expect(
+      problems({ OIDC_ISSUER: 'https://i.org/', OIDC_AUDIENCE: 'x', OIDC_ROLE_MAP: '/cygno=boss' })[0],
+    ).toMatch(/OIDC_ROLE_MAP.*not group=role/);
+    expect(loadConfig({ HOST: '0.0.0.0', AUTH_REQUIRED: 'true' }).host).toBe('0.0.0.0');
+    expect(problems({ HOST: '0.0.0.0' })[0]).toMatch(/HOST: refusing/);
   });
 });
