@@ -12,6 +12,7 @@ import { simulateDaq } from './cliSimulate';
 import { recoCommand } from './cliReco';
 import { retentionCommand } from './cliRetention';
 import { subscribe } from './cliSubscribe';
+import { tokenCommand } from './cliToken';
 
 const USAGE = `usage: cygno-gateway <command>
 
@@ -26,6 +27,7 @@ commands:
                    [--threads N]; --help for more)
   retention        free buffer and cloud copies that have verified replicas elsewhere
                    (RETENTION_BUFFER, RETENTION_CLOUD_DAYS; --dry-run lists what and why)
+  token ACTION     create, list or revoke API tokens kept in the database (--help for more)
   subscribe QUERY  print each event of a GraphQL subscription as a JSON line
                    (GATEWAY_URL, default http://127.0.0.1:4000; GATEWAY_TOKEN)
 
@@ -53,6 +55,8 @@ export async function main(argv: string[]): Promise<void> {
         return await recoCommand(loadConfig(), args);
       case 'retention':
         return await retentionCommand(loadConfig(), args);
+      case 'token':
+        return await tokenCommand(loadConfig(), args);
       case undefined:
       case '-h':
       case '--help':

@@ -254,7 +254,9 @@ function readOidc(reader: EnvReader, problems: string[]): OidcSettings | undefin
   if (url.startsWith('http:') && !isLoopbackHost(new URL(url).hostname.replace(/^\[|\]$/g, '')))
     problems.push('OIDC_ISSUER: an issuer must be https (plain http only on loopback, for tests)');
   if (!audience)
-    problems.push('OIDC_AUDIENCE: required with OIDC_ISSUER (the audience IAM puts in tokens for this gateway)');
+    problems.push(
+      'OIDC_AUDIENCE: required with OIDC_ISSUER (the audience IAM puts in tokens for this gateway)',
+    );
   const algorithms = reader
     .string('OIDC_ALGORITHMS', DEFAULT_OIDC_ALGORITHMS.join(','))
     .split(',')

@@ -101,7 +101,9 @@ export class GatewayServer {
         }),
         expressMiddleware(apollo, {
           context: async ({ req }): Promise<GatewayContext> => ({
-            principal: await authenticator.authenticate({ authorization: req.headers.authorization }),
+            principal: await authenticator.authenticate({
+              authorization: req.headers.authorization,
+            }),
             address: req.socket.remoteAddress,
             services: runtime.services,
             loaders: createLoaders(runtime.services),

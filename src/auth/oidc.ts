@@ -69,7 +69,11 @@ export class OidcVerifier {
     const roles = new Set<Role>();
     for (const claim of this.settings.groupClaims) {
       const groups = payload[claim];
-      const list = Array.isArray(groups) ? groups : typeof groups === 'string' ? groups.split(' ') : [];
+      const list = Array.isArray(groups)
+        ? groups
+        : typeof groups === 'string'
+          ? groups.split(' ')
+          : [];
       for (const group of list) {
         if (typeof group !== 'string') continue;
         // IAM writes "cygno/shifter", WLCG tokens "/cygno/shifter".
@@ -84,14 +88,18 @@ export class OidcVerifier {
     if (this.keys) return this.keys;
     if (!this.discovering) {
       if (Date.now() - this.failedAt < DISCOVERY_RETRY_MS)
-        throw new UnauthenticatedError('the identity provider cannot be reached; try again shortly');
+        throw new UnauthenticatedError(
+          'the identity provider cannot be reached; try again shortly',
+        );
       this.discovering = this.discover().then(
         (keys) => (this.keys = keys),
         (error: unknown) => {
           this.failedAt = Date.now();
           this.discovering = undefined;
           log.error({ err: error, issuer: this.settings.issuer }, 'OIDC discovery failed');
-          throw new UnauthenticatedError('the identity provider cannot be reached; try again shortly');
+          throw new UnauthenticatedError(
+            'the identity provider cannot be reached; try again shortly',
+          );
         },
       );
     }
@@ -104,7 +112,9 @@ export class OidcVerifier {
     if (!response.ok) throw new Error(`${url} answered ${response.status}`);
     const document = (await response.json()) as { issuer?: unknown; jwks_uri?: unknown };
     if (document.issuer !== this.settings.issuer)
-      throw new Error(`${url} names issuer ${String(document.issuer)}, not ${this.settings.issuer}`);
+      throw new Error(
+        `${url} names issuer ${String(document.issuer)}, not ${this.settings.issuer}`,
+      );
     if (typeof document.jwks_uri !== 'string') throw new Error(`${url} has no jwks_uri`);
     log.info({ issuer: this.settings.issuer, jwks: document.jwks_uri }, 'OIDC issuer discovered');
     return createRemoteJWKSet(new URL(document.jwks_uri), {
@@ -121,7 +131,8 @@ function reason(error: unknown): string {
     return `claim ${error.claim} is not acceptable (${error.reason})`;
   if (error instanceof joseErrors.JWKSNoMatchingKey) return 'it is signed with an unknown key';
   if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'its algorithm is not allowed';
-  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'its signature does not verify';
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed)
+    return 'its signature does not verify';
   if (error instanceof joseErrors.JOSEError) return error.code;
   return 'it cannot be parsed';
 }
@@ -134,7 +145,10 @@ export function looksLikeJwt(token: string): boolean {
 /** Parses `OIDC_ROLE_MAP`: `/cygno/admin=admin,/cygno=reader`. */
 export function parseRoleMap(text: string, isRole: (r: string) => r is Role): Map<string, Role> {
   const map = new Map<string, Role>();
-  for (const entry of text.split(',').map((e) => e.trim()).filter(Boolean)) {
+  for (const entry of text
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
     const [group, role] = entry.split('=').map((s) => s.trim());
     if (!group || !role || !isRole(role))
       throw new Error(`"${entry}" is not group=role (roles: reader, shifter, daq, admin)`);

@@ -19,7 +19,7 @@ export class AuditEntry {
   @Column({ type: 'varchar', length: 255 })
   principal: string;
 
-  @Field({ description: 'The caller\'s address as the gateway saw it.' })
+  @Field({ description: "The caller's address as the gateway saw it." })
   @Column({ type: 'varchar', length: 64 })
   address: string;
 

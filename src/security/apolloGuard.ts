@@ -8,7 +8,10 @@ import { mutationCalls, type OperationGuard } from './operationGuard';
  * runs, every mutation is rate-limited per caller and recorded — refused ones too, with the
  * code that refused them.
  */
-export function apolloGuard(guard: OperationGuard, audit: AuditService): ApolloServerPlugin<GatewayContext> {
+export function apolloGuard(
+  guard: OperationGuard,
+  audit: AuditService,
+): ApolloServerPlugin<GatewayContext> {
   return {
     async requestDidStart() {
       return {
@@ -21,7 +24,10 @@ export function apolloGuard(guard: OperationGuard, audit: AuditService): ApolloS
           if (operation?.operation !== 'mutation') return;
           const body = response.body;
           const errors = body.kind === 'single' ? body.singleResult.errors : undefined;
-          const { operation: fields, arguments: args } = mutationCalls(operation, request.variables);
+          const { operation: fields, arguments: args } = mutationCalls(
+            operation,
+            request.variables,
+          );
           await audit.record({
             at: new Date(),
             principal: contextValue.principal.name,

@@ -48,9 +48,14 @@ export class AuditService {
     }
   }
 
-  list(filter: AuditFilter | null | undefined, page: PageArgs, options: ListOptions): Promise<Page<AuditEntry>> {
+  list(
+    filter: AuditFilter | null | undefined,
+    page: PageArgs,
+    options: ListOptions,
+  ): Promise<Page<AuditEntry>> {
     const query = this.db.manager.createQueryBuilder(AuditEntry, 'audit');
-    if (filter?.principal) query.andWhere('audit.principal = :principal', { principal: filter.principal });
+    if (filter?.principal)
+      query.andWhere('audit.principal = :principal', { principal: filter.principal });
     if (filter?.operation)
       query.andWhere('audit.operation LIKE :operation', { operation: `%${filter.operation}%` });
     // SQLite compares datetimes as text: bind them in its stored format.

@@ -43,7 +43,10 @@ const MUTATIONS: Record<string, [string, RoleName[]]> = {
     `mutation { raiseAlarm(input: { fingerprint: "auth-test", name: "t", severity: INFO, source: "test", message: "m" }) { id } }`,
     ['daq', 'shifter'],
   ],
-  resolveAlarm: [`mutation { resolveAlarm(fingerprint: "nothing-open") { id } }`, ['daq', 'shifter']],
+  resolveAlarm: [
+    `mutation { resolveAlarm(fingerprint: "nothing-open") { id } }`,
+    ['daq', 'shifter'],
+  ],
   acknowledgeAlarm: [`mutation { acknowledgeAlarm(id: "999") { id } }`, ['shifter']],
   createSilence: [
     `mutation { createSilence(input: { matchers: { source: "test" }, endsAt: 4102444800000 }) { id } }`,
@@ -203,11 +206,21 @@ describe('API tokens kept in the database', () => {
     const rows = await gw.server.runtime.db.manager.query('SELECT * FROM api_tokens');
     expect(JSON.stringify(rows)).not.toContain(secret.slice(4));
     expect(rows.some((r: { sha256: string }) => r.sha256.startsWith(token.fingerprint))).toBe(true);
-    const typeFields = await gw.gql(`{ __type(name: "ApiToken") { fields { name } } }`, {}, TOKENS.admin);
-    expect(typeFields.data.__type.fields.map((f: { name: string }) => f.name)).not.toContain('sha256');
+    const typeFields = await gw.gql(
+      `{ __type(name: "ApiToken") { fields { name } } }`,
+      {},
+      TOKENS.admin,
+    );
+    expect(typeFields.data.__type.fields.map((f: { name: string }) => f.name)).not.toContain(
+      'sha256',
+    );
     const listed = await gw.gql(`{ apiTokens { name } }`, {}, TOKENS.admin);
     expect(JSON.stringify(listed)).not.toContain(secret);
-    const audit = await gw.gql(`{ auditLog(filter: { operation: "createApiToken" }) { nodes { arguments } } }`, {}, TOKENS.admin);
+    const audit = await gw.gql(
+      `{ auditLog(filter: { operation: "createApiToken" }) { nodes { arguments } } }`,
+      {},
+      TOKENS.admin,
+    );
     expect(JSON.stringify(audit)).not.toContain(secret);
 
     const revoked = await gw.gql(
@@ -223,7 +236,11 @@ describe('API tokens kept in the database', () => {
   it('refuses an expired token, and ends its subscription when it expires', async () => {
     const expiresAt = new Date(Date.now() + 1500).toISOString();
     const { secret } = (
-      await gw.gql(CREATE, { input: { name: 'short-lived', roles: ['READER'], expiresAt } }, TOKENS.admin)
+      await gw.gql(
+        CREATE,
+        { input: { name: 'short-lived', roles: ['READER'], expiresAt } },
+        TOKENS.admin,
+      )
     ).data.createApiToken;
     const started = Date.now();
     expect(await closeCode({ authorization: `Bearer ${secret}` })).toBe(4401);
@@ -267,7 +284,9 @@ describe('the audit log', () => {
       outcome: 'OK',
     });
     expect(Date.parse(started.at)).toBeGreaterThanOrEqual(Date.parse(since));
-    expect(entries.find((e: { operation: string }) => e.operation === 'setAlarmRule')).toMatchObject({
+    expect(
+      entries.find((e: { operation: string }) => e.operation === 'setAlarmRule'),
+    ).toMatchObject({
       outcome: 'FORBIDDEN',
     });
   });
@@ -300,7 +319,11 @@ describe('abuse limits', () => {
   it('caps first and the request body', async () => {
     const res = await gw.gql(`{ runs(first: 100000) { totalCount } }`, {}, TOKENS.reader);
     expect(res.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
-    const huge = await gw.gql(`{ runs { totalCount } } # ${'x'.repeat(1_100_000)}`, {}, TOKENS.reader);
+    const huge = await gw.gql(
+      `{ runs { totalCount } } # ${'x'.repeat(1_100_000)}`,
+      {},
+      TOKENS.reader,
+    );
     expect(huge.status).toBe(413);
   });
 });

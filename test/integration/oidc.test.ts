@@ -98,7 +98,10 @@ function closeCodeOf(token: string, query: string): Promise<number> {
       onNonLazyError: () => undefined,
       on: { closed: (event) => resolve((event as { code: number }).code) },
     });
-    client.subscribe({ query }, { next: () => undefined, error: () => undefined, complete: () => undefined });
+    client.subscribe(
+      { query },
+      { next: () => undefined, error: () => undefined, complete: () => undefined },
+    );
   });
 }
 

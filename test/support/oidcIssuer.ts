@@ -21,10 +21,10 @@ export class TestIssuer {
   private constructor(private readonly server: http.Server) {}
 
   static async start(): Promise<TestIssuer> {
-    let issuer: TestIssuer | undefined;
-    const server = http.createServer((req, res) => issuer!.handle(req, res));
+    const server = http.createServer();
+    const issuer = new TestIssuer(server);
+    server.on('request', (req, res) => issuer.handle(req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    issuer = new TestIssuer(server);
     await issuer.rotate();
     return issuer;
   }

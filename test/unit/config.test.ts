@@ -116,7 +116,11 @@ describe('loadConfig', () => {
       problems({ OIDC_ISSUER: 'https://i.org/', OIDC_AUDIENCE: 'x', OIDC_ALGORITHMS: 'HS256' })[0],
     ).toMatch(/HS256 is not an asymmetric/);
     expect(
-      problems({ OIDC_ISSUER: 'https://i.org/', OIDC_AUDIENCE: 'x', OIDC_ROLE_MAP: '/cygno=boss' })[0],
+      problems({
+        OIDC_ISSUER: 'https://i.org/',
+        OIDC_AUDIENCE: 'x',
+        OIDC_ROLE_MAP: '/cygno=boss',
+      })[0],
     ).toMatch(/OIDC_ROLE_MAP.*not group=role/);
     expect(loadConfig({ HOST: '0.0.0.0', AUTH_REQUIRED: 'true' }).host).toBe('0.0.0.0');
     expect(problems({ HOST: '0.0.0.0' })[0]).toMatch(/HOST: refusing/);

@@ -3,8 +3,4 @@ import { FileDeletions1764100000000 } from './1764100000000-FileDeletions';
 import { Security1764200000000 } from './1764200000000-Security';
 
 /** Every migration, oldest first. */
-export const MIGRATIONS = [
-  Initial1764000000000,
-  FileDeletions1764100000000,
-  Security1764200000000,
-];
+export const MIGRATIONS = [Initial1764000000000, FileDeletions1764100000000, Security1764200000000];
