@@ -132,9 +132,14 @@ export class MetricService {
       throw new BadUserInputError('maxDataPoints must be at least 1', 'maxDataPoints');
     let interval = query.intervalMs ?? Math.ceil((to - from) / maxPoints);
     if (interval < 1) throw new BadUserInputError('intervalMs must be at least 1', 'intervalMs');
-    if (query.intervalMs != null && Math.ceil((to - from) / interval) > maxPoints) {
+    const bins = Math.ceil((to - from) / interval);
+    if (query.intervalMs != null && bins > maxPoints && bins <= 2 * maxPoints) {
+      // Grafana rounds its interval to a "nice" value, sometimes below range/maxDataPoints:
+      // widen it to a multiple of the asked interval rather than fail the panel.
+      interval *= Math.ceil(bins / maxPoints);
+    } else if (query.intervalMs != null && bins > maxPoints) {
       throw new BadUserInputError(
-        `${Math.ceil((to - from) / interval)} bins of ${interval} ms between from and to exceed maxDataPoints ${maxPoints}; widen intervalMs or narrow the range`,
+        `${bins} bins of ${interval} ms between from and to exceed maxDataPoints ${maxPoints}; widen intervalMs or narrow the range`,
         'intervalMs',
       );
     }
