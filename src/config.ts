@@ -47,6 +47,9 @@ export interface Config {
   /** Mutations per minute per caller (a token bucket with this burst). */
   readonly mutationRatePerMinute: number;
   readonly maxSubscriptionsPerConnection: number;
+  /** A camera image preview for the console at most this often per reconstruction job. */
+  readonly previewEveryMs: number;
+  readonly previewRebin: number;
   readonly discordWebhookUrl: string | undefined;
   /** Alarm events within this window go to Discord as one message. */
   readonly discordGroupMs: number;
@@ -170,6 +173,8 @@ export function loadConfig(env: Env = process.env): Config {
     queryMaxDepth: reader.int('QUERY_MAX_DEPTH', 12, { min: 2, max: 100 }),
     queryMaxCost: reader.int('QUERY_MAX_COST', 100_000, { min: 10 }),
     mutationRatePerMinute: reader.int('MUTATION_RATE_PER_MINUTE', 600, { min: 1 }),
+    previewEveryMs: reader.int('PREVIEW_EVERY_MS', 5_000, { min: 0 }),
+    previewRebin: reader.int('PREVIEW_REBIN', 8, { min: 1, max: 64 }),
     maxSubscriptionsPerConnection: reader.int('MAX_SUBSCRIPTIONS_PER_CONNECTION', 20, {
       min: 1,
       max: 1000,

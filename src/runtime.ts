@@ -81,6 +81,7 @@ export class Runtime {
         pubsub,
         store,
         daqBufferDir: config.daqBufferDir,
+        site: config.site,
         maxPageSize: config.maxPageSize,
         dqBands: config.dqBands,
         recoVersion: config.recoParameters.version,

@@ -6,6 +6,7 @@ import { Cluster } from './Cluster';
 import { DataFile } from './DataFile';
 import { DqMetric } from './DqMetric';
 import { Event } from './Event';
+import { EventPreview } from './EventPreview';
 import { FileDeletion } from './FileDeletion';
 import { Job } from './Job';
 import { MetricSample } from './MetricSample';
@@ -23,6 +24,7 @@ export {
   DataFile,
   DqMetric,
   Event,
+  EventPreview,
   FileDeletion,
   Job,
   MetricSample,
@@ -49,4 +51,5 @@ export const ENTITIES = [
   Silence,
   ApiTokenRecord,
   AuditEntry,
+  EventPreview,
 ];

@@ -6,6 +6,7 @@ import { EventResolver } from './EventResolver';
 import { JobResolver } from './JobResolver';
 import { QualityResolver } from './QualityResolver';
 import { RecoResolver } from './RecoResolver';
+import { EventPreviewResolver, PreviewResolver, RunPreviewResolver } from './PreviewResolver';
 import { SecurityResolver } from './SecurityResolver';
 import { StorageResolver } from './StorageResolver';
 import { RunResolver } from './RunResolver';
@@ -21,4 +22,7 @@ export const RESOLVERS: NonEmptyArray<new () => object> = [
   MetricResolver,
   AlarmResolver,
   SecurityResolver,
+  PreviewResolver,
+  RunPreviewResolver,
+  EventPreviewResolver,
 ];

@@ -15,6 +15,7 @@ import { IngestService } from './IngestService';
 import { JobService } from './JobService';
 import { MetricService } from './MetricService';
 import { PedestalService } from './PedestalService';
+import { PreviewService } from './PreviewService';
 import { RecoService } from './RecoService';
 import { RetentionService } from './RetentionService';
 import { StorageService } from './StorageService';
@@ -42,6 +43,7 @@ export interface Services {
   alarmEngine: AlarmEngine;
   apiTokens: ApiTokenService;
   audit: AuditService;
+  previews: PreviewService;
 }
 
 export function createServices(deps: {
@@ -50,6 +52,7 @@ export function createServices(deps: {
   pubsub: PubSub;
   store: ObjectStore;
   daqBufferDir: string;
+  site: string;
   maxPageSize: number;
   dqBands: readonly DqBand[];
   recoVersion: number;
@@ -81,5 +84,6 @@ export function createServices(deps: {
     metrics: new MetricService(db, pubsub),
     apiTokens: new ApiTokenService(db),
     audit: new AuditService(db, maxPageSize),
+    previews: new PreviewService(db, store, deps.site),
   };
 }

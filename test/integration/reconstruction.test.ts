@@ -189,6 +189,31 @@ describe('reconstruction pipeline', () => {
     );
   });
 
+  it('leaves a PNG preview of a camera image for the console', async () => {
+    const { latestPreview } = (
+      await gw.gql(
+        `{ run(runNumber: 2) { latestPreview { eventId width height rebin url } } }`,
+        {},
+        READER,
+      )
+    ).data.run;
+    // The side is the simulated camera's over the rebin.
+    expect(latestPreview).toMatchObject({ rebin: 8, width: SIDE / 8, height: SIDE / 8 });
+    const png = Buffer.from(await (await fetch(latestPreview.url)).arrayBuffer());
+    expect(png.subarray(1, 4).toString()).toBe('PNG');
+    expect(png.readUInt32BE(16)).toBe(SIDE / 8); // IHDR width
+    // At most one preview per PREVIEW_EVERY_MS (5 s): this quick run has one, of its first image.
+    const events = (
+      await gw.gql(
+        `{ events(runNumber: 2, filter: { bankName: "CAM0" }, first: 3) { nodes { id preview { eventId } } } }`,
+        {},
+        READER,
+      )
+    ).data.events.nodes;
+    expect(events[0].preview).toEqual({ eventId: Number(events[0].id) });
+    expect(events[1].preview).toBeNull();
+  });
+
   it('streams every event to the live display as it is reconstructed', async () => {
     await waitFor(async () => live.received.length >= 8, 'eight live events', 20_000);
     const received = live.received;

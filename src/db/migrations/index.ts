@@ -1,6 +1,12 @@
 import { Initial1764000000000 } from './1764000000000-Initial';
 import { FileDeletions1764100000000 } from './1764100000000-FileDeletions';
 import { Security1764200000000 } from './1764200000000-Security';
+import { EventPreviews1764300000000 } from './1764300000000-EventPreviews';
 
 /** Every migration, oldest first. */
-export const MIGRATIONS = [Initial1764000000000, FileDeletions1764100000000, Security1764200000000];
+export const MIGRATIONS = [
+  Initial1764000000000,
+  FileDeletions1764100000000,
+  Security1764200000000,
+  EventPreviews1764300000000,
+];

@@ -21,6 +21,8 @@ import {
 } from '../../schema/enums';
 import type { DqService } from '../../services/DqService';
 import type { PedestalService } from '../../services/PedestalService';
+import type { PreviewService } from '../../services/PreviewService';
+import { PreviewSampler } from './PreviewSampler';
 import type { QualityService } from '../../services/QualityService';
 import type { RunService } from '../../services/RunService';
 import { derivedKey, recordDerivedFile } from '../../services/derivedFiles';
@@ -39,6 +41,9 @@ export interface ReconstructOptions {
   fe55: Fe55Options;
   /** How long a run waits before looking again for its pedestal map. */
   pedestalWaitMs: number;
+  /** A preview for the console at most this often (the first image always gets one). */
+  previewEveryMs: number;
+  previewRebin: number;
 }
 
 /** Events whose results are written per database round trip. */
@@ -62,6 +67,7 @@ export class ReconstructJob implements JobHandler {
     private readonly pedestals: PedestalService,
     private readonly quality: QualityService,
     private readonly dq: DqService,
+    private readonly previews: PreviewService,
     private readonly options: ReconstructOptions,
   ) {}
 
@@ -91,15 +97,18 @@ export class ReconstructJob implements JobHandler {
     };
 
     const pool = new ImagePool(map, this.options.parameters, this.options.threads);
+    const previews = new PreviewSampler<unknown>(map, this.options);
     try {
       const events = storedEvents(this.store, files, context.signal);
       for await (const { item, event, outcome } of reconstructEvents(
         events,
         pool,
         this.options.cameraBank,
+        (item, image) => previews.offer(item, image),
       )) {
         context.progress(Math.min(0.97, ++done / Math.max(1, index.cameraEvents)));
         if (outcome instanceof RecoInputError) {
+          previews.take(item);
           summary.addBadImage();
           badImages.push(outcome.message);
           continue;
@@ -113,6 +122,8 @@ export class ReconstructJob implements JobHandler {
         summary.add(outcome.summary, outcome.clusters, event.time);
         table.add({ run: run.runNumber, event: event.serial }, outcome.clusters);
         batch.push({ eventId: indexed.id, summary: outcome.summary, clusters: outcome.clusters });
+        const preview = previews.take(item);
+        if (preview) await this.previews.save(run, indexed.id, preview);
         this.publishLive(run, indexed, outcome, context.job.version);
         if (batch.length >= WRITE_BATCH) await flush();
       }

@@ -49,9 +49,12 @@ export function createHandlerRegistry(deps: {
       services.pedestals,
       services.quality,
       services.dq,
+      services.previews,
       {
         site: config.site,
         cameraBank: config.cameraBank,
+        previewEveryMs: config.previewEveryMs,
+        previewRebin: config.previewRebin,
         parameters: config.recoParameters,
         threads: config.recoThreads,
         fe55: config.fe55,

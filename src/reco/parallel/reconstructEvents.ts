@@ -21,6 +21,8 @@ export async function* reconstructEvents<T extends { event: MidasEvent }>(
   items: AsyncIterable<T>,
   pool: ImagePool,
   cameraBank: string,
+  /** Sees each image before a thread takes it (the buffer may be handed over afterwards). */
+  onImage?: (item: T, image: Uint16Array) => void,
 ): AsyncGenerator<ReconstructedEvent<T>> {
   const pending: Array<{ item: T; outcome: Promise<ImageReconstruction | RecoInputError> }> = [];
   try {
@@ -30,6 +32,7 @@ export async function* reconstructEvents<T extends { event: MidasEvent }>(
       try {
         const image = cameraImageOf(item.event, cameraBank);
         if (!image) continue;
+        onImage?.(item, image);
         outcome = pool.reconstruct(image).catch((error: Error) => {
           if (error instanceof RecoInputError) return error;
           throw error;
