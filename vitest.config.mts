@@ -8,6 +8,9 @@ const serviceSuites = [
   ...(process.env.REDIS_URL ? ['test/services/redis*.test.ts'] : []),
   ...(process.env.MARIADB_URL ? ['test/services/mariadb*.test.ts'] : []),
 ];
+// The client suites need Debian's chromium, python3-requests and python3-websockets: they run
+// with `npm run test:clients` (which sets CLIENT_SUITES), and .ci/run installs what they need.
+const clientSuites = process.env.CLIENT_SUITES ? ['test/clients/**/*.test.ts'] : [];
 
 export default defineConfig({
   plugins: [
@@ -25,7 +28,12 @@ export default defineConfig({
   ],
   resolve: { alias: { graphql: 'graphql/index.js' } },
   test: {
-    include: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', ...serviceSuites],
+    include: [
+      'test/unit/**/*.test.ts',
+      'test/integration/**/*.test.ts',
+      ...serviceSuites,
+      ...clientSuites,
+    ],
     env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent' },
     testTimeout: 30_000,
     hookTimeout: 60_000,

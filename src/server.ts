@@ -11,6 +11,7 @@ import { Authenticator } from './auth/authenticate';
 import { authConfigured, type Config } from './config';
 import type { GatewayContext } from './context';
 import { AppError } from './errors';
+import { consoleRoutes } from './http/console';
 import { healthRoutes } from './http/health';
 import { GatewayMetrics } from './http/prometheus';
 import { serveGraphqlWs } from './subscriptions/wsTransport';
@@ -91,6 +92,7 @@ export class GatewayServer {
       await apollo.start();
 
       app.use(healthRoutes(runtime));
+      app.use(consoleRoutes());
       app.use(metrics.routes());
       app.use(objectRoutes(runtime.store, runtime.signer));
       app.use(

@@ -10,6 +10,11 @@ export class PreviewResolver {
   url(@Root() preview: EventPreview, @Ctx() ctx: GatewayContext): Promise<string> {
     return ctx.services.previews.url(preview);
   }
+
+  @FieldResolver(() => Event, { nullable: true, description: 'The event shown.' })
+  event(@Root() preview: EventPreview, @Ctx() ctx: GatewayContext): Promise<Event | null> {
+    return ctx.services.previews.eventOf(preview);
+  }
 }
 
 @Resolver(() => Run)
@@ -27,7 +32,7 @@ export class RunPreviewResolver {
 export class EventPreviewResolver {
   @FieldResolver(() => EventPreview, {
     nullable: true,
-    description: 'A preview of this event\'s camera image, when reconstruction made one.',
+    description: "A preview of this event's camera image, when reconstruction made one.",
   })
   preview(@Root() event: Event, @Ctx() ctx: GatewayContext): Promise<EventPreview | null> {
     return ctx.services.previews.ofEvent(event.id);

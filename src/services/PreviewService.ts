@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import type { Database } from '../db/Database';
+import { Event } from '../entities/Event';
 import { EventPreview } from '../entities/EventPreview';
 import type { ImagePreview } from '../reco/image/preview';
 import { encodeGreyPng } from '../reco/png';
@@ -38,6 +39,10 @@ export class PreviewService {
 
   ofEvent(eventId: number): Promise<EventPreview | null> {
     return this.db.manager.findOne(EventPreview, { where: { eventId }, order: { id: 'DESC' } });
+  }
+
+  eventOf(preview: EventPreview): Promise<Event | null> {
+    return this.db.manager.findOneBy(Event, { id: preview.eventId });
   }
 
   url(preview: EventPreview): Promise<string> {

@@ -30,7 +30,9 @@ export class EventPreviews1764300000000 implements MigrationInterface {
             default: sqlite ? "(strftime('%Y-%m-%d %H:%M:%f', 'now'))" : 'CURRENT_TIMESTAMP(3)',
           },
         ],
-        indices: [new TableIndex({ name: 'IDX_event_previews_runId_id', columnNames: ['runId', 'id'] })],
+        indices: [
+          new TableIndex({ name: 'IDX_event_previews_runId_id', columnNames: ['runId', 'id'] }),
+        ],
       }),
     );
   }

@@ -14,7 +14,11 @@ export interface ImagePreview {
  * 0.1 % saturate: spots and tracks stand out at any gain. Hot pixels are clipped by the same
  * percentile, so one of them cannot turn the rest of the picture black.
  */
-export function imagePreview(image: Uint16Array, pedestal: PedestalMap, rebin: number): ImagePreview {
+export function imagePreview(
+  image: Uint16Array,
+  pedestal: PedestalMap,
+  rebin: number,
+): ImagePreview {
   const { width, height } = pedestal;
   const w = Math.floor(width / rebin);
   const h = Math.floor(height / rebin);
@@ -35,6 +39,7 @@ export function imagePreview(image: Uint16Array, pedestal: PedestalMap, rebin: n
   const sorted = Float32Array.from(means).sort();
   const top = Math.max(sorted[Math.floor(0.999 * (sorted.length - 1))], 1);
   const pixels = new Uint8Array(w * h);
-  for (let i = 0; i < means.length; i++) pixels[i] = Math.min(255, Math.round((means[i] / top) * 255));
+  for (let i = 0; i < means.length; i++)
+    pixels[i] = Math.min(255, Math.round((means[i] / top) * 255));
   return { width: w, height: h, rebin, pixels };
 }
