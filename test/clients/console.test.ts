@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+// (The functions passed to page.$eval and page.waitForFunction run in the browser.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { simulateDaq } from '../../src/cliSimulate';
