@@ -13,6 +13,7 @@ import { recoCommand } from './cliReco';
 import { retentionCommand } from './cliRetention';
 import { subscribe } from './cliSubscribe';
 import { tokenCommand } from './cliToken';
+import { discordBotCommand } from './cliDiscordBot';
 
 const USAGE = `usage: cygno-gateway <command>
 
@@ -27,6 +28,7 @@ commands:
                    [--threads N]; --help for more)
   retention        free buffer and cloud copies that have verified replicas elsewhere
                    (RETENTION_BUFFER, RETENTION_CLOUD_DAYS; --dry-run lists what and why)
+  discord-bot      forward the gateway's alarm events to a Discord webhook (--help for more)
   token ACTION     create, list or revoke API tokens kept in the database (--help for more)
   subscribe QUERY  print each event of a GraphQL subscription as a JSON line
                    (GATEWAY_URL, default http://127.0.0.1:4000; GATEWAY_TOKEN)
@@ -55,6 +57,8 @@ export async function main(argv: string[]): Promise<void> {
         return await recoCommand(loadConfig(), args);
       case 'retention':
         return await retentionCommand(loadConfig(), args);
+      case 'discord-bot':
+        return await discordBotCommand(args);
       case 'token':
         return await tokenCommand(loadConfig(), args);
       case undefined:

@@ -4,6 +4,7 @@ import { Topic, type PubSub } from '../pubsub';
 import { AlarmEventType, Severity } from '../schema/enums';
 import type { AlarmService } from '../services/AlarmService';
 import { discordMessages } from './discordFormat';
+import { postToWebhook } from './webhookPost';
 
 export interface DispatchOptions {
   /** Events within this window go out as one message. */
@@ -103,41 +104,20 @@ export class DiscordDispatcher {
     return out;
   }
 
-  private async post(message: unknown, attempt = 1): Promise<void> {
-    const res = await fetch(this.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(message),
-      signal: AbortSignal.timeout(15_000),
-    });
-    if (res.ok) {
+  private async post(message: unknown): Promise<void> {
+    if ((await postToWebhook(this.url, message)) === 'sent') {
       this.sent++;
       return;
     }
-    const body = await res.text();
-    if (res.status === 429 && attempt <= 5) {
-      // Discord says how long to wait, in seconds (body retry_after, or the Retry-After header).
-      let wait = Number(res.headers.get('retry-after') ?? 1);
-      try {
-        wait = Number(JSON.parse(body).retry_after ?? wait);
-      } catch {
-        /* keep the header's */
-      }
-      await new Promise((resolve) => setTimeout(resolve, Math.min(60, Math.max(0, wait)) * 1000));
-      return this.post(message, attempt + 1);
-    }
-    if (res.status === 404 || res.status === 401) {
-      this.dead = true;
-      this.queue = [];
-      await this.alarms.raise({
-        fingerprint: 'discord:webhook-gone',
-        name: 'Discord webhook unusable',
-        severity: Severity.CRITICAL,
-        source: 'discord',
-        message: `the Discord webhook answered HTTP ${res.status}; alarms are no longer sent to Discord until DISCORD_WEBHOOK_URL is fixed and the gateway restarted`,
-      });
-      return;
-    }
-    throw new Error(`Discord answered HTTP ${res.status}: ${body.slice(0, 200)}`);
+    this.dead = true;
+    this.queue = [];
+    await this.alarms.raise({
+      fingerprint: 'discord:webhook-gone',
+      name: 'Discord webhook unusable',
+      severity: Severity.CRITICAL,
+      source: 'discord',
+      message:
+        'the Discord webhook answered 404 or 401 (deleted, or its token revoked); alarms are no longer sent to Discord until DISCORD_WEBHOOK_URL is fixed and the gateway restarted',
+    });
   }
 }

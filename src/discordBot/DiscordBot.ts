@@ -1,0 +1,189 @@
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { discordMessages } from '../alerting/discordFormat';
+import { postToWebhook } from '../alerting/webhookPost';
+import type { Alarm } from '../entities/Alarm';
+import { logger } from '../logger';
+import { AlarmEventType, AlarmState } from '../schema/enums';
+import { BotState } from './botState';
+
+export interface BotOptions {
+  gatewayUrl: string;
+  token?: string;
+  webhookUrl: string;
+  stateFile: string;
+  minSeverity: string;
+  /** Changes within this window go out as one message. */
+  groupMs: number;
+  /** Longest wait between reconnection attempts. */
+  maxBackoffMs: number;
+}
+
+const ALARM_FIELDS = `id fingerprint name severity source message labels state count
+  firstRaisedAt lastRaisedAt acknowledgedAt acknowledgedBy resolvedAt`;
+
+interface AlarmChange {
+  type: AlarmEventType;
+  alarm: Alarm;
+}
+
+/** One change of one alarm: the same change never goes out twice. */
+function changeKey(alarm: Alarm): string {
+  return `${alarm.id}:${alarm.state}:${alarm.count}`;
+}
+
+function changedAt(alarm: Alarm): number {
+  return Math.max(
+    ...[alarm.lastRaisedAt, alarm.acknowledgedAt, alarm.resolvedAt]
+      .filter(Boolean)
+      .map((t) => new Date(t as unknown as string).getTime()),
+  );
+}
+
+/** The event an alarm's current state stands for, when it was missed while disconnected. */
+function typeOf(alarm: Alarm): AlarmEventType {
+  if (alarm.state === AlarmState.RESOLVED) return AlarmEventType.RESOLVED;
+  if (alarm.state === AlarmState.ACKNOWLEDGED) return AlarmEventType.ACKNOWLEDGED;
+  return alarm.count > 1 ? AlarmEventType.REPEATED : AlarmEventType.RAISED;
+}
+
+/**
+ * The Discord bot: follows `alarmEvents` over graphql-ws with its own token, from anywhere the
+ * gateway is reachable, and forwards each change to a Discord webhook. It reconnects with
+ * exponential backoff; on every (re)connection it asks for the alarms changed since the last
+ * one it delivered, so nothing that happened while it was away is lost, and it remembers what
+ * it delivered (in its state file) so that nothing goes out twice — across restarts too.
+ * A message Discord refuses for a while is kept and sent again.
+ */
+export class DiscordBot {
+  private readonly log = logger('discord-bot');
+  private readonly state: BotState;
+  private client: Client | undefined;
+  private queue: AlarmChange[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private sending: Promise<void> | undefined;
+  private stopped = false;
+  /** Messages delivered, and connections made (for tests and logs). */
+  sent = 0;
+  connections = 0;
+
+  constructor(private readonly options: BotOptions) {
+    this.state = BotState.load(options.stateFile);
+  }
+
+  start(): void {
+    let failures = 0;
+    this.client = createClient({
+      url: `${this.options.gatewayUrl.replace(/^http/, 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: this.options.token ? { authorization: `Bearer ${this.options.token}` } : {},
+      lazy: false,
+      keepAlive: 10_000,
+      retryAttempts: Infinity,
+      shouldRetry: () => !this.stopped,
+      retryWait: async () => {
+        const wait = Math.min(this.options.maxBackoffMs, 500 * 2 ** failures++);
+        this.log.warn({ waitMs: wait }, 'gateway unreachable; reconnecting');
+        await new Promise((resolve) => setTimeout(resolve, wait * (0.75 + Math.random() / 2)));
+      },
+      onNonLazyError: (error) => this.log.error({ err: error }, 'gateway connection failed'),
+      on: {
+        connected: () => {
+          failures = 0;
+          this.connections++;
+          this.log.info({ gateway: this.options.gatewayUrl }, 'following alarm events');
+          this.catchUp().catch((error) =>
+            this.log.error({ err: error }, 'could not catch up on missed alarm changes'),
+          );
+        },
+      },
+    });
+    this.client.subscribe<{ alarmEvents: AlarmChange }>(
+      {
+        query: `subscription($min: Severity) { alarmEvents(minSeverity: $min) { type alarm { ${ALARM_FIELDS} } } }`,
+        variables: { min: this.options.minSeverity },
+      },
+      {
+        next: ({ data }) => data && this.enqueue([data.alarmEvents]),
+        error: (error) => this.log.error({ err: error }, 'alarm subscription failed'),
+        complete: () => undefined,
+      },
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.client?.dispose();
+    await this.sending;
+  }
+
+  /** Alarms changed since the last delivered change, found over HTTP after each connection. */
+  private async catchUp(): Promise<void> {
+    const res = await fetch(`${this.options.gatewayUrl}/graphql`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(this.options.token ? { authorization: `Bearer ${this.options.token}` } : {}),
+      },
+      body: JSON.stringify({
+        query: `query($min: Severity) { alarms(first: 200, filter: { minSeverity: $min }) { nodes { ${ALARM_FIELDS} } } }`,
+        variables: { min: this.options.minSeverity },
+      }),
+    });
+    const body = (await res.json()) as {
+      data?: { alarms: { nodes: Alarm[] } };
+      errors?: Array<{ message: string }>;
+    };
+    if (!body.data) throw new Error(body.errors?.map((e) => e.message).join('; '));
+    const missed = body.data.alarms.nodes
+      .filter((alarm) => changedAt(alarm) > this.state.lastSeenAt)
+      .sort((a, b) => changedAt(a) - changedAt(b))
+      .map((alarm) => ({ type: typeOf(alarm), alarm }));
+    if (missed.length > 0) this.log.info({ missed: missed.length }, 'catching up on alarm changes');
+    this.enqueue(missed);
+  }
+
+  private enqueue(changes: AlarmChange[]): void {
+    for (const change of changes) {
+      const key = changeKey(change.alarm);
+      if (this.state.has(key) || this.queue.some((q) => changeKey(q.alarm) === key)) continue;
+      this.queue.push(change);
+    }
+    this.schedule(this.options.groupMs);
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.timer || this.queue.length === 0 || this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.sending ??= this.flush().finally(() => (this.sending = undefined));
+    }, delayMs);
+  }
+
+  /** Sends the queue ten changes at a time, recording each group once Discord has it. */
+  private async flush(): Promise<void> {
+    try {
+      while (this.queue.length > 0 && !this.stopped) {
+        const group = this.queue.slice(0, 10);
+        for (const message of discordMessages(group)) {
+          if ((await postToWebhook(this.options.webhookUrl, message)) === 'gone') {
+            this.log.fatal('the Discord webhook answered 404/401: fix DISCORD_WEBHOOK_URL');
+            this.stopped = true;
+            return;
+          }
+          this.sent++;
+        }
+        this.queue = this.queue.slice(group.length);
+        this.state.delivered(
+          group.map((c) => changeKey(c.alarm)),
+          Math.max(...group.map((c) => changedAt(c.alarm))),
+        );
+      }
+    } catch (error) {
+      // Kept in the queue and sent again after a pause: never lost.
+      this.log.warn({ err: error }, 'Discord did not take the message; trying again');
+      this.schedule(Math.max(this.options.groupMs, 5_000));
+    }
+  }
+}
