@@ -1,0 +1,171 @@
+"""Queries over HTTP (requests) and subscriptions over graphql-ws (websockets)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from typing import Any, Callable, Dict, Iterator, List, Optional
+
+import requests
+
+from .live import subscribe as _subscribe
+
+RUN_FIELDS = """runNumber runType pedestal state recoStatus quality description eventCount
+exposureSeconds startedAt stoppedAt"""
+EVENT_FIELDS = """id eventId serial timestamp triggerMask sizeBytes bankNames clusterCount
+imageIntegral imageMean imageRms spark"""
+CLUSTER_FIELDS = """id eventId runId integral energy nhits size length width theta xMean yMean
+xMin xMax yMin yMax rms longitudinalRms transverseRms recoVersion"""
+
+
+class GatewayError(RuntimeError):
+    """The gateway refused or failed a request; `code` is its extensions.code."""
+
+    def __init__(self, message: str, code: Optional[str] = None):
+        super().__init__(message if code is None else f"{code}: {message}")
+        self.code = code
+
+
+class Gateway:
+    """A connection to one gateway.
+
+    >>> gw = Gateway("https://cygno-gateway.example.org", token="...")
+    >>> import pandas as pd
+    >>> runs = pd.DataFrame(gw.runs(run_types=["DATA"], limit=100))
+    """
+
+    def __init__(self, url: Optional[str] = None, token: Optional[str] = None, timeout: float = 60):
+        self.url = (url or os.environ.get("GATEWAY_URL", "http://127.0.0.1:4000")).rstrip("/")
+        self.token = token if token is not None else os.environ.get("GATEWAY_TOKEN")
+        self.timeout = timeout
+        self.session = requests.Session()
+        self.session.headers["content-type"] = "application/json"
+        if self.token:
+            self.session.headers["authorization"] = f"Bearer {self.token}"
+
+    # -- plain GraphQL -------------------------------------------------------------------
+
+    def query(self, query: str, **variables: Any) -> Dict[str, Any]:
+        """Runs a query or mutation; returns its `data`, raises GatewayError on any error."""
+        response = self.session.post(
+            f"{self.url}/graphql",
+            json={"query": query, "variables": variables},
+            timeout=self.timeout,
+        )
+        try:
+            body = response.json()
+        except ValueError:
+            raise GatewayError(f"HTTP {response.status_code}: {response.text[:200]}") from None
+        errors = body.get("errors")
+        if errors:
+            first = errors[0]
+            raise GatewayError(first.get("message", "error"), first.get("extensions", {}).get("code"))
+        if response.status_code >= 400 or body.get("data") is None:
+            raise GatewayError(f"HTTP {response.status_code}")
+        return body["data"]
+
+    def _pages(self, field: str, query: str, variables: Dict[str, Any], limit: Optional[int]):
+        """Follows a connection's cursors; yields nodes until `limit` (None: all)."""
+        after = None
+        count = 0
+        while True:
+            page_size = 500 if limit is None else max(0, min(500, limit - count))
+            if page_size == 0:
+                return
+            data = self.query(query, first=page_size, after=after, **variables)[field]
+            for node in data["nodes"]:
+                yield node
+                count += 1
+            if not data["pageInfo"]["hasNextPage"]:
+                return
+            after = data["pageInfo"]["endCursor"]
+
+    # -- lists of dicts ------------------------------------------------------------------
+
+    def runs(self, limit: Optional[int] = None, **filter: Any) -> List[Dict[str, Any]]:
+        """Runs, newest first. Filters: min_run_number, max_run_number, run_types, pedestal,
+        state, quality (list), started_from, started_to, description_contains."""
+        query = f"""query($first: Int, $after: String, $filter: RunFilter) {{
+          runs(first: $first, after: $after, filter: $filter) {{
+            nodes {{ {RUN_FIELDS} }} pageInfo {{ hasNextPage endCursor }} }} }}"""
+        return list(self._pages("runs", query, {"filter": _camel(filter) or None}, limit))
+
+    def run(self, run_number: int) -> Optional[Dict[str, Any]]:
+        """One run with its files and jobs, or None."""
+        query = f"""query($n: Int!) {{ run(runNumber: $n) {{ {RUN_FIELDS} attributes
+          files {{ id name kind sizeBytes md5 cloudState localState downloadUrl }}
+          jobs {{ kind state progress attempts lastError }} }} }}"""
+        return self.query(query, n=run_number)["run"]
+
+    def events(self, run_number: int, limit: Optional[int] = None, **filter: Any) -> List[Dict[str, Any]]:
+        """Indexed events of a run. Filters: bank_name, min_serial, max_serial, event_ids,
+        from_ (start time), to."""
+        query = f"""query($n: Int!, $first: Int, $after: String, $filter: EventFilter) {{
+          events(runNumber: $n, first: $first, after: $after, filter: $filter) {{
+            nodes {{ {EVENT_FIELDS} }} pageInfo {{ hasNextPage endCursor }} }} }}"""
+        return list(self._pages("events", query, {"n": run_number, "filter": _camel(filter) or None}, limit))
+
+    def clusters(self, limit: Optional[int] = None, **filter: Any) -> List[Dict[str, Any]]:
+        """Reconstructed clusters. Filters: run_number_from, run_number_to, run_types,
+        only_good_runs, min_integral, max_integral, min_size, max_size, min_length,
+        max_length, reco_version."""
+        query = f"""query($first: Int, $after: String, $filter: ClusterFilter!) {{
+          clusters(first: $first, after: $after, filter: $filter) {{
+            nodes {{ {CLUSTER_FIELDS} }} pageInfo {{ hasNextPage endCursor }} }} }}"""
+        return list(self._pages("clusters", query, {"filter": _camel(filter)}, limit))
+
+    # -- files ---------------------------------------------------------------------------
+
+    def download(self, run_number: int, directory: str = ".", kind: str = "RAW") -> List[str]:
+        """Downloads a run's files of `kind` (RAW, RECO, PEDESTAL) through their downloadUrl;
+        returns the paths written. Streams: multi-GB raw files never sit in memory."""
+        run = self.run(run_number)
+        if run is None:
+            raise GatewayError(f"run {run_number} not found", "NOT_FOUND")
+        paths = []
+        for file in run["files"]:
+            if file["kind"] != kind:
+                continue
+            if not file["downloadUrl"]:
+                raise GatewayError(f"{file['name']} is not in the object store ({file['cloudState']})")
+            target = os.path.join(directory, file["name"])
+            with requests.get(file["downloadUrl"], stream=True, timeout=self.timeout) as response:
+                response.raise_for_status()
+                partial = target + ".part"
+                with open(partial, "wb") as out:
+                    shutil.copyfileobj(response.raw, out, length=1 << 20)
+                os.replace(partial, target)
+            paths.append(target)
+        return paths
+
+    # -- live ----------------------------------------------------------------------------
+
+    def subscribe(self, query: str, timeout: Optional[float] = None, **variables: Any) -> Iterator[Dict[str, Any]]:
+        """Yields the `data` of each event of a GraphQL subscription (graphql-ws)."""
+        return _subscribe(self.url, self.token, query, variables, timeout)
+
+    def follow_run(
+        self,
+        run_number: int,
+        until: Optional[Callable[[Dict[str, Any]], bool]] = None,
+        timeout: Optional[float] = None,
+    ) -> Iterator[Dict[str, Any]]:
+        """Yields the run each time it changes (state, reconstruction, quality) until
+        `until(run)` is true — by default until its reconstruction is done or failed."""
+        done = until or (lambda run: run["recoStatus"] in ("DONE", "FAILED"))
+        query = f"subscription($n: Int) {{ runUpdated(runNumber: $n) {{ {RUN_FIELDS} }} }}"
+        for data in self.subscribe(query, timeout=timeout, n=run_number):
+            run = data["runUpdated"]
+            yield run
+            if done(run):
+                return
+
+
+def _camel(filter: Dict[str, Any]) -> Dict[str, Any]:
+    """Python-style keyword filters to the API's camelCase names."""
+    out = {}
+    for key, value in filter.items():
+        key = key.rstrip("_")
+        parts = key.split("_")
+        out[parts[0] + "".join(p.title() for p in parts[1:])] = value
+    return out

@@ -1,0 +1,83 @@
+"""Runs against a live gateway (GATEWAY_URL) that holds the simulator's runs 1 (pedestal) and 2
+(data, reconstructed); test/clients/python.test.ts starts one and runs these with Debian's
+python3-requests and python3-websockets."""
+
+import hashlib
+import os
+import tempfile
+import threading
+import time
+import unittest
+
+from cygno_client import Gateway, GatewayError
+
+
+class ClientTest(unittest.TestCase):
+    gw = Gateway(os.environ["GATEWAY_URL"], token=os.environ.get("GATEWAY_TOKEN"))
+
+    def test_runs_are_dicts_ready_for_pandas(self):
+        runs = self.gw.runs(max_run_number=2)
+        numbers = [r["runNumber"] for r in runs]
+        self.assertEqual(numbers, [2, 1])  # newest first
+        self.assertEqual({type(r) for r in runs}, {dict})
+        self.assertEqual(runs[0]["recoStatus"], "DONE")
+        self.assertEqual([r["runNumber"] for r in self.gw.runs(pedestal=True)], [1])
+        self.assertEqual(len(self.gw.runs(limit=1)), 1)
+
+    def test_events_and_clusters(self):
+        events = self.gw.events(2, bank_name="CAM0")
+        self.assertEqual(len(events), 3)
+        self.assertEqual([e["serial"] for e in events], sorted(e["serial"] for e in events))
+        self.assertIn("CAM0", events[0]["bankNames"])
+        clusters = self.gw.clusters(run_number_from=2, run_number_to=2)
+        self.assertEqual(len(clusters), sum(e["clusterCount"] for e in events))
+        self.assertTrue(all(isinstance(c["integral"], float) for c in clusters))
+        small = self.gw.clusters(run_number_from=2, max_integral=1e12, limit=2)
+        self.assertLessEqual(len(small), 2)
+
+    def test_pagination_follows_cursors(self):
+        # More events than one page of 2: the client walks the cursors.
+        paged = list(self.gw._pages(
+            "events",
+            "query($n: Int!, $first: Int, $after: String) { events(runNumber: $n, first: $first, after: $after) { nodes { serial } pageInfo { hasNextPage endCursor } } }",
+            {"n": 2},
+            None,
+        ))
+        self.assertEqual(len(paged), len(self.gw.events(2)))
+
+    def test_download_through_download_url(self):
+        run = self.gw.run(2)
+        raw = next(f for f in run["files"] if f["kind"] == "RAW")
+        with tempfile.TemporaryDirectory() as directory:
+            [path] = self.gw.download(2, directory)
+            with open(path, "rb") as file:
+                self.assertEqual(hashlib.md5(file.read()).hexdigest(), raw["md5"])
+            self.assertEqual(os.path.getsize(path), raw["sizeBytes"])
+
+    def test_errors_carry_the_gateway_code(self):
+        with self.assertRaises(GatewayError) as caught:
+            self.gw.query("{ runs(first: 100000) { totalCount } }")
+        self.assertEqual(caught.exception.code, "BAD_USER_INPUT")
+        self.assertIsNone(self.gw.run(999))
+
+    def test_follows_a_run_live(self):
+        def daq():
+            time.sleep(1.0)  # the subscription is registered by then
+            self.gw.query("mutation { startRun(input: { runNumber: 50 }) { runNumber } }")
+            self.gw.query("mutation { closeRun(input: { runNumber: 50 }) { runNumber } }")
+
+        threading.Thread(target=daq, daemon=True).start()
+        states = [run["state"] for run in self.gw.follow_run(50, until=lambda r: r["state"] == "CLOSED", timeout=20)]
+        self.assertEqual(states[0], "RUNNING")
+        self.assertEqual(states[-1], "CLOSED")
+
+    def test_a_refused_token_raises(self):
+        with self.assertRaises(GatewayError) as caught:
+            Gateway(self.gw.url, token="not-a-token-at-all-0123").runs()
+        self.assertEqual(caught.exception.code, "UNAUTHENTICATED")
+        with self.assertRaises(Exception):
+            list(Gateway(self.gw.url, token="not-a-token-at-all-0123").follow_run(2, timeout=5))
+
+
+if __name__ == "__main__":
+    unittest.main()

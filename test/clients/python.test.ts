@@ -1,0 +1,60 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { simulateDaq } from '../../src/cliSimulate';
+import { startTestGateway, type TestGateway } from '../support/gateway';
+import { waitFor } from '../support/wait';
+
+// The Python notebook client (clients/python) against a running gateway, with Debian's
+// python3-requests and python3-websockets: its own unittest suite, run by Debian's python3.
+
+const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
+const CLIENT = path.join(__dirname, '..', '..', 'clients', 'python');
+const TOKEN = 'python-client-token-0123';
+let gw: TestGateway;
+
+beforeAll(async () => {
+  if (!fs.existsSync(PYTHON))
+    throw new Error(`no ${PYTHON}: apt-get install python3 python3-requests python3-websockets`);
+  gw = await startTestGateway({ env: { API_TOKENS: `admin:${TOKEN}` } });
+  await simulateDaq(gw.config, ['--runs', '2', '--events', '3', '--size', '256'], {
+    GATEWAY_URL: gw.url,
+    GATEWAY_TOKEN: TOKEN,
+  });
+  await waitFor(
+    async () =>
+      (await gw.gql(`{ run(runNumber: 2) { recoStatus } }`, {}, TOKEN)).data.run?.recoStatus ===
+      'DONE',
+    'run 2 reconstructed',
+    90_000,
+  );
+}, 120_000);
+afterAll(async () => {
+  await gw?.close();
+});
+
+describe('the Python client', () => {
+  it('passes its unittest suite against the gateway', async () => {
+    const result = await new Promise<{ code: number; output: string }>((resolve) =>
+      execFile(
+        PYTHON,
+        ['-m', 'unittest', 'discover', '-v', '-s', 'tests', '-t', '.'],
+        {
+          cwd: CLIENT,
+          env: {
+            PATH: process.env.PATH,
+            GATEWAY_URL: gw.url,
+            GATEWAY_TOKEN: TOKEN,
+            PYTHONPATH: CLIENT,
+          },
+          timeout: 120_000,
+        },
+        (error, stdout, stderr) =>
+          resolve({ code: error ? Number(error.code ?? 1) : 0, output: `${stdout}${stderr}` }),
+      ),
+    );
+    expect(result.output).toMatch(/Ran 7 tests/);
+    expect(result.code, result.output).toBe(0);
+  }, 150_000);
+});
