@@ -7,6 +7,11 @@ export interface GatewayContext {
   principal: Principal;
   /** The caller's address, for the audit log. */
   address?: string;
+  /**
+   * Over graphql-ws: sends a pre-serialized `next` message of this subscription straight to its
+   * socket, so that shared subscriptions serialize each event once for all their subscribers.
+   */
+  delivery?: { sendNext(payloadJson: string): void };
   services: Services;
   loaders: Loaders;
 }

@@ -11,8 +11,8 @@ import { logger } from '../logger';
 const log = logger('subscriptions');
 const printed = new WeakMap<DocumentNode, string>();
 
-/** Executions run, results delivered, subscribers joined: for tests and /metrics. */
-export const sharedStats = { executions: 0, deliveries: 0, joined: 0 };
+/** Executions run, results serialized and delivered, subscribers joined: for tests. */
+export const sharedStats = { executions: 0, serializations: 0, deliveries: 0, joined: 0 };
 
 /** How far a slow subscriber may fall behind before its oldest results are dropped. */
 const MAX_QUEUED = 10_000;
@@ -26,15 +26,29 @@ function subscriptionKey(args: ExecutionArgs): string {
   return JSON.stringify([text, args.operationName ?? null, args.variableValues ?? {}, roles]);
 }
 
-/** One subscriber: a queue fed by its group, read by graphql-ws. */
+type Delivery = NonNullable<GatewayContext['delivery']>;
+
+/**
+ * One subscriber. Over graphql-ws it has a direct line to its socket, and each result goes out
+ * at once, serialized once for the whole group; otherwise results wait in a queue that the
+ * caller reads. Either way graphql-ws holds it as the subscription's stream and ends it.
+ */
 class Member implements AsyncGenerator<ExecutionResult> {
   private queue: ExecutionResult[] = [];
   private wake: (() => void) | undefined;
   private done = false;
 
-  constructor(private readonly group: Group) {}
+  constructor(
+    private readonly group: Group,
+    private readonly delivery: Delivery | undefined,
+  ) {}
 
-  push(result: ExecutionResult): void {
+  push(result: ExecutionResult, serialized: () => string): void {
+    if (this.delivery) {
+      this.delivery.sendNext(serialized());
+      sharedStats.deliveries++;
+      return;
+    }
     if (this.queue.length >= MAX_QUEUED) {
       this.queue.shift();
       log.warn('slow subscriber: dropped its oldest result');
@@ -93,8 +107,8 @@ class Group {
     void this.pump();
   }
 
-  join(): Member {
-    const member = new Member(this);
+  join(delivery: Delivery | undefined): Member {
+    const member = new Member(this, delivery);
     this.members.add(member);
     sharedStats.joined++;
     return member;
@@ -113,7 +127,15 @@ class Group {
     try {
       for await (const result of this.source) {
         sharedStats.executions++;
-        for (const member of this.members) member.push(result);
+        let json: string | undefined;
+        const serialized = () => {
+          if (json === undefined) {
+            json = JSON.stringify(result);
+            sharedStats.serializations++;
+          }
+          return json;
+        };
+        for (const member of this.members) member.push(result, serialized);
       }
     } catch (error) {
       log.error({ err: error }, 'a shared subscription failed');
@@ -129,9 +151,10 @@ class Group {
 
 /**
  * graphql-js's `subscribe`, except that subscribers of the same subscription (document,
- * operation, variables and the caller's roles) share one source stream and one execution per
- * event: with a thousand shifters' consoles on `alarmEvents`, one execution and one filter pass
- * instead of a thousand. Each subscriber keeps its own queue and its own end.
+ * operation, variables and the caller's roles) share one source stream, one execution and one
+ * serialization per event: with a thousand shifters' consoles on `alarmEvents`, one execution,
+ * one filter pass and one JSON.stringify instead of a thousand. Each subscriber keeps its own
+ * end (and, off graphql-ws, its own queue).
  */
 export function sharedSubscriptions(): (
   args: ExecutionArgs,
@@ -154,7 +177,7 @@ export function sharedSubscriptions(): (
         if (groups.get(key) === pending) groups.delete(key); // an error is the caller's alone
         return group;
       }
-      if (!group.closed) return group.join();
+      if (!group.closed) return group.join((args.contextValue as GatewayContext)?.delivery);
       // It closed while we waited (its last subscriber left): start afresh.
     }
   };

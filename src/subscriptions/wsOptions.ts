@@ -15,7 +15,7 @@ import { createLoaders } from '../loaders';
 import type { OperationGuard } from '../security/operationGuard';
 import type { Services } from '../services';
 import { sharedSubscriptions } from './sharedSubscribe';
-import type { WsExtra } from './wsTransport';
+import { directDelivery, type WsExtra } from './wsTransport';
 
 /** Close codes: no valid credential (and a credential that expired), and no role. */
 export const CLOSE_UNAUTHENTICATED = 4401;
@@ -89,9 +89,10 @@ export function gatewayWsOptions(deps: {
         ];
     },
     // Loaders without a cache: each event of a subscription must see fresh rows.
-    context: (ctx): GatewayContext => ({
+    context: (ctx, id): GatewayContext => ({
       principal: ctx.extra.principal!,
       address: ctx.extra.request.socket.remoteAddress,
+      delivery: directDelivery(ctx.extra.socket, id),
       services,
       loaders: createLoaders(services, { cache: false }),
     }),

@@ -69,8 +69,58 @@ export function serveGraphqlWs<P extends Record<string, unknown>, E extends obje
   };
 }
 
+/** Sockets holding their writes until the current turn of the event loop ends. */
+const corked = new Set<{ cork(): void; uncork(): void }>();
+
+function uncorkAll(): void {
+  for (const tcp of corked) tcp.uncork();
+  corked.clear();
+}
+
+/**
+ * Holds a socket's writes until this turn of the event loop ends, so that the messages it gets
+ * in one turn leave in one system call. Idle, a socket gets one message a turn and nothing
+ * changes; when subscribers fall behind, their queued results go out together, which is what
+ * lets a saturated gateway catch up (one write per message is most of the cost of a delivery).
+ */
+function corkForThisTurn(socket: WebSocket): void {
+  // ws keeps the TCP socket in `_socket`; cork() nests with ws's own cork per frame.
+  const tcp = (socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+  if (!tcp || corked.has(tcp)) return;
+  tcp.cork();
+  corked.add(tcp);
+  if (corked.size === 1) setImmediate(uncorkAll);
+}
+
+/** Most bytes a socket may have queued before direct deliveries to it are dropped. */
+const DIRECT_LIMIT_BYTES = 8 << 20;
+
+/**
+ * A subscription's direct line to its socket: `{"id":…,"type":"next","payload":…}` built around
+ * a payload serialized once for every subscriber. A socket this far behind (a client that stopped
+ * reading) loses the message rather than the gateway its memory; graphql-ws's keep-alive ends it.
+ */
+export function directDelivery(
+  socket: WebSocket,
+  subscriptionId: string,
+): { sendNext(payloadJson: string): void } {
+  const head = `{"id":${JSON.stringify(subscriptionId)},"type":"next","payload":`;
+  return {
+    sendNext(payloadJson) {
+      if (socket.readyState !== socket.OPEN) return;
+      if (socket.bufferedAmount > DIRECT_LIMIT_BYTES) {
+        log.warn({ subscriptionId }, 'subscriber 8 MB behind: event dropped for it');
+        return;
+      }
+      corkForThisTurn(socket);
+      socket.send(`${head}${payloadJson}}`);
+    },
+  };
+}
+
 function sendWithBackpressure(socket: WebSocket, data: string): Promise<void> | void {
   if (socket.readyState !== socket.OPEN) return;
+  corkForThisTurn(socket);
   if (socket.bufferedAmount < HIGH_WATER_BYTES) {
     socket.send(data);
     return;

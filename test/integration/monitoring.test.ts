@@ -303,7 +303,7 @@ describe('metric retention', () => {
 });
 
 describe('shared subscription execution', () => {
-  it('executes an event once per distinct subscription, whatever the number of subscribers', async () => {
+  it('executes and serializes an event once per distinct subscription, whatever the number of subscribers', async () => {
     const query = `subscription { alarmEvents { type alarm { fingerprint message } } }`;
     const same = await Promise.all([1, 2, 3].map(() => gw.subscribe(query, {}, Topic.AlarmEvent)));
     const other = await gw.subscribe(
@@ -325,6 +325,7 @@ describe('shared subscription execution', () => {
     expect(await other.next()).toEqual({ alarm: { fingerprint: 'shared:1', severity: 'WARNING' } });
     expect(sharedStats.executions - before.executions).toBe(2); // two distinct subscriptions
     expect(sharedStats.deliveries - before.deliveries).toBe(4); // four subscribers
+    expect(sharedStats.serializations - before.serializations).toBe(2); // once per execution
     for (const s of [...same, other]) s.close();
   });
 });
