@@ -17,7 +17,6 @@ import type { GatewayContext } from '../context';
 import { Alarm } from '../entities/Alarm';
 import { AlarmRule } from '../entities/AlarmRule';
 import { Silence } from '../entities/Silence';
-import { BadUserInputError } from '../errors';
 import { Topic } from '../pubsub';
 import {
   AlarmEvent,
@@ -30,13 +29,7 @@ import { AlarmConnection, PageArgs } from '../schema/connection';
 import { Severity } from '../schema/enums';
 import { SEVERITY_RANK } from '../services/AlarmService';
 import { selectsField } from './selection';
-
-function alarmId(id: string): number {
-  const parsed = Number(id);
-  if (!Number.isSafeInteger(parsed) || parsed <= 0)
-    throw new BadUserInputError(`id: "${id}" is not an alarm id`, 'id');
-  return parsed;
-}
+import { rowId } from './ids';
 
 @Resolver(() => Alarm)
 export class AlarmResolver {
@@ -76,7 +69,7 @@ export class AlarmResolver {
     @Arg('comment', () => String, { nullable: true }) comment: string | null,
     @Ctx() ctx: GatewayContext,
   ): Promise<Alarm> {
-    return ctx.services.alarms.acknowledge(alarmId(id), ctx.principal, comment);
+    return ctx.services.alarms.acknowledge(rowId(id, 'an alarm'), ctx.principal, comment);
   }
 
   @Authorized(Role.SHIFTER)

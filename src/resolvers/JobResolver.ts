@@ -18,20 +18,13 @@ import { Role } from '../auth/roles';
 import type { GatewayContext } from '../context';
 import { Job } from '../entities/Job';
 import { Run } from '../entities/Run';
-import { BadUserInputError } from '../errors';
 import { Topic } from '../pubsub';
 import { JobConnection, PageArgs } from '../schema/connection';
 import { JobKind } from '../schema/enums';
 import { JobFilter } from '../schema/filters';
 import { JOB_COLUMNS, RUN_COLUMNS } from './projections';
 import { selectedFields, selectedNodeFields, selectsField } from './selection';
-
-function jobId(id: string): number {
-  const parsed = Number(id);
-  if (!Number.isSafeInteger(parsed) || parsed <= 0)
-    throw new BadUserInputError(`id: "${id}" is not a job id`, 'id');
-  return parsed;
-}
+import { rowId } from './ids';
 
 @Resolver(() => Job)
 export class JobResolver {
@@ -53,13 +46,13 @@ export class JobResolver {
     description: 'Queues a FAILED or CANCELLED job again with fresh attempts.',
   })
   retryJob(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<Job> {
-    return ctx.services.jobs.retry(jobId(id));
+    return ctx.services.jobs.retry(rowId(id, 'a job'));
   }
 
   @Authorized(Role.SHIFTER)
   @Mutation(() => Job, { description: 'Cancels a queued job, or asks a running one to stop.' })
   cancelJob(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<Job> {
-    return ctx.services.jobs.cancel(jobId(id));
+    return ctx.services.jobs.cancel(rowId(id, 'a job'));
   }
 
   @FieldResolver(() => Run, { nullable: true })

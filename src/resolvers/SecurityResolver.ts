@@ -3,17 +3,10 @@ import { Arg, Args, Authorized, Ctx, ID, Info, Mutation, Query, Resolver } from 
 import { Role } from '../auth/roles';
 import type { GatewayContext } from '../context';
 import { ApiTokenRecord } from '../entities/ApiToken';
-import { BadUserInputError } from '../errors';
 import { AuditConnection, PageArgs } from '../schema/connection';
 import { ApiTokenInput, AuditFilterInput, CreatedApiToken } from '../schema/security';
 import { selectsField } from './selection';
-
-function tokenId(id: string): number {
-  const parsed = Number(id);
-  if (!Number.isSafeInteger(parsed) || parsed <= 0)
-    throw new BadUserInputError(`id: "${id}" is not a token id`, 'id');
-  return parsed;
-}
+import { rowId } from './ids';
 
 /** Admins manage API tokens and read the audit log. */
 @Resolver()
@@ -44,7 +37,7 @@ export class SecurityResolver {
     @Arg('id', () => ID) id: string,
     @Ctx() ctx: GatewayContext,
   ): Promise<ApiTokenRecord> {
-    return ctx.services.apiTokens.revoke(tokenId(id));
+    return ctx.services.apiTokens.revoke(rowId(id, 'a token'));
   }
 
   @Authorized(Role.ADMIN)

@@ -1,4 +1,5 @@
 import { Table, TableIndex, type MigrationInterface, type QueryRunner } from 'typeorm';
+import { createdAtColumn, idColumn } from './columnHelpers';
 
 /** Hashed API tokens and the audit log (issue security). */
 export class Security1764200000000 implements MigrationInterface {
@@ -6,13 +7,7 @@ export class Security1764200000000 implements MigrationInterface {
 
   async up(queryRunner: QueryRunner): Promise<void> {
     const sqlite = queryRunner.connection.options.type === 'better-sqlite3';
-    const id = {
-      name: 'id',
-      type: sqlite ? 'integer' : 'int',
-      isPrimary: true,
-      isGenerated: true,
-      generationStrategy: 'increment' as const,
-    };
+    const id = idColumn(sqlite);
     await queryRunner.createTable(
       new Table({
         name: 'api_tokens',
@@ -23,13 +18,7 @@ export class Security1764200000000 implements MigrationInterface {
           { name: 'fingerprint', type: 'varchar', length: '16' },
           { name: 'roles', type: 'text' },
           { name: 'createdBy', type: 'varchar', length: '255' },
-          {
-            name: 'createdAt',
-            type: 'datetime',
-            precision: 3,
-            // SQLite has no CURRENT_TIMESTAMP(3); TypeORM fills the column on insert anyway.
-            default: sqlite ? "(strftime('%Y-%m-%d %H:%M:%f', 'now'))" : 'CURRENT_TIMESTAMP(3)',
-          },
+          createdAtColumn(sqlite),
           { name: 'expiresAt', type: 'datetime', precision: 3, isNullable: true },
           { name: 'revokedAt', type: 'datetime', precision: 3, isNullable: true },
         ],

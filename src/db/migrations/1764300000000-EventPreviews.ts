@@ -1,4 +1,5 @@
 import { Table, TableIndex, type MigrationInterface, type QueryRunner } from 'typeorm';
+import { createdAtColumn, idColumn } from './columnHelpers';
 
 /** Camera image previews for the web console (issue clients). */
 export class EventPreviews1764300000000 implements MigrationInterface {
@@ -10,25 +11,14 @@ export class EventPreviews1764300000000 implements MigrationInterface {
       new Table({
         name: 'event_previews',
         columns: [
-          {
-            name: 'id',
-            type: sqlite ? 'integer' : 'int',
-            isPrimary: true,
-            isGenerated: true,
-            generationStrategy: 'increment',
-          },
+          idColumn(sqlite),
           { name: 'runId', type: 'int' },
           { name: 'eventId', type: 'int' },
           { name: 'width', type: 'int' },
           { name: 'height', type: 'int' },
           { name: 'rebin', type: 'int' },
           { name: 'objectKey', type: 'varchar', length: '512' },
-          {
-            name: 'createdAt',
-            type: 'datetime',
-            precision: 3,
-            default: sqlite ? "(strftime('%Y-%m-%d %H:%M:%f', 'now'))" : 'CURRENT_TIMESTAMP(3)',
-          },
+          createdAtColumn(sqlite),
         ],
         indices: [
           new TableIndex({ name: 'IDX_event_previews_runId_id', columnNames: ['runId', 'id'] }),
