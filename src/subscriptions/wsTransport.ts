@@ -95,6 +95,9 @@ function corkForThisTurn(socket: WebSocket): void {
 /** Most bytes a socket may have queued before direct deliveries to it are dropped. */
 const DIRECT_LIMIT_BYTES = 8 << 20;
 
+/** Events not sent to a subscriber that stopped reading (for tests and logs). */
+export const deliveryStats = { dropped: 0 };
+
 /**
  * A subscription's direct line to its socket: `{"id":…,"type":"next","payload":…}` built around
  * a payload serialized once for every subscriber. A socket this far behind (a client that stopped
@@ -109,7 +112,8 @@ export function directDelivery(
     sendNext(payloadJson) {
       if (socket.readyState !== socket.OPEN) return;
       if (socket.bufferedAmount > DIRECT_LIMIT_BYTES) {
-        log.warn({ subscriptionId }, 'subscriber 8 MB behind: event dropped for it');
+        if (deliveryStats.dropped++ % 1000 === 0)
+          log.warn({ subscriptionId }, 'a subscriber is 8 MB behind: events dropped for it');
         return;
       }
       corkForThisTurn(socket);

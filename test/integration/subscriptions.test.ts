@@ -73,3 +73,50 @@ const START_RUN = `mutation($input: StartRunInput!) { startRun(input: $input) { 
 const CLOSE_RUN = `mutation($input: CloseRunInput!) { closeRun(input: $input) { runNumber } }`;
 const RUN_UPDATED = `subscription($runNumber: Int) { runUpdated(runNumber: $runNumber) { runNumber state startedAt files { name localState } } }`;
 const JOB_UPDATED = `subscription($runNumber: Int, $kind: JobKind) { jobUpdated(runNumber: $runNumber, kind: $kind) { id kind state runNumber progress } }`;
+
+describe('a subscriber that stops reading', () => {
+  it('neither delays the others nor grows the gateway without bound', async () => {
+    const { WebSocket } = await import('ws');
+    const { deliveryStats } = await import('../../src/subscriptions/wsTransport');
+    const query = `subscription { alarmEvents { alarm { fingerprint message } } }`;
+    // The stalled client: subscribes, then never reads its socket again.
+    const stalled = new WebSocket(
+      `${gw.url.replace('http', 'ws')}/graphql`,
+      'graphql-transport-ws',
+    );
+    await new Promise((resolve) => stalled.once('open', resolve));
+    stalled.send(JSON.stringify({ type: 'connection_init', payload: {} }));
+    await new Promise((resolve) => stalled.once('message', resolve)); // connection_ack
+    const pubsub = gw.server.runtime.pubsub;
+    const listeners = pubsub.listenerCount(Topic.AlarmEvent);
+    stalled.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query } }));
+    const live = await gw.subscribe(query, {}, Topic.AlarmEvent);
+    while (pubsub.listenerCount(Topic.AlarmEvent) === listeners)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    (stalled as unknown as { _socket: { pause(): void } })._socket.pause();
+
+    const EVENTS = 12_000; // 2 KB each: 24 MB, three times what a stalled socket may hold
+    const text = 'x'.repeat(2000);
+    const dropped = deliveryStats.dropped;
+    for (let i = 0; i < EVENTS; i++) {
+      pubsub.publish(Topic.AlarmEvent, {
+        type: 'RAISED',
+        alarm: { id: i, fingerprint: `flood:${i}`, message: text, severity: 'WARNING' },
+      } as never);
+      if (i % 500 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await waitForCount(live.received, EVENTS, 30_000);
+    expect(live.received.at(-1).alarm.fingerprint).toBe(`flood:${EVENTS - 1}`);
+    expect(deliveryStats.dropped - dropped).toBeGreaterThan(0); // the stalled one lost some
+    stalled.terminate();
+    live.close();
+  });
+});
+
+async function waitForCount(list: unknown[], count: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (list.length < count) {
+    if (Date.now() > deadline) throw new Error(`only ${list.length} of ${count} events arrived`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
