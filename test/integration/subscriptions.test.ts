@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { Topic } from '../../src/pubsub';
+import { deliveryStats } from '../../src/subscriptions/wsTransport';
 import { startTestGateway, type TestGateway } from '../support/gateway';
 import { smallMidasRun } from '../support/midasFixtures';
 
@@ -76,8 +78,6 @@ const JOB_UPDATED = `subscription($runNumber: Int, $kind: JobKind) { jobUpdated(
 
 describe('a subscriber that stops reading', () => {
   it('neither delays the others nor grows the gateway without bound', async () => {
-    const { WebSocket } = await import('ws');
-    const { deliveryStats } = await import('../../src/subscriptions/wsTransport');
     const query = `subscription { alarmEvents { alarm { fingerprint message } } }`;
     // The stalled client: subscribes, then never reads its socket again.
     const stalled = new WebSocket(
