@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { checkWebhookUrl } from './alerting/discordFormat';
 import { DiscordBot } from './discordBot/DiscordBot';
+import { Severity } from './schema/enums';
 
 const USAGE = `usage: cygno-gateway discord-bot [--min-severity WARNING] [--state FILE]
 
@@ -26,8 +27,9 @@ export async function discordBotCommand(argv: string[], env = process.env): Prom
   }
   if (!env.DISCORD_WEBHOOK_URL) throw new Error('DISCORD_WEBHOOK_URL is required');
   const minSeverity = values['min-severity'] ?? 'WARNING';
-  if (!['INFO', 'WARNING', 'CRITICAL'].includes(minSeverity))
-    throw new Error(`--min-severity: INFO, WARNING or CRITICAL, not "${minSeverity}"`);
+  const severities: string[] = Object.values(Severity);
+  if (!severities.includes(minSeverity))
+    throw new Error(`--min-severity: ${severities.join(', ')}, not "${minSeverity}"`);
   const bot = new DiscordBot({
     gatewayUrl: (env.GATEWAY_URL ?? 'http://127.0.0.1:4000').replace(/\/$/, ''),
     token: env.GATEWAY_TOKEN,

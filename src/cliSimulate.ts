@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Config } from './config';
+import { gatewayRequest } from './gatewayHttp';
 import { writeSimulatedRun } from './reco/simulation';
 
 const USAGE = `usage: cygno-gateway simulate-daq [--runs N] [--events K] [--size W] [--rate HZ] [--gzip]
@@ -15,29 +16,6 @@ GATEWAY_URL (default http://127.0.0.1:4000) and GATEWAY_TOKEN (role daq) select 
 
 /** Where the simulated source puts its ⁵⁵Fe line (≈ 1,700 ADC/keV × 5.9 keV). */
 const FE55_LINE_ADC = 10_000;
-
-async function graphql(
-  url: string,
-  token: string | undefined,
-  query: string,
-  variables: Record<string, unknown>,
-) {
-  const res = await fetch(`${url}/graphql`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await res.json()) as {
-    data?: Record<string, unknown>;
-    errors?: Array<{ message: string }>;
-  };
-  if (body.errors?.length)
-    throw new Error(`gateway: ${body.errors.map((e) => e.message).join('; ')}`);
-  return body.data!;
-}
 
 function positiveInt(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -88,7 +66,7 @@ export async function simulateDaq(
       ? undefined
       : positiveInt(values['first-run'], 'first-run', 1);
   if (firstRun === undefined) {
-    const data = await graphql(url, token, '{ runs(first: 1) { nodes { runNumber } } }', {});
+    const data = await gatewayRequest(url, token, '{ runs(first: 1) { nodes { runNumber } } }', {});
     const newest = (data.runs as { nodes: Array<{ runNumber: number }> }).nodes[0]?.runNumber ?? 0;
     firstRun = newest + 1;
   }
@@ -101,7 +79,7 @@ export async function simulateDaq(
     const name = `run${String(runNumber).padStart(5, '0')}.mid${values.gzip ? '.gz' : ''}`;
     const startTime = Math.floor(Date.now() / 1000);
     const description = pedestal ? 'S001:PED:simulated pedestal' : 'S003:DATA:simulated Fe source';
-    await graphql(
+    await gatewayRequest(
       url,
       token,
       'mutation($input: StartRunInput!) { startRun(input: $input) { runNumber } }',
@@ -129,7 +107,7 @@ export async function simulateDaq(
       path.join(truthDir, `run${String(runNumber).padStart(5, '0')}.json`),
       JSON.stringify(run.truth),
     );
-    await graphql(
+    await gatewayRequest(
       url,
       token,
       'mutation($input: CloseRunInput!) { closeRun(input: $input) { runNumber } }',

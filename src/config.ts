@@ -169,7 +169,7 @@ export function loadConfig(env: Env = process.env): Config {
     ),
     apiTokens: reader.parsed('API_TOKENS', [], parseApiTokens),
     authRequired: reader.bool('AUTH_REQUIRED', false),
-    oidc: undefined as OidcSettings | undefined,
+    oidc: readOidc(reader, problems),
     queryMaxDepth: reader.int('QUERY_MAX_DEPTH', 12, { min: 2, max: 100 }),
     queryMaxCost: reader.int('QUERY_MAX_COST', 100_000, { min: 10 }),
     mutationRatePerMinute: reader.int('MUTATION_RATE_PER_MINUTE', 600, { min: 1 }),
@@ -229,7 +229,6 @@ export function loadConfig(env: Env = process.env): Config {
     'https:',
   ]);
 
-  config.oidc = readOidc(reader, problems);
   if (!authConfigured(config) && !isLoopbackHost(config.host)) {
     problems.push(
       `HOST: refusing to bind to ${config.host} without authentication; set API_TOKENS, OIDC_ISSUER or AUTH_REQUIRED, or bind to 127.0.0.1`,

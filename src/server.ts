@@ -65,7 +65,6 @@ export class GatewayServer {
           maxSubscriptionsPerConnection: config.maxSubscriptionsPerConnection,
         }),
         wsServer,
-        () => ({}),
       );
 
       const metrics = new GatewayMetrics(runtime);

@@ -37,12 +37,8 @@ export class Authenticator {
     this.oidc = config.oidc ? new OidcVerifier(config.oidc) : undefined;
   }
 
-  get required(): boolean {
-    return authConfigured(this.config);
-  }
-
   async authenticate(credentials: Credentials): Promise<Principal> {
-    if (!this.required) return LOOPBACK_ADMIN;
+    if (!authConfigured(this.config)) return LOOPBACK_ADMIN;
     const token =
       bearerToken(credentials.authorization) ??
       (typeof credentials.token === 'string' ? credentials.token : undefined);

@@ -26,6 +26,12 @@ export interface OidcSettings {
 
 /** How long a failed discovery is remembered before the issuer is asked again. */
 const DISCOVERY_RETRY_MS = 5_000;
+const UNREACHABLE = 'the identity provider cannot be reached; try again shortly';
+
+/** A group as the role map keys it: IAM writes "cygno/shifter", WLCG tokens "/cygno/shifter". */
+function groupPath(group: string): string {
+  return group.startsWith('/') ? group : `/${group}`;
+}
 const FETCH_TIMEOUT_MS = 5_000;
 
 /**
@@ -76,8 +82,7 @@ export class OidcVerifier {
           : [];
       for (const group of list) {
         if (typeof group !== 'string') continue;
-        // IAM writes "cygno/shifter", WLCG tokens "/cygno/shifter".
-        const role = this.settings.roleMap.get(group.startsWith('/') ? group : `/${group}`);
+        const role = this.settings.roleMap.get(groupPath(group));
         if (role) roles.add(role);
       }
     }
@@ -88,18 +93,14 @@ export class OidcVerifier {
     if (this.keys) return this.keys;
     if (!this.discovering) {
       if (Date.now() - this.failedAt < DISCOVERY_RETRY_MS)
-        throw new UnauthenticatedError(
-          'the identity provider cannot be reached; try again shortly',
-        );
+        throw new UnauthenticatedError(UNREACHABLE);
       this.discovering = this.discover().then(
         (keys) => (this.keys = keys),
         (error: unknown) => {
           this.failedAt = Date.now();
           this.discovering = undefined;
           log.error({ err: error, issuer: this.settings.issuer }, 'OIDC discovery failed');
-          throw new UnauthenticatedError(
-            'the identity provider cannot be reached; try again shortly',
-          );
+          throw new UnauthenticatedError(UNREACHABLE);
         },
       );
     }
@@ -152,7 +153,7 @@ export function parseRoleMap(text: string, isRole: (r: string) => r is Role): Ma
     const [group, role] = entry.split('=').map((s) => s.trim());
     if (!group || !role || !isRole(role))
       throw new Error(`"${entry}" is not group=role (roles: reader, shifter, daq, admin)`);
-    map.set(group.startsWith('/') ? group : `/${group}`, role);
+    map.set(groupPath(group), role);
   }
   if (map.size === 0) throw new Error('maps no group to a role');
   return map;

@@ -3,6 +3,7 @@ import WebSocket from 'ws';
 import { discordMessages } from '../alerting/discordFormat';
 import { postToWebhook } from '../alerting/webhookPost';
 import type { Alarm } from '../entities/Alarm';
+import { gatewayRequest } from '../gatewayHttp';
 import { logger } from '../logger';
 import { AlarmEventType, AlarmState } from '../schema/enums';
 import { BotState } from './botState';
@@ -120,23 +121,13 @@ export class DiscordBot {
 
   /** Alarms changed since the last delivered change, found over HTTP after each connection. */
   private async catchUp(): Promise<void> {
-    const res = await fetch(`${this.options.gatewayUrl}/graphql`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        ...(this.options.token ? { authorization: `Bearer ${this.options.token}` } : {}),
-      },
-      body: JSON.stringify({
-        query: `query($min: Severity) { alarms(first: 200, filter: { minSeverity: $min }) { nodes { ${ALARM_FIELDS} } } }`,
-        variables: { min: this.options.minSeverity },
-      }),
-    });
-    const body = (await res.json()) as {
-      data?: { alarms: { nodes: Alarm[] } };
-      errors?: Array<{ message: string }>;
-    };
-    if (!body.data) throw new Error(body.errors?.map((e) => e.message).join('; '));
-    const missed = body.data.alarms.nodes
+    const data = await gatewayRequest<{ alarms: { nodes: Alarm[] } }>(
+      this.options.gatewayUrl,
+      this.options.token,
+      `query($min: Severity) { alarms(first: 200, filter: { minSeverity: $min }) { nodes { ${ALARM_FIELDS} } } }`,
+      { min: this.options.minSeverity },
+    );
+    const missed = data.alarms.nodes
       .filter((alarm) => changedAt(alarm) > this.state.lastSeenAt)
       .sort((a, b) => changedAt(a) - changedAt(b))
       .map((alarm) => ({ type: typeOf(alarm), alarm }));

@@ -1,6 +1,8 @@
 import DataLoader from 'dataloader';
 import type { Cluster } from '../entities/Cluster';
 import type { DataFile } from '../entities/DataFile';
+import type { Event } from '../entities/Event';
+import type { EventPreview } from '../entities/EventPreview';
 import type { Job } from '../entities/Job';
 import type { QualityFlag } from '../entities/QualityFlag';
 import type { Run } from '../entities/Run';
@@ -15,12 +17,29 @@ type Columns = readonly string[] | undefined;
  */
 export interface Loaders {
   runById(columns?: Columns): DataLoader<number, Run | null>;
+  eventById(columns?: Columns): DataLoader<number, Event | null>;
   filesByRunId(columns?: Columns): DataLoader<number, DataFile[]>;
   tapeCopiesByFileId(columns?: Columns): DataLoader<number, TapeCopy[]>;
   qualityFlagsByRunId(columns?: Columns): DataLoader<number, QualityFlag[]>;
   jobsByRunId(columns?: Columns): DataLoader<number, Job[]>;
   /** Clusters of events, of the current reconstruction version. */
   clustersByEventId(columns?: Columns): DataLoader<number, Cluster[]>;
+  /** The newest camera preview of a run, and of an event. */
+  latestPreviewByRunId(): DataLoader<number, EventPreview | null>;
+  previewByEventId(): DataLoader<number, EventPreview | null>;
+}
+
+/** The last row per key (rows in ascending id order), null where there is none. */
+function lastBy<T, K>(rows: T[], keys: readonly K[], keyOf: (row: T) => K): Array<T | null> {
+  const last = new Map<K, T>();
+  for (const row of rows) last.set(keyOf(row), row);
+  return keys.map((key) => last.get(key) ?? null);
+}
+
+/** Rows in the order of `ids`, null for an id with no row. */
+function inIdOrder<T extends { id: number }>(rows: T[], ids: readonly number[]): Array<T | null> {
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  return ids.map((id) => byId.get(id) ?? null);
 }
 
 function groupBy<T, K>(rows: T[], keys: readonly K[], keyOf: (row: T) => K): T[][] {
@@ -53,11 +72,17 @@ export function createLoaders(
   return {
     runById: perColumnSet(
       (columns) =>
-        new DataLoader(async (ids) => {
-          const rows = await services.runs.byIds(ids, columns);
-          const byId = new Map(rows.map((run) => [run.id, run]));
-          return ids.map((id) => byId.get(id) ?? null);
-        }, opts),
+        new DataLoader(
+          async (ids) => inIdOrder(await services.runs.byIds(ids, columns), ids),
+          opts,
+        ),
+    ),
+    eventById: perColumnSet(
+      (columns) =>
+        new DataLoader(
+          async (ids) => inIdOrder(await services.events.byIds(ids, columns), ids),
+          opts,
+        ),
     ),
     filesByRunId: perColumnSet(
       (columns) =>
@@ -95,6 +120,20 @@ export function createLoaders(
         new DataLoader(
           async (ids) =>
             groupBy(await services.reco.clustersOfEvents(ids, columns), ids, (c) => c.eventId),
+          opts,
+        ),
+    ),
+    latestPreviewByRunId: perColumnSet(
+      () =>
+        new DataLoader(
+          async (ids) => lastBy(await services.previews.latestOfRuns(ids), ids, (p) => p.runId),
+          opts,
+        ),
+    ),
+    previewByEventId: perColumnSet(
+      () =>
+        new DataLoader(
+          async (ids) => lastBy(await services.previews.ofEvents(ids), ids, (p) => p.eventId),
           opts,
         ),
     ),

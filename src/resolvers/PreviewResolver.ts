@@ -13,7 +13,7 @@ export class PreviewResolver {
 
   @FieldResolver(() => Event, { nullable: true, description: 'The event shown.' })
   event(@Root() preview: EventPreview, @Ctx() ctx: GatewayContext): Promise<Event | null> {
-    return ctx.services.previews.eventOf(preview);
+    return ctx.loaders.eventById().load(preview.eventId);
   }
 }
 
@@ -24,7 +24,7 @@ export class RunPreviewResolver {
     description: 'The newest camera image preview of the run (the console shows it).',
   })
   latestPreview(@Root() run: Run, @Ctx() ctx: GatewayContext): Promise<EventPreview | null> {
-    return ctx.services.previews.latestOfRun(run.id);
+    return ctx.loaders.latestPreviewByRunId().load(run.id);
   }
 }
 
@@ -35,6 +35,6 @@ export class EventPreviewResolver {
     description: "A preview of this event's camera image, when reconstruction made one.",
   })
   preview(@Root() event: Event, @Ctx() ctx: GatewayContext): Promise<EventPreview | null> {
-    return ctx.services.previews.ofEvent(event.id);
+    return ctx.loaders.previewByEventId().load(event.id);
   }
 }

@@ -13,7 +13,7 @@ import { redactSecrets } from './redact';
 
 /** The abuse limits every operation passes before it runs, over HTTP and WebSocket alike. */
 export class OperationGuard {
-  readonly limits: QueryLimits;
+  private readonly limits: QueryLimits;
   private readonly mutations: RateLimiter;
 
   constructor(config: Config) {

@@ -1,4 +1,5 @@
 import type { Database } from '../db/Database';
+import { readRows } from '../db/readRows';
 import { Event } from '../entities/Event';
 import { Run } from '../entities/Run';
 import { NotFoundError } from '../errors';
@@ -19,6 +20,14 @@ export class EventService {
     private readonly db: Database,
     private readonly maxPageSize: number,
   ) {}
+
+  async byIds(ids: readonly number[], columns?: readonly string[]): Promise<Event[]> {
+    if (ids.length === 0) return [];
+    return readRows(
+      this.db.manager.createQueryBuilder(Event, 'event').where('event.id IN (:...ids)', { ids }),
+      columns,
+    );
+  }
 
   async list(
     runNumber: number,

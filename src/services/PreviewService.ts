@@ -1,6 +1,5 @@
 import { Readable } from 'node:stream';
 import type { Database } from '../db/Database';
-import { Event } from '../entities/Event';
 import { EventPreview } from '../entities/EventPreview';
 import type { ImagePreview } from '../reco/image/preview';
 import { encodeGreyPng } from '../reco/png';
@@ -33,16 +32,31 @@ export class PreviewService {
     );
   }
 
-  latestOfRun(runId: number): Promise<EventPreview | null> {
-    return this.db.manager.findOne(EventPreview, { where: { runId }, order: { id: 'DESC' } });
+  /** The newest preview of each run, in one statement. */
+  latestOfRuns(runIds: readonly number[]): Promise<EventPreview[]> {
+    return this.db.manager
+      .createQueryBuilder(EventPreview, 'p')
+      .where((qb) => {
+        const newest = qb
+          .subQuery()
+          .select('MAX(q.id)')
+          .from(EventPreview, 'q')
+          .where('q.runId IN (:...runIds)')
+          .groupBy('q.runId')
+          .getQuery();
+        return `p.id IN ${newest}`;
+      })
+      .setParameter('runIds', [...runIds])
+      .getMany();
   }
 
-  ofEvent(eventId: number): Promise<EventPreview | null> {
-    return this.db.manager.findOne(EventPreview, { where: { eventId }, order: { id: 'DESC' } });
-  }
-
-  eventOf(preview: EventPreview): Promise<Event | null> {
-    return this.db.manager.findOneBy(Event, { id: preview.eventId });
+  /** The previews of these events (reconstruction makes at most one per event and version). */
+  ofEvents(eventIds: readonly number[]): Promise<EventPreview[]> {
+    return this.db.manager
+      .createQueryBuilder(EventPreview, 'p')
+      .where('p.eventId IN (:...eventIds)', { eventIds: [...eventIds] })
+      .orderBy('p.id', 'ASC')
+      .getMany();
   }
 
   url(preview: EventPreview): Promise<string> {

@@ -14,9 +14,6 @@ const printed = new WeakMap<DocumentNode, string>();
 /** Executions run, results serialized and delivered, subscribers joined: for tests. */
 export const sharedStats = { executions: 0, serializations: 0, deliveries: 0, joined: 0 };
 
-/** How far a slow subscriber may fall behind before its oldest results are dropped. */
-const MAX_QUEUED = 10_000;
-
 function subscriptionKey(args: ExecutionArgs): string {
   let text = printed.get(args.document);
   if (text === undefined) printed.set(args.document, (text = print(args.document)));
@@ -29,47 +26,31 @@ function subscriptionKey(args: ExecutionArgs): string {
 type Delivery = NonNullable<GatewayContext['delivery']>;
 
 /**
- * One subscriber. Over graphql-ws it has a direct line to its socket, and each result goes out
- * at once, serialized once for the whole group; otherwise results wait in a queue that the
- * caller reads. Either way graphql-ws holds it as the subscription's stream and ends it.
+ * One subscriber: each result goes straight to its socket, serialized once for the whole
+ * group. graphql-ws holds it as the subscription's stream, which yields nothing and ends when
+ * the group does or the subscriber leaves.
  */
 class Member implements AsyncGenerator<ExecutionResult> {
-  private queue: ExecutionResult[] = [];
-  private wake: (() => void) | undefined;
+  private ended: (() => void) | undefined;
   private done = false;
 
   constructor(
     private readonly group: Group,
-    private readonly delivery: Delivery | undefined,
+    private readonly delivery: Delivery,
   ) {}
 
-  push(result: ExecutionResult, serialized: () => string): void {
-    if (this.delivery) {
-      this.delivery.sendNext(serialized());
-      sharedStats.deliveries++;
-      return;
-    }
-    if (this.queue.length >= MAX_QUEUED) {
-      this.queue.shift();
-      log.warn('slow subscriber: dropped its oldest result');
-    }
-    this.queue.push(result);
-    this.wake?.();
+  push(serialized: () => string): void {
+    this.delivery.sendNext(serialized());
+    sharedStats.deliveries++;
   }
 
   end(): void {
     this.done = true;
-    this.wake?.();
+    this.ended?.();
   }
 
   async next(): Promise<IteratorResult<ExecutionResult>> {
-    while (this.queue.length === 0 && !this.done)
-      await new Promise<void>((resolve) => (this.wake = resolve));
-    this.wake = undefined;
-    if (this.queue.length > 0) {
-      sharedStats.deliveries++;
-      return { value: this.queue.shift()!, done: false };
-    }
+    if (!this.done) await new Promise<void>((resolve) => (this.ended = resolve));
     return { value: undefined, done: true };
   }
 
@@ -107,7 +88,7 @@ class Group {
     void this.pump();
   }
 
-  join(delivery: Delivery | undefined): Member {
+  join(delivery: Delivery): Member {
     const member = new Member(this, delivery);
     this.members.add(member);
     sharedStats.joined++;
@@ -135,7 +116,7 @@ class Group {
           }
           return json;
         };
-        for (const member of this.members) member.push(result, serialized);
+        for (const member of this.members) member.push(serialized);
       }
     } catch (error) {
       log.error({ err: error }, 'a shared subscription failed');
@@ -154,13 +135,15 @@ class Group {
  * operation, variables and the caller's roles) share one source stream, one execution and one
  * serialization per event: with a thousand shifters' consoles on `alarmEvents`, one execution,
  * one filter pass and one JSON.stringify instead of a thousand. Each subscriber keeps its own
- * end (and, off graphql-ws, its own queue).
+ * end. Without a socket to write to (`contextValue.delivery`) it is plain `subscribe`.
  */
 export function sharedSubscriptions(): (
   args: ExecutionArgs,
 ) => Promise<AsyncGenerator<ExecutionResult> | ExecutionResult> {
   const groups = new Map<string, Promise<Group | ExecutionResult>>();
   return async (args) => {
+    const delivery = (args.contextValue as GatewayContext | undefined)?.delivery;
+    if (!delivery) return subscribe(args); // no socket to write to: nothing to share
     const key = subscriptionKey(args);
     for (;;) {
       let pending = groups.get(key);
@@ -177,7 +160,7 @@ export function sharedSubscriptions(): (
         if (groups.get(key) === pending) groups.delete(key); // an error is the caller's alone
         return group;
       }
-      if (!group.closed) return group.join((args.contextValue as GatewayContext)?.delivery);
+      if (!group.closed) return group.join(delivery);
       // It closed while we waited (its last subscriber left): start afresh.
     }
   };

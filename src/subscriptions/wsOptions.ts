@@ -73,9 +73,11 @@ export function gatewayWsOptions(deps: {
         return true;
       } catch (error) {
         const code = (error as AppError).extensions?.code;
-        if (code === ErrorCode.UNAUTHENTICATED)
-          socket.close(CLOSE_UNAUTHENTICATED, (error as Error).message.slice(0, 120));
-        return false; // graphql-ws closes with 4403 Forbidden unless closed above
+        socket.close(
+          code === ErrorCode.UNAUTHENTICATED ? CLOSE_UNAUTHENTICATED : CLOSE_FORBIDDEN,
+          (error as Error).message.slice(0, 120), // a close reason holds at most 123 bytes
+        );
+        return false; // graphql-ws's own close (4403) finds the socket already closing
       }
     },
     onSubscribe: (ctx) => {

@@ -23,7 +23,6 @@ export interface WsExtra {
 export function serveGraphqlWs<P extends Record<string, unknown>, E extends object>(
   options: ServerOptions<P, E & WsExtra>,
   wsServer: WebSocketServer,
-  extra: (request: http.IncomingMessage) => E,
   keepAliveMs = 12_000,
 ): { dispose(): Promise<void> } {
   const server = makeServer(options);
@@ -50,7 +49,8 @@ export function serveGraphqlWs<P extends Record<string, unknown>, E extends obje
             }
           }),
       },
-      { ...extra(request), socket, request } as E & WsExtra,
+      // The rest of E (the principal) is filled in by onConnect.
+      { socket, request } as E & WsExtra,
     );
     socket.once('close', (code, reason) => {
       keepAlive();

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Logger as TypeOrmLogger } from 'typeorm';
 import { DataFile } from '../../src/entities/DataFile';
+import { EventPreview } from '../../src/entities/EventPreview';
 import { Job } from '../../src/entities/Job';
 import { QualityFlag } from '../../src/entities/QualityFlag';
 import { Run } from '../../src/entities/Run';
@@ -76,6 +77,20 @@ beforeAll(async () => {
         payload: {},
       })),
     );
+    // Two camera previews per run: the newer one is the run's latestPreview.
+    await m.insert(
+      EventPreview,
+      saved.flatMap((run) =>
+        [1, 2].map((k) => ({
+          runId: run.id,
+          eventId: run.id * 10 + k,
+          width: 288,
+          height: 288,
+          rebin: k,
+          objectKey: `previews/run${run.runNumber}_${k}.png`,
+        })),
+      ),
+    );
   });
 });
 afterAll(async () => {
@@ -97,8 +112,8 @@ describe('DataLoader batching', () => {
     const five = await selectsFor(5);
     const hundred = await selectsFor(100);
     expect(hundred.length).toBe(five.length);
-    // runs + files + tape copies + quality flags + jobs + the run of each job
-    expect(hundred.length).toBeLessThanOrEqual(6);
+    // runs + files + tape copies + quality flags + jobs + the run of each job + previews
+    expect(hundred.length).toBeLessThanOrEqual(7);
   });
 
   it('returns the right children for each run', async () => {
@@ -114,6 +129,7 @@ describe('DataLoader batching', () => {
         'pmt',
       ]);
       expect(run.jobs).toEqual([{ kind: 'INGEST', run: { runNumber: run.runNumber } }]);
+      expect(run.latestPreview).toEqual({ rebin: 2 });
     }
   });
 });
@@ -125,6 +141,7 @@ const PAGE = `query($first: Int) {
       files { name sizeBytes cloudState tapeCopies { state endpoint } }
       qualityFlags { subsystem status }
       jobs { kind run { runNumber } }
+      latestPreview { rebin }
     }
   }
 }`;
