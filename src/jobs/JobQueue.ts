@@ -352,20 +352,26 @@ export class JobQueue {
 
   /** Cancels a queued job at once; asks a running one to stop (its worker sees it at the next heartbeat). */
   async cancel(id: number): Promise<Job> {
-    const job = await this.get(id);
-    if (job.state === JobState.QUEUED) {
-      await this.setStateIf(id, JobState.QUEUED, {
-        state: JobState.CANCELLED,
-        finishedAt: new Date(),
-      });
-    } else if (job.state === JobState.RUNNING) {
-      await this.setStateIf(id, JobState.RUNNING, { cancelRequested: true });
-    } else {
-      throw new ConflictError(`job ${id} is ${job.state} and cannot be cancelled`);
+    // A queued job may be claimed between our read and our update: then ask the worker instead.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const job = await this.get(id);
+      let updated: Job | null;
+      if (job.state === JobState.QUEUED) {
+        updated = await this.setStateIf(id, JobState.QUEUED, {
+          state: JobState.CANCELLED,
+          finishedAt: new Date(),
+        });
+      } else if (job.state === JobState.RUNNING) {
+        updated = await this.setStateIf(id, JobState.RUNNING, { cancelRequested: true });
+      } else {
+        throw new ConflictError(`job ${id} is ${job.state} and cannot be cancelled`);
+      }
+      if (updated) {
+        this.pubsub.publish(Topic.JobUpdated, updated);
+        return updated;
+      }
     }
-    const updated = await this.get(id);
-    this.pubsub.publish(Topic.JobUpdated, updated);
-    return updated;
+    throw new ConflictError(`job ${id} keeps changing state; try again`);
   }
 
   /** Puts a FAILED or CANCELLED job back in the queue with a fresh set of attempts. */
@@ -385,7 +391,7 @@ export class JobQueue {
         `job ${id} is ${job.state}; only ${from.join(' or ')} jobs can be queued again`,
       );
     }
-    const changed = await this.setStateIf(id, job.state, {
+    const updated = await this.setStateIf(id, job.state, {
       state: JobState.QUEUED,
       attempts: 0,
       progress: 0,
@@ -394,22 +400,29 @@ export class JobQueue {
       cancelRequested: false,
       lastError: null,
     });
-    if (!changed) throw new ConflictError(`job ${id} changed state meanwhile; try again`);
-    const updated = await this.get(id);
+    if (!updated) throw new ConflictError(`job ${id} changed state meanwhile; try again`);
     this.announce([updated]);
     return updated;
   }
 
-  private async setStateIf(id: number, expected: JobState, values: Partial<Job>): Promise<boolean> {
-    const update = await this.db.write((manager) =>
-      manager
+  /**
+   * Changes a job only if it is still in the expected state, and returns it as written: read in
+   * the same transaction, because a worker may claim a requeued job the moment it commits.
+   */
+  private async setStateIf(
+    id: number,
+    expected: JobState,
+    values: Partial<Job>,
+  ): Promise<Job | null> {
+    return this.db.transaction(async (manager) => {
+      const update = await manager
         .createQueryBuilder()
         .update(Job)
         .set(values)
         .where('id = :id AND state = :expected', { id, expected })
-        .execute(),
-    );
-    return update.affected === 1;
+        .execute();
+      return update.affected === 1 ? manager.findOneByOrFail(Job, { id }) : null;
+    });
   }
 }
 

@@ -1,5 +1,5 @@
 import { registryWith } from '../support/registry';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../src/entities/columns';
 import { Job } from '../../src/entities/Job';
 import { JobAbortedError, LeaseLostError, PermanentJobError } from '../../src/jobs/errors';
@@ -27,6 +27,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await testRuntime?.close();
 });
+// A test that fails half-way must not leave its worker claiming the next test's jobs.
+const started: Worker[] = [];
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((worker) => worker.stop()));
+});
 
 async function enqueue(maxAttempts = 3): Promise<Job> {
   const subject = `test:${++subjectSeq}`;
@@ -49,6 +54,7 @@ function startWorker(handler: JobHandler, concurrency = 1): Worker {
     shutdownGraceMs: 200,
   });
   void worker.start();
+  started.push(worker);
   return worker;
 }
 
