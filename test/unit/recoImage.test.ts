@@ -119,6 +119,28 @@ describe('camera reconstruction without signal', () => {
   });
 });
 
+describe('zero suppression', () => {
+  it("applies each pixel's own cut, also to a pixel whose pedestal lies far above the rest", () => {
+    const side = 64;
+    const mean = new Float32Array(side * side).fill(100);
+    const sigma = new Float32Array(side * side).fill(2);
+    const high = 17 * side + 33;
+    mean[high] = 1000; // its cut, floor(1000 + 1.3·2) = 1002, is 900 above the others'
+    const map: PedestalMap = { width: side, height: side, images: 2, mean, sigma };
+    const hitsWith = (highValue: number, lowValue: number) => {
+      const image = new Uint16Array(side * side).fill(100);
+      image[high] = highValue;
+      image[5] = lowValue;
+      return reconstructImage(image, map, CYGNO_DEFAULTS).summary.hits;
+    };
+    expect(hitsWith(1002, 102)).toBe(0); // both exactly at their cut
+    expect(hitsWith(1003, 102)).toBe(1);
+    expect(hitsWith(1002, 103)).toBe(1);
+    expect(hitsWith(1003, 103)).toBe(2);
+    expect(hitsWith(400, 100)).toBe(0); // far above the others' cut, below its own
+  });
+});
+
 describe('bad input', () => {
   it('refuses an image of the wrong size or type with a clear message', () => {
     expect(() => reconstructImage(new Uint16Array(100), pedestal, CYGNO_DEFAULTS)).toThrow(
