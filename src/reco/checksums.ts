@@ -8,18 +8,41 @@ export class Adler32 {
 
   update(data: Uint8Array): this {
     let { a, b } = this;
-    // 5552 is the largest run of bytes before the sums must be reduced mod 65521 (zlib's NMAX).
-    for (let start = 0; start < data.length; start += 5552) {
-      const end = Math.min(start + 5552, data.length);
-      for (let i = start; i < end; i++) {
-        a += data[i];
-        b += a;
+    // Bytes up to a 4-byte boundary one by one, then four at a time from 32-bit words
+    // (little-endian: the first byte is the low one): a quarter of the loads and loop steps.
+    let i = 0;
+    const head = Math.min(data.length, (4 - (data.byteOffset & 3)) & 3);
+    for (; i < head; i++) {
+      a += data[i];
+      b += a;
+    }
+    const words =
+      data.length - i >= 4
+        ? new Uint32Array(data.buffer, data.byteOffset + i, (data.length - i) >>> 2)
+        : new Uint32Array(0);
+    // 1388 words are 5552 bytes, zlib's NMAX: the longest run before the sums need reducing
+    // mod 65521 (they stay exact integers far beyond it here, in doubles).
+    for (let start = 0; start < words.length; start += 1388) {
+      const end = Math.min(start + 1388, words.length);
+      for (let j = start; j < end; j++) {
+        const word = words[j];
+        const x0 = word & 0xff;
+        const x1 = (word >>> 8) & 0xff;
+        const x2 = (word >>> 16) & 0xff;
+        const x3 = word >>> 24;
+        // Four steps of "a += x; b += a" at once.
+        b += 4 * a + 4 * x0 + 3 * x1 + 2 * x2 + x3;
+        a += x0 + x1 + x2 + x3;
       }
       a %= 65521;
       b %= 65521;
     }
-    this.a = a;
-    this.b = b;
+    for (i += words.length * 4; i < data.length; i++) {
+      a += data[i];
+      b += a;
+    }
+    this.a = a % 65521;
+    this.b = b % 65521;
     return this;
   }
 

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { PassThrough, type Writable } from 'node:stream';
 import { Crc32c, parseCrc32cSidecar, type Crc32cSidecar } from '../reco/checksums';
-import { eventText, readMidasEvents } from '../reco/midas';
+import { eventText, indexMidasEvents } from '../reco/midas';
 import { parseOdbDump, type OdbTree } from '../reco/midas/odb';
 import type { ObjectInfo, ObjectStore } from '../storage/ObjectStore';
 import { ParallelHasher } from './ParallelHasher';
@@ -78,7 +78,7 @@ export class IngestService {
 
     const uploading = this.store.put(key, upload, expectedSize);
     const indexing = (async () => {
-      for await (const event of readMidasEvents(parse)) {
+      for await (const event of indexMidasEvents(parse)) {
         if (event.kind === 'BOR') bor ??= parseOdbDump(eventText(event));
         else if (event.kind === 'EOR') eor = parseOdbDump(eventText(event));
         else if (event.kind === 'DATA') {

@@ -1,52 +1,35 @@
-import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
-import zlib from 'node:zlib';
-
-// MD5 runs in a worker thread (the code is inline so that it runs the same from dist/ and from
-// TypeScript sources under the test runner); it acknowledges each chunk so that at most
-// MAX_IN_FLIGHT chunks wait for it.
-const MD5_WORKER = `
-const { parentPort } = require('node:worker_threads');
-const hash = require('node:crypto').createHash('md5');
-parentPort.on('message', (chunk) => {
-  if (chunk === null) parentPort.postMessage({ md5: hash.digest('hex') });
-  else { hash.update(chunk); parentPort.postMessage({ ack: true }); }
-});`;
+import { builtScript } from '../workers/builtScript';
 
 const MAX_IN_FLIGHT = 8;
 
 /**
- * MD5 and adler32 of a stream, off the main thread: MD5 in a worker thread, adler32 by zlib
- * (a level-0 deflate stream computes it natively in the libuv thread pool; its last four bytes
- * are the checksum). The main thread is left to read, upload and parse — the two cores of an
- * ingest node both work. Chunks are copied once to reach the worker.
+ * MD5 and adler32 of a stream, off the main thread: both in one worker thread, which had time
+ * to spare beside MD5 (an earlier level-0 deflate for adler32 cost the main thread a 1 MB
+ * output buffer per chunk, and the garbage collection of all of them). The main thread is left
+ * to read, upload and index — the two cores of an ingest node both work. Chunks are copied once
+ * to reach the worker; at most MAX_IN_FLIGHT of them wait for it.
  */
 export class ParallelHasher {
-  private readonly worker = new Worker(MD5_WORKER, { eval: true });
-  private readonly deflate = zlib.createDeflate({ level: 0, chunkSize: 1 << 20 });
+  private readonly worker = new Worker(builtScript(__dirname, 'hashWorker'));
   private inFlight = 0;
   private waiting: (() => void) | undefined;
-  private md5: ((digest: string) => void) | undefined;
+  private digested: ((digest: { md5: string; adler32: string }) => void) | undefined;
   private failure: Error | undefined;
-  private tail: Buffer = Buffer.alloc(0);
 
   constructor() {
-    this.worker.on('message', (message: { ack?: true; md5?: string }) => {
+    this.worker.on('message', (message: { ack?: true; md5?: string; adler32?: string }) => {
       if (message.ack) {
         this.inFlight--;
         this.waiting?.();
         this.waiting = undefined;
-      } else if (message.md5) {
-        this.md5?.(message.md5);
+      } else if (message.md5 && message.adler32) {
+        this.digested?.({ md5: message.md5, adler32: message.adler32 });
       }
     });
-    this.worker.on('error', (error) => (this.failure = error));
-    // Only the last four bytes of the deflate output matter: keep a small tail.
-    this.deflate.on('data', (chunk: Buffer) => {
-      this.tail =
-        chunk.length >= 4
-          ? chunk.subarray(chunk.length - 4)
-          : Buffer.concat([this.tail, chunk]).subarray(-4);
+    this.worker.on('error', (error) => {
+      this.failure = error;
+      this.waiting?.();
     });
   }
 
@@ -55,26 +38,24 @@ export class ParallelHasher {
     if (this.failure) throw this.failure;
     this.inFlight++;
     this.worker.postMessage(chunk);
-    if (!this.deflate.write(chunk)) await once(this.deflate, 'drain');
-    while (this.inFlight > MAX_IN_FLIGHT)
+    while (this.inFlight > MAX_IN_FLIGHT && !this.failure)
       await new Promise<void>((resolve) => (this.waiting = resolve));
+    if (this.failure) throw this.failure;
   }
 
   async digest(): Promise<{ md5: string; adler32: string }> {
-    const md5 = new Promise<string>((resolve, reject) => {
-      this.md5 = resolve;
+    if (this.failure) throw this.failure;
+    const digest = new Promise<{ md5: string; adler32: string }>((resolve, reject) => {
+      this.digested = resolve;
       this.worker.once('error', reject);
     });
     this.worker.postMessage(null);
-    this.deflate.end();
-    await once(this.deflate, 'end');
-    const digest = await md5;
+    const result = await digest;
     await this.close();
-    return { md5: digest, adler32: this.tail.toString('hex') };
+    return result;
   }
 
   async close(): Promise<void> {
-    this.deflate.destroy();
     await this.worker.terminate();
   }
 }

@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { assertValidKey, type ObjectInfo, type ObjectStore } from './ObjectStore';
 import type { UrlSigner } from './signedUrls';
+import { SyncingFileWriter } from './syncingFileWriter';
 
 /** The embedded object store: a directory. Uploads land in a temp file and are renamed into place. */
 export class FileObjectStore implements ObjectStore {
@@ -45,10 +46,10 @@ export class FileObjectStore implements ObjectStore {
     const target = this.pathOf(key);
     const tmp = path.join(this.tmpDir, randomUUID());
     try {
-      await pipeline(body, fs.createWriteStream(tmp));
-      const handle = await fsp.open(tmp, 'r');
+      const handle = await fsp.open(tmp, 'w');
       try {
-        await handle.sync(); // the rename below must never expose an object that is not on disk
+        // On disk before the rename below: it must never expose an object that is not.
+        await pipeline(body, new SyncingFileWriter(handle));
       } finally {
         await handle.close();
       }

@@ -10,10 +10,23 @@ const zlibAdler32 = (data: Buffer) =>
 describe('checksums', () => {
   const data = Buffer.from(Array.from({ length: 3_000_001 }, (_, i) => (i * 2654435761) >>> 24));
 
-  it('Adler32 agrees with zlib, across chunk borders', () => {
-    const adler = new Adler32();
-    for (let i = 0; i < data.length; i += 65_537) adler.update(data.subarray(i, i + 65_537));
-    expect(adler.hex()).toBe(zlibAdler32(data));
+  it('Adler32 agrees with zlib, across chunk borders and at any alignment', () => {
+    const reference = zlibAdler32(data);
+    for (const size of [1, 3, 5552, 5553, 65_537, 1 << 20]) {
+      const adler = new Adler32();
+      for (let i = 0; i < data.length; i += size) adler.update(data.subarray(i, i + size));
+      expect(adler.hex(), `chunks of ${size}`).toBe(reference);
+    }
+    const shifted = Buffer.alloc(data.length + 3);
+    for (const skew of [1, 2, 3]) {
+      data.copy(shifted, skew);
+      expect(new Adler32().update(shifted.subarray(skew, skew + data.length)).hex()).toBe(
+        reference,
+      );
+    }
+    // All bytes 255: the largest sums between two reductions.
+    const ones = Buffer.alloc(100_003, 0xff);
+    expect(new Adler32().update(ones).hex()).toBe(zlibAdler32(ones));
     expect(new Adler32().hex()).toBe('00000001');
   });
 

@@ -8,6 +8,7 @@ import {
   CompressionError,
   decodeLz4Block,
   eventText,
+  indexMidasEvents,
   MidasFormatError,
   odbGet,
   parseOdbDump,
@@ -132,6 +133,76 @@ describe('MIDAS reader on synthetic files', () => {
     lz4[lz4.length - 1] ^= 0xff;
     await expect(readAll(Readable.from([lz4]))).rejects.toThrow(CompressionError);
     await expect(readAll(Readable.from([lz4]))).rejects.toThrow(/content checksum mismatch/);
+  });
+});
+
+describe('MIDAS index reader (what INGEST uses)', () => {
+  const plain = syntheticMidasFile();
+
+  async function indexAll(source: AsyncIterable<Buffer>) {
+    const events = [];
+    for await (const event of indexMidasEvents(source)) events.push(event);
+    return events;
+  }
+
+  /** What both readers must agree on, bank data aside. */
+  const outline = (event: Omit<MidasEvent, 'data' | 'banks'> & { banks: unknown[] }) => ({
+    index: event.index,
+    offset: event.offset,
+    kind: event.kind,
+    eventId: event.eventId,
+    triggerMask: event.triggerMask,
+    serial: event.serial,
+    time: event.time,
+    dataSize: event.dataSize,
+    bankFormat: event.bankFormat,
+  });
+
+  it('agrees with the full reader on every event, bank and place, across any chunk borders', async () => {
+    const full = await readAll(Readable.from([plain]));
+    for (const size of [5, 777, 1 << 20]) {
+      const indexed = await indexAll(chunked(plain, size));
+      expect(indexed.map(outline)).toEqual(full.map(outline));
+      expect(
+        indexed.map((event) =>
+          event.banks.map(({ name, type, offset, size: n }) => [name, type, offset, n]),
+        ),
+      ).toEqual(
+        full.map((event) =>
+          event.banks.map((bank) => [bank.name, bank.type, bank.offset, bank.bytes.length]),
+        ),
+      );
+      expect(indexed.every((event) => (event.kind === 'DATA') === (event.data === undefined))).toBe(
+        true,
+      );
+      expect(parseOdbDump(eventText(indexed[0]))).toEqual(SYNTHETIC_ODB);
+      expect(eventText(indexed[32])).toBe('run is going well');
+    }
+  });
+
+  it('reads the real file of another DAQ as the full reader does', async () => {
+    const source = () => fs.createReadStream(SAMPLE, { highWaterMark: 4096 });
+    const full = await readAll(source());
+    const indexed = await indexAll(source());
+    expect(indexed.map(outline)).toEqual(full.map(outline));
+    expect(indexed.map((e) => e.banks.map((b) => b.name))).toEqual(
+      full.map((e) => e.banks.map((b) => b.name)),
+    );
+  });
+
+  it('refuses the same bad input with the same message', async () => {
+    const truncated = plain.subarray(0, 20_000);
+    const overrun = Buffer.from(plain);
+    overrun.writeUInt16LE(0xffff, 16 + overrun.readUInt32LE(12) + 16 + 8 + 6);
+    const random = lcg(99);
+    const garbage = Buffer.from(Array.from({ length: 100_000 }, () => Math.floor(random() * 256)));
+    for (const bad of [truncated, overrun, garbage]) {
+      const expected = await readAll(chunked(bad)).catch((e: Error) => e);
+      const actual = await indexAll(chunked(bad)).catch((e: Error) => e);
+      expect(expected).toBeInstanceOf(MidasFormatError);
+      expect(actual).toBeInstanceOf(MidasFormatError);
+      expect((actual as Error).message).toBe((expected as Error).message);
+    }
   });
 });
 

@@ -32,22 +32,42 @@ const FORMAT_BY_FLAGS = new Map<number, BankFormat>(
   Object.entries(BANK_FORMAT).map(([name, flags]) => [flags, name as BankFormat]),
 );
 
+/** Where one bank lies within its event's data, without the data. */
+export interface BankHeader {
+  name: string;
+  type: number;
+  /** Byte offset of the bank data within the event data. */
+  offset: number;
+  size: number;
+}
+
 /**
- * Walks the bank structure of a data event (`data` is the event without its 16-byte header).
- * Throws MidasFormatError, with the absolute offset, when the structure does not add up.
+ * Walks the bank headers of a data event of `dataSize` bytes (the event without its 16-byte
+ * header); `read(offset, n)` gives n bytes of the data from offset, so the data need not be in
+ * one buffer (the index reader walks events it never assembles). Throws MidasFormatError, with
+ * the absolute offset, when the structure does not add up.
  */
-export function parseBanks(data: Uint8Array, eventOffset: number, eventIndex: number): BankList {
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+export function walkBanks(
+  dataSize: number,
+  read: (offset: number, n: number) => Uint8Array,
+  eventOffset: number,
+  eventIndex: number,
+): { format: BankFormat; headers: BankHeader[] } {
   const at = (offset: number) => eventOffset + 16 + offset;
-  if (data.length < 8) {
+  const viewOf = (offset: number, n: number) => {
+    const bytes = read(offset, n);
+    return new DataView(bytes.buffer, bytes.byteOffset, n);
+  };
+  if (dataSize < 8) {
     throw new MidasFormatError(
-      `data of ${data.length} bytes is too short for a bank header (8 bytes)`,
+      `data of ${dataSize} bytes is too short for a bank header (8 bytes)`,
       at(0),
       eventIndex,
     );
   }
-  const allBanksSize = view.getUint32(0, true);
-  const flags = view.getUint32(4, true);
+  const top = viewOf(0, 8);
+  const allBanksSize = top.getUint32(0, true);
+  const flags = top.getUint32(4, true);
   const format = FORMAT_BY_FLAGS.get(flags);
   if (!format) {
     throw new MidasFormatError(
@@ -56,15 +76,15 @@ export function parseBanks(data: Uint8Array, eventOffset: number, eventIndex: nu
       eventIndex,
     );
   }
-  if (allBanksSize !== data.length - 8) {
+  if (allBanksSize !== dataSize - 8) {
     throw new MidasFormatError(
-      `bank header says ${allBanksSize} bytes of banks, the event holds ${data.length - 8}`,
+      `bank header says ${allBanksSize} bytes of banks, the event holds ${dataSize - 8}`,
       at(0),
       eventIndex,
     );
   }
   const headerSize = format === 'BANK16' ? 8 : format === 'BANK32' ? 12 : 16;
-  const banks: Bank[] = [];
+  const headers: BankHeader[] = [];
   let offset = 8;
   const end = 8 + allBanksSize;
   while (offset < end) {
@@ -75,16 +95,15 @@ export function parseBanks(data: Uint8Array, eventOffset: number, eventIndex: nu
         eventIndex,
       );
     }
+    const view = viewOf(offset, headerSize);
     const name = String.fromCharCode(
-      data[offset],
-      data[offset + 1],
-      data[offset + 2],
-      data[offset + 3],
+      view.getUint8(0),
+      view.getUint8(1),
+      view.getUint8(2),
+      view.getUint8(3),
     ).replace(/\0/g, '');
-    const type =
-      format === 'BANK16' ? view.getUint16(offset + 4, true) : view.getUint32(offset + 4, true);
-    const size =
-      format === 'BANK16' ? view.getUint16(offset + 6, true) : view.getUint32(offset + 8, true);
+    const type = format === 'BANK16' ? view.getUint16(4, true) : view.getUint32(4, true);
+    const size = format === 'BANK16' ? view.getUint16(6, true) : view.getUint32(8, true);
     const start = offset + headerSize;
     if (start + size > end) {
       throw new MidasFormatError(
@@ -93,9 +112,29 @@ export function parseBanks(data: Uint8Array, eventOffset: number, eventIndex: nu
         eventIndex,
       );
     }
-    banks.push({ name, type, offset: start, bytes: data.subarray(start, start + size) });
+    headers.push({ name, type, offset: start, size });
     offset = start + align8(size);
   }
+  return { format, headers };
+}
+
+/**
+ * The banks of a data event (`data` is the event without its 16-byte header), each a view into
+ * `data`. Throws MidasFormatError, with the absolute offset, when the structure does not add up.
+ */
+export function parseBanks(data: Uint8Array, eventOffset: number, eventIndex: number): BankList {
+  const { format, headers } = walkBanks(
+    data.length,
+    (offset, n) => data.subarray(offset, offset + n),
+    eventOffset,
+    eventIndex,
+  );
+  const banks = headers.map(({ name, type, offset, size }) => ({
+    name,
+    type,
+    offset,
+    bytes: data.subarray(offset, offset + size),
+  }));
   return { format, banks };
 }
 

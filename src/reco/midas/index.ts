@@ -1,5 +1,12 @@
 // MIDAS files: streaming reader, writer, ODB dumps. Usable without the server.
-export { bankArray, parseBanks, type Bank, type BankArray } from './banks';
+export {
+  bankArray,
+  parseBanks,
+  walkBanks,
+  type Bank,
+  type BankArray,
+  type BankHeader,
+} from './banks';
 export { decompress, detectCompression, type Compression } from './decompress';
 export { CompressionError, MidasFormatError } from './errors';
 export { BANK_FORMAT, BOR_ID, EOR_ID, MESSAGE_ID, TID, type BankFormat } from './format';
@@ -7,10 +14,13 @@ export { decodeLz4Block, Lz4FrameDecoder } from './lz4';
 export { odbGet, parseOdbDump, parseOdbXml, type OdbTree, type OdbValue } from './odb';
 export {
   eventText,
+  indexMidasEvents,
   readMidasEvents,
   readMidasFile,
   type EventKind,
+  type IndexedEvent,
   type MidasEvent,
+  type MidasEventHeader,
   type ReadOptions,
 } from './reader';
 export {

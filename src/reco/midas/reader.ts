@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { parseBanks, type Bank } from './banks';
+import { parseBanks, walkBanks, type Bank, type BankHeader } from './banks';
 import { decompress } from './decompress';
 import { MidasFormatError } from './errors';
 import {
@@ -14,8 +14,8 @@ import {
 
 export type EventKind = 'BOR' | 'EOR' | 'MESSAGE' | 'DATA';
 
-/** One event of a MIDAS file. `data` and the banks' bytes are views into one buffer. */
-export interface MidasEvent {
+/** What the 16-byte header of a MIDAS event says, and where the event lies. */
+export interface MidasEventHeader {
   /** Position in the file, from 0. */
   index: number;
   /** Byte offset of the event header in the uncompressed stream. */
@@ -28,9 +28,24 @@ export interface MidasEvent {
   time: number;
   /** Bytes after the 16-byte header. */
   dataSize: number;
+}
+
+/** One event of a MIDAS file. `data` and the banks' bytes are views into one buffer. */
+export interface MidasEvent extends MidasEventHeader {
   data: Uint8Array;
   bankFormat?: BankFormat;
   banks: Bank[];
+}
+
+/**
+ * One event as the index sees it: the banks' names, types and places, but not their data,
+ * which is never assembled. BOR, EOR and message events keep their (small) data.
+ */
+export interface IndexedEvent extends MidasEventHeader {
+  bankFormat?: BankFormat;
+  banks: BankHeader[];
+  /** The event data of BOR, EOR and message events; undefined for data events. */
+  data?: Uint8Array;
 }
 
 export interface ReadOptions {
@@ -52,11 +67,19 @@ class ByteQueue {
 
   /** The next n bytes (n <= length) without consuming them. */
   peek(n: number): Buffer {
-    const first = this.chunks[0];
-    if (first.length - this.head >= n) return first.subarray(this.head, this.head + n);
+    return this.peekAt(0, n);
+  }
+
+  /** n bytes from `from` bytes ahead (from + n <= length), without consuming anything. */
+  peekAt(from: number, n: number): Buffer {
+    let i = 0;
+    let start = this.head + from;
+    while (start >= this.chunks[i].length) start -= this.chunks[i++].length;
+    const first = this.chunks[i];
+    if (first.length - start >= n) return first.subarray(start, start + n);
     const out = Buffer.allocUnsafe(n);
     let copied = 0;
-    for (let i = 0, start = this.head; copied < n; i++, start = 0) {
+    for (; copied < n; i++, start = 0) {
       const chunk = this.chunks[i];
       const take = Math.min(n - copied, chunk.length - start);
       chunk.copy(out, copied, start, start + take);
@@ -72,6 +95,12 @@ class ByteQueue {
   take(n: number): Buffer {
     let out = this.peek(n);
     if (out.byteOffset % 8 !== 0) out = Buffer.from(out); // new allocations are 8-byte aligned
+    this.skip(n);
+    return out;
+  }
+
+  /** Consumes the next n bytes (n <= length) without copying them anywhere. */
+  skip(n: number): void {
     let left = n;
     while (left > 0) {
       const available = this.chunks[0].length - this.head;
@@ -85,7 +114,6 @@ class ByteQueue {
       }
     }
     this.length -= n;
-    return out;
   }
 }
 
@@ -101,10 +129,54 @@ function kindOf(eventId: number): EventKind {
  * one event and one input chunk, whatever the file size. Truncated or garbage input ends in a
  * MidasFormatError naming the byte offset and the event number.
  */
-export async function* readMidasEvents(
+export function readMidasEvents(
   source: AsyncIterable<Buffer>,
   options: ReadOptions = {},
 ): AsyncGenerator<MidasEvent> {
+  return scanEvents(source, options, (queue, header) => {
+    const bytes = queue.take(EVENT_HEADER_SIZE + header.dataSize);
+    const data = bytes.subarray(EVENT_HEADER_SIZE);
+    const banks =
+      header.kind === 'DATA' && header.dataSize > 0
+        ? parseBanks(data, header.offset, header.index)
+        : undefined;
+    return { ...header, data, bankFormat: banks?.format, banks: banks?.banks ?? [] };
+  });
+}
+
+/**
+ * Like readMidasEvents, for the event index: the bank headers of each data event are read
+ * where they lie in the input chunks and the data is skipped, never copied into one buffer
+ * (a 10 MB camera event costs a few header reads instead of a 10 MB copy and its garbage).
+ */
+export function indexMidasEvents(
+  source: AsyncIterable<Buffer>,
+  options: ReadOptions = {},
+): AsyncGenerator<IndexedEvent> {
+  return scanEvents(source, options, (queue, header) => {
+    const size = EVENT_HEADER_SIZE + header.dataSize;
+    if (header.kind !== 'DATA') {
+      return { ...header, data: queue.take(size).subarray(EVENT_HEADER_SIZE), banks: [] };
+    }
+    let banks: ReturnType<typeof walkBanks> | undefined;
+    if (header.dataSize > 0) {
+      const read = (offset: number, n: number) => queue.peekAt(EVENT_HEADER_SIZE + offset, n);
+      banks = walkBanks(header.dataSize, read, header.offset, header.index);
+    }
+    queue.skip(size);
+    return { ...header, bankFormat: banks?.format, banks: banks?.headers ?? [] };
+  });
+}
+
+/**
+ * The event loop both readers share: reads and checks each event header, makes sure the whole
+ * event is buffered, and lets `consume` take the event off the queue.
+ */
+async function* scanEvents<T>(
+  source: AsyncIterable<Buffer>,
+  options: ReadOptions,
+  consume: (queue: ByteQueue, header: MidasEventHeader) => T,
+): AsyncGenerator<T> {
   const maxEventSize = options.maxEventSize ?? 1 << 30;
   const input = decompress(source)[Symbol.asyncIterator]();
   const queue = new ByteQueue();
@@ -160,10 +232,7 @@ export async function* readMidasEvents(
         index,
       );
     }
-    const bytes = queue.take(EVENT_HEADER_SIZE + dataSize);
-    const data = bytes.subarray(EVENT_HEADER_SIZE);
-    const banks = kind === 'DATA' && dataSize > 0 ? parseBanks(data, offset, index) : undefined;
-    yield {
+    yield consume(queue, {
       index,
       offset,
       kind,
@@ -173,10 +242,7 @@ export async function* readMidasEvents(
       serial,
       time,
       dataSize,
-      data,
-      bankFormat: banks?.format,
-      banks: banks?.banks ?? [],
-    };
+    });
     offset += EVENT_HEADER_SIZE + dataSize;
   }
 }
@@ -187,7 +253,8 @@ export function readMidasFile(path: string, options: ReadOptions = {}): AsyncGen
 }
 
 /** The ODB dump of a BOR/EOR event, or the text of a message event. */
-export function eventText(event: MidasEvent): string {
+export function eventText(event: { data?: Uint8Array }): string {
+  if (!event.data) return '';
   return Buffer.from(event.data.buffer, event.data.byteOffset, event.data.byteLength)
     .toString('latin1')
     .replace(/\0+$/, '');

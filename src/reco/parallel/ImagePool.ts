@@ -1,24 +1,10 @@
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { builtScript } from '../../workers/builtScript';
 import { RecoInputError } from '../image/errors';
 import type { RecoParameters } from '../image/parameters';
 import { sharePedestalMap, type PedestalMap } from '../image/pedestal';
 import type { ImageReconstruction } from '../image/reconstruct';
-
-/**
- * The worker script. From dist/ it sits next to this file; under the test runner (TypeScript
- * sources) the compiled copy in dist/ is used, which `npm test` builds first.
- */
-function workerScript(): string {
-  const sibling = path.join(__dirname, 'imageWorker.js');
-  if (fs.existsSync(sibling)) return sibling;
-  const root = path.resolve(__dirname, '../../..');
-  const built = path.join(root, 'dist/src/reco/parallel/imageWorker.js');
-  if (fs.existsSync(built)) return built;
-  throw new Error(`reconstruction worker not built: run "npm run build" (looked for ${built})`);
-}
 
 interface Pending {
   resolve: (result: ImageReconstruction) => void;
@@ -54,7 +40,7 @@ export class ImagePool {
 
   constructor(pedestal: PedestalMap, parameters: RecoParameters, threads = defaultThreads()) {
     const shared = sharePedestalMap(pedestal);
-    const script = workerScript();
+    const script = builtScript(__dirname, 'imageWorker');
     this.slots = Array.from({ length: Math.max(1, threads) }, () => {
       const slot: Slot = {
         worker: new Worker(script, { workerData: { pedestal: shared, parameters } }),
