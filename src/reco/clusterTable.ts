@@ -1,5 +1,5 @@
 import { tableFromArrays, tableFromIPC, tableToIPC } from 'apache-arrow';
-import type { ClusterFeatures } from './image/features';
+import { CLUSTER_FEATURE_NAMES, type ClusterFeatures } from './image/features';
 
 /** The identifying columns of a cluster row, before its `sc_*` features. */
 export interface ClusterKey {
@@ -7,25 +7,6 @@ export interface ClusterKey {
   /** MIDAS serial of the event. */
   event: number;
 }
-
-const FEATURES: Array<keyof ClusterFeatures> = [
-  'integral',
-  'nhits',
-  'size',
-  'length',
-  'width',
-  'theta',
-  'xMean',
-  'yMean',
-  'xMin',
-  'xMax',
-  'yMin',
-  'yMax',
-  'rms',
-  'longitudinalRms',
-  'transverseRms',
-  'energy',
-];
 
 /**
  * Collects clusters column by column and writes them as an Arrow IPC file (the format
@@ -36,14 +17,14 @@ export class ClusterTable {
   private readonly runs: number[] = [];
   private readonly events: number[] = [];
   private readonly features = new Map<keyof ClusterFeatures, number[]>(
-    FEATURES.map((name) => [name, []]),
+    CLUSTER_FEATURE_NAMES.map((name) => [name, []]),
   );
 
   add(key: ClusterKey, clusters: readonly ClusterFeatures[]): void {
     for (const cluster of clusters) {
       this.runs.push(key.run);
       this.events.push(key.event);
-      for (const name of FEATURES) this.features.get(name)!.push(cluster[name]);
+      for (const name of CLUSTER_FEATURE_NAMES) this.features.get(name)!.push(cluster[name]);
     }
   }
 
@@ -56,7 +37,8 @@ export class ClusterTable {
       run: Int32Array.from(this.runs),
       event: Float64Array.from(this.events),
     };
-    for (const name of FEATURES) columns[name] = Float64Array.from(this.features.get(name)!);
+    for (const name of CLUSTER_FEATURE_NAMES)
+      columns[name] = Float64Array.from(this.features.get(name)!);
     return tableToIPC(tableFromArrays(columns), 'file');
   }
 }

@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { bulkInsert, quoteIdentifier } from '../db/bulkInsert';
 import { Cluster } from '../entities/Cluster';
-import type { ClusterFeatures } from '../reco/image/features';
+import { CLUSTER_FEATURE_NAMES, type ClusterFeatures } from '../reco/image/features';
 import type { ImageSummary } from '../reco/image/reconstruct';
 
 /** The reconstruction of one indexed event. */
@@ -11,27 +11,7 @@ export interface EventResult {
   clusters: readonly ClusterFeatures[];
 }
 
-const CLUSTER_COLUMNS = [
-  'eventId',
-  'runId',
-  'recoVersion',
-  'integral',
-  'nhits',
-  'size',
-  'length',
-  'width',
-  'theta',
-  'xMean',
-  'yMean',
-  'xMin',
-  'xMax',
-  'yMin',
-  'yMax',
-  'rms',
-  'longitudinalRms',
-  'transverseRms',
-  'energy',
-] as const;
+const CLUSTER_COLUMNS = ['eventId', 'runId', 'recoVersion', ...CLUSTER_FEATURE_NAMES] as const;
 
 const SUMMARY_COLUMNS = [
   'clusterCount',
@@ -59,27 +39,7 @@ export async function writeResults(
 ): Promise<void> {
   if (results.length === 0) return;
   const rows = results.flatMap(({ eventId, clusters }) =>
-    clusters.map((c) => [
-      eventId,
-      runId,
-      version,
-      c.integral,
-      c.nhits,
-      c.size,
-      c.length,
-      c.width,
-      c.theta,
-      c.xMean,
-      c.yMean,
-      c.xMin,
-      c.xMax,
-      c.yMin,
-      c.yMax,
-      c.rms,
-      c.longitudinalRms,
-      c.transverseRms,
-      c.energy,
-    ]),
+    clusters.map((c) => [eventId, runId, version, ...CLUSTER_FEATURE_NAMES.map((name) => c[name])]),
   );
   await bulkInsert(manager, 'clusters', CLUSTER_COLUMNS, rows);
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import requests
 
+from .live import READY, is_connection_loss
 from .live import subscribe as _subscribe
 
 RUN_FIELDS = """runNumber runType pedestal state recoStatus quality description eventCount
@@ -149,16 +151,41 @@ class Gateway:
         run_number: int,
         until: Optional[Callable[[Dict[str, Any]], bool]] = None,
         timeout: Optional[float] = None,
+        reconnect: bool = True,
+        max_reconnects: int = 10,
     ) -> Iterator[Dict[str, Any]]:
-        """Yields the run each time it changes (state, reconstruction, quality) until
-        `until(run)` is true — by default until its reconstruction is done or failed."""
+        """Yields the run as it is, then each time it changes (state, reconstruction, quality),
+        until `until(run)` is true — by default until its reconstruction is done or failed.
+
+        A dropped connection (a gateway restart, a network blip) is re-opened with backoff, and
+        the run is read again once subscribed, so a change made meanwhile is not lost; a refused
+        token, a GraphQL error or `timeout` seconds without news still raise."""
         done = until or (lambda run: run["recoStatus"] in ("DONE", "FAILED"))
         query = f"subscription($n: Int) {{ runUpdated(runNumber: $n) {{ {RUN_FIELDS} }} }}"
-        for data in self.subscribe(query, timeout=timeout, n=run_number):
-            run = data["runUpdated"]
-            yield run
-            if done(run):
-                return
+        current = f"query($n: Int!) {{ run(runNumber: $n) {{ {RUN_FIELDS} }} }}"
+        last: Optional[Dict[str, Any]] = None
+        failures = 0
+        while True:
+            try:
+                for item in _subscribe(self.url, self.token, query, {"n": run_number}, timeout, ready=True):
+                    if item is READY:
+                        failures = 0
+                        run = self.query(current, n=run_number)["run"]
+                    else:
+                        run = item["runUpdated"]
+                    if run is None or run == last:
+                        continue
+                    last = run
+                    yield run
+                    if done(run):
+                        return
+                return  # the gateway ended the subscription
+            except Exception as error:
+                lost = is_connection_loss(error) or isinstance(error, requests.ConnectionError)
+                if not reconnect or not lost or failures >= max_reconnects:
+                    raise
+                failures += 1
+                time.sleep(min(10.0, 0.5 * 2 ** (failures - 1)))
 
 
 def _camel(filter: Dict[str, Any]) -> Dict[str, Any]:

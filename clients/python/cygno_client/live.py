@@ -11,8 +11,12 @@ import threading
 from typing import Any, Dict, Iterator, Optional
 
 import websockets
+import websockets.exceptions
 
 _END = object()
+#: Yielded by `subscribe(..., ready=True)` once the subscription has been sent: what happens
+#: from then on arrives as events (a catch-up query made now misses nothing).
+READY = object()
 
 
 async def _run(url: str, token: Optional[str], query: str, variables: Dict[str, Any], out: "queue.Queue", stop: threading.Event):
@@ -23,6 +27,7 @@ async def _run(url: str, token: Optional[str], query: str, variables: Dict[str, 
         while json.loads(await socket.recv())["type"] != "connection_ack":
             pass
         await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query, "variables": variables}}))
+        out.put(READY)
         while not stop.is_set():
             try:
                 message = json.loads(await asyncio.wait_for(socket.recv(), timeout=0.5))
@@ -43,9 +48,36 @@ async def _run(url: str, token: Optional[str], query: str, variables: Dict[str, 
         await socket.send(json.dumps({"id": "1", "type": "complete"}))
 
 
-def subscribe(url: str, token: Optional[str], query: str, variables: Dict[str, Any], timeout: Optional[float]) -> Iterator[Dict[str, Any]]:
-    """Yields each event's data; raises on a refused token (socket closed 4401/4403), a GraphQL
-    error, or no event within `timeout` seconds."""
+def close_code(error: BaseException) -> Optional[int]:
+    """The close code of a WebSocket the gateway closed (4401, 4403…), if that is the error."""
+    received = getattr(error, "rcvd", None)
+    if received is not None:
+        return received.code
+    code = getattr(error, "code", None)
+    return code if isinstance(code, int) else None
+
+
+def is_connection_loss(error: BaseException) -> bool:
+    """A dropped or refused connection (a gateway restart, a network blip), as opposed to a
+    refused token, a GraphQL error or the caller's own timeout."""
+    if isinstance(error, TimeoutError):
+        return False
+    if isinstance(error, websockets.exceptions.ConnectionClosed):
+        return close_code(error) not in (4400, 4401, 4403, 4409)
+    return isinstance(error, (OSError, EOFError, websockets.exceptions.WebSocketException))
+
+
+def subscribe(
+    url: str,
+    token: Optional[str],
+    query: str,
+    variables: Dict[str, Any],
+    timeout: Optional[float],
+    ready: bool = False,
+) -> Iterator[Any]:
+    """Yields each event's data (and READY once subscribed, when `ready`); raises on a refused
+    token (socket closed 4401/4403), a GraphQL error, a lost connection, or no event within
+    `timeout` seconds."""
     out: "queue.Queue" = queue.Queue()
     stop = threading.Event()
 
@@ -66,6 +98,10 @@ def subscribe(url: str, token: Optional[str], query: str, variables: Dict[str, A
                 raise TimeoutError(f"no subscription event within {timeout} s") from None
             if item is _END:
                 return
+            if item is READY:
+                if ready:
+                    yield item
+                continue
             if isinstance(item, BaseException):
                 raise item
             yield item

@@ -4,12 +4,69 @@ python3-requests and python3-websockets."""
 
 import hashlib
 import os
+import socket
 import tempfile
 import threading
 import time
 import unittest
+from urllib.parse import urlparse
 
 from cygno_client import Gateway, GatewayError
+
+
+class DroppingProxy:
+    """A TCP proxy in front of the gateway whose connections can be cut, as a network blip or a
+    gateway restart cuts them; it keeps accepting new ones."""
+
+    def __init__(self, target_url: str):
+        target = urlparse(target_url)
+        self.target = (target.hostname, target.port)
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}"
+        self.accepted = 0
+        self.open = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            self.accepted += 1
+            self.open += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source, sink):
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def drop(self):
+        for s in self.open:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.open = []
+
+    def close(self):
+        self.drop()
+        self.server.close()
 
 
 class ClientTest(unittest.TestCase):
@@ -70,6 +127,29 @@ class ClientTest(unittest.TestCase):
         states = [run["state"] for run in self.gw.follow_run(50, until=lambda r: r["state"] == "CLOSED", timeout=20)]
         self.assertEqual(states[0], "RUNNING")
         self.assertEqual(states[-1], "CLOSED")
+
+    def test_follows_a_run_across_a_dropped_connection(self):
+        proxy = DroppingProxy(self.gw.url)
+        self.addCleanup(proxy.close)
+        through_proxy = Gateway(proxy.url, token=self.gw.token)
+
+        def daq():
+            time.sleep(1.0)
+            self.gw.query("mutation { startRun(input: { runNumber: 51 }) { runNumber } }")
+            time.sleep(0.5)
+            proxy.drop()  # the client is cut off, and the run closes while it is away
+            self.gw.query("mutation { closeRun(input: { runNumber: 51 }) { runNumber } }")
+
+        threading.Thread(target=daq, daemon=True).start()
+        runs = through_proxy.follow_run(51, until=lambda r: r["state"] == "CLOSED", timeout=20)
+        states = [run["state"] for run in runs]
+        self.assertEqual(states[0], "RUNNING")
+        self.assertEqual(states[-1], "CLOSED")
+        self.assertGreaterEqual(proxy.accepted, 2)  # it came back through a new connection
+
+    def test_follow_run_yields_a_finished_run_at_once(self):
+        runs = list(self.gw.follow_run(2, timeout=5))  # reconstructed before the suite began
+        self.assertEqual([run["recoStatus"] for run in runs], ["DONE"])
 
     def test_a_refused_token_raises(self):
         with self.assertRaises(GatewayError) as caught:

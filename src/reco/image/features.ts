@@ -25,6 +25,26 @@ export interface ClusterFeatures {
   energy: number;
 }
 
+/** The features in one fixed order: the columns of the clusters table and of the Arrow file. */
+export const CLUSTER_FEATURE_NAMES = [
+  'integral',
+  'nhits',
+  'size',
+  'length',
+  'width',
+  'theta',
+  'xMean',
+  'yMean',
+  'xMin',
+  'xMax',
+  'yMin',
+  'yMax',
+  'rms',
+  'longitudinalRms',
+  'transverseRms',
+  'energy',
+] as const satisfies ReadonlyArray<keyof ClusterFeatures>;
+
 /** The pixels a cluster covers, and how to read them. */
 export interface ClusterRegion {
   /**
