@@ -48,6 +48,8 @@ export class PubSub implements TypeGraphqlPubSub {
   private readonly log = logger('pubsub');
   private readonly listeners = new Map<string, Set<Listener>>();
   private readonly channelReady = new Map<string, Promise<void>>();
+  /** In-process claims: key → until when it is held (ms). */
+  private readonly claims = new Map<string, number>();
 
   private constructor(
     private readonly redis?: { publisher: RedisClient; subscriber: RedisClient; prefix: string },
@@ -134,6 +136,50 @@ export class PubSub implements TypeGraphqlPubSub {
   /** Local listeners on a topic whose (Redis) subscription is confirmed; tests wait on it. */
   listenerCount(topic: string): number {
     return this.listeners.get(topic)?.size ?? 0;
+  }
+
+  /**
+   * True for the first caller of `key` within `ttlMs`, across every replica that shares this
+   * Redis (in-process: within this process): how replicas agree that exactly one of them does a
+   * one-off task, such as telling Discord about an alarm they all heard of. When Redis cannot
+   * answer, every caller is told yes — doing a task twice beats not doing it.
+   */
+  async claim(key: string, ttlMs: number): Promise<boolean> {
+    if (!this.redis) {
+      const now = Date.now();
+      if ((this.claims.get(key) ?? 0) > now) return false;
+      if (this.claims.size >= 10_000)
+        for (const [held, until] of this.claims) if (until <= now) this.claims.delete(held);
+      this.claims.set(key, now + ttlMs);
+      return true;
+    }
+    try {
+      const { publisher, prefix } = this.redis;
+      const ttl = Math.max(1, Math.round(ttlMs));
+      return (await publisher.set(`${prefix}claim:${key}`, '1', { NX: true, PX: ttl })) === 'OK';
+    } catch (error) {
+      this.log.warn({ err: error, key }, 'redis could not settle a claim; going ahead');
+      return true;
+    }
+  }
+
+  /**
+   * Adds one to a counter all replicas share (Redis), which expires `ttlMs` after its first
+   * count, and returns the new count; null when there is nothing to share (in-process) or
+   * Redis cannot answer, so that callers fall back on what they know locally.
+   */
+  async countShared(key: string, ttlMs: number): Promise<number | null> {
+    if (!this.redis) return null;
+    try {
+      const { publisher, prefix } = this.redis;
+      const counter = `${prefix}count:${key}`;
+      const count = await publisher.incr(counter);
+      if (count === 1) await publisher.pExpire(counter, Math.max(1, Math.round(ttlMs)));
+      return count;
+    } catch (error) {
+      this.log.warn({ err: error, key }, 'redis could not count; using local limits only');
+      return null;
+    }
   }
 
   async ping(): Promise<void> {

@@ -30,7 +30,7 @@ export interface RuntimeExtras {
 export class Runtime {
   private worker?: Worker;
   private gauges?: PipelineGauges;
-  /** Alarm dispatch to Discord, when configured (set DISCORD_WEBHOOK_URL on one replica). */
+  /** Alarm dispatch to Discord, when configured (replicas sharing Redis send each alarm once). */
   discord?: DiscordDispatcher;
 
   private constructor(

@@ -54,7 +54,7 @@ export class GatewayServer {
         maxPayload: 1 << 20,
       });
       const authenticator = new Authenticator(config, runtime.services.apiTokens);
-      const guard = new OperationGuard(config);
+      const guard = new OperationGuard(config, runtime.pubsub);
       const wsHandle = serveGraphqlWs(
         gatewayWsOptions({
           schema,

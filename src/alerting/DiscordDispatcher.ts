@@ -17,16 +17,20 @@ export interface DispatchOptions {
 
 type AlarmEvent = { type: AlarmEventType; alarm: Alarm };
 
+/** How long replicas remember that one of them sent an alarm event. */
+const SENT_MEMORY_MS = 24 * 3_600_000;
+
 /**
  * Sends alarm events to a Discord webhook, off the pipeline's path: events are queued and sent
  * by a loop of their own, grouped into bursts, silenced alarms and too-frequent repeats left
  * out. Honours 429 `retry_after`; a webhook that answers 404 is dead — dispatch stops and a
- * local alarm says so. Nothing here can block or fail a job or a request.
+ * local alarm says so. Nothing here can block or fail a job or a request. Every replica hears
+ * every alarm event (through Redis); a claim decides which one sends it, so Discord gets each
+ * event once however many replicas have a webhook configured.
  */
 export class DiscordDispatcher {
   private readonly log = logger('discord');
   private queue: AlarmEvent[] = [];
-  private lastSent = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private sending: Promise<void> | undefined;
   private stopListening: (() => void) | undefined;
@@ -87,19 +91,26 @@ export class DiscordDispatcher {
       }, this.options.groupMs);
   }
 
-  /** Leaves out silenced alarms and repeats of an alarm sent less than a repeat interval ago. */
+  /**
+   * Leaves out silenced alarms, events another replica sends, and repeats of an alarm sent
+   * less than a repeat interval ago (by any replica).
+   */
   private async worthSending(events: AlarmEvent[]): Promise<AlarmEvent[]> {
     const out: AlarmEvent[] = [];
-    const now = Date.now();
-    for (const event of events) {
-      const key = event.alarm.fingerprint;
-      if (event.type === AlarmEventType.REPEATED) {
-        const last = this.lastSent.get(key);
-        if (last !== undefined && now - last < this.options.repeatIntervalMs) continue;
+    for (const { type, alarm } of events) {
+      if (await this.alarms.isSilenced(alarm)) continue;
+      const repeatWindow = `discord:repeat:${alarm.fingerprint}`;
+      if (type === AlarmEventType.REPEATED) {
+        if (!(await this.pubsub.claim(repeatWindow, this.options.repeatIntervalMs))) continue;
+      } else {
+        // One firing of an alarm is its fingerprint and when it began; count tells repeats apart.
+        const firing = `${alarm.fingerprint}:${new Date(alarm.firstRaisedAt).getTime()}`;
+        const event = `discord:${type}:${firing}:${alarm.count}`;
+        if (!(await this.pubsub.claim(event, SENT_MEMORY_MS))) continue;
+        if (type === AlarmEventType.RAISED)
+          await this.pubsub.claim(repeatWindow, this.options.repeatIntervalMs);
       }
-      if (await this.alarms.isSilenced(event.alarm)) continue;
-      this.lastSent.set(key, now);
-      out.push(event);
+      out.push({ type, alarm });
     }
     return out;
   }

@@ -18,7 +18,7 @@ export function apolloGuard(
         async didResolveOperation({ schema, document, request, operation, contextValue }) {
           guard.checkShape(schema, document, request.operationName, request.variables);
           if (operation?.operation === 'mutation')
-            guard.checkMutationRate(contextValue.principal.name);
+            await guard.checkMutationRate(contextValue.principal.name);
         },
         async willSendResponse({ operation, request, response, contextValue }) {
           if (operation?.operation !== 'mutation') return;

@@ -7,16 +7,25 @@ import {
 } from 'graphql';
 import type { Config } from '../config';
 import { AppError, ErrorCode } from '../errors';
+import type { PubSub } from '../pubsub';
 import { measureOperation, limitViolation, type QueryLimits } from './queryLimits';
 import { RateLimiter } from './rateLimiter';
 import { redactSecrets } from './redact';
+
+const RATE_WINDOW_MS = 60_000;
 
 /** The abuse limits every operation passes before it runs, over HTTP and WebSocket alike. */
 export class OperationGuard {
   private readonly limits: QueryLimits;
   private readonly mutations: RateLimiter;
+  private readonly mutationsPerMinute: number;
 
-  constructor(config: Config) {
+  /** `shared`: the replicas' common Redis, so that the mutation rate holds across all of them. */
+  constructor(
+    config: Config,
+    private readonly shared?: Pick<PubSub, 'countShared'>,
+  ) {
+    this.mutationsPerMinute = config.mutationRatePerMinute;
     this.limits = {
       maxDepth: config.queryMaxDepth,
       maxCost: config.queryMaxCost,
@@ -38,9 +47,20 @@ export class OperationGuard {
     if (problem) throw new AppError(ErrorCode.QUERY_TOO_COMPLEX, problem, { ...measure }, 400);
   }
 
-  /** Throws RATE_LIMITED (HTTP 429) when `caller` has used up its mutations for now. */
-  checkMutationRate(caller: string): void {
-    const waitMs = this.mutations.take(caller);
+  /**
+   * Throws RATE_LIMITED (HTTP 429) when `caller` has used up its mutations for now: on this
+   * replica (a token bucket), or on all of them together (a one-minute window counted in
+   * Redis, when replicas share one).
+   */
+  async checkMutationRate(caller: string): Promise<void> {
+    let waitMs = this.mutations.take(caller);
+    if (waitMs === 0 && this.shared) {
+      const now = Date.now();
+      const window = Math.floor(now / RATE_WINDOW_MS);
+      const used = await this.shared.countShared(`rate:${caller}:${window}`, RATE_WINDOW_MS);
+      if (used !== null && used > this.mutationsPerMinute)
+        waitMs = (window + 1) * RATE_WINDOW_MS - now;
+    }
     if (waitMs > 0)
       throw new AppError(
         ErrorCode.RATE_LIMITED,

@@ -1,6 +1,6 @@
 /**
  * A token bucket per caller: `perMinute` operations a minute, in bursts of up to as many.
- * Kept per process: with several replicas behind a balancer each allows its own share.
+ * Kept per process; OperationGuard adds a count shared by all replicas when they share Redis.
  */
 export class RateLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();

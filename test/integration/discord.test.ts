@@ -7,6 +7,8 @@ import {
 import { ConfigError, loadConfig } from '../../src/config';
 import type { Alarm } from '../../src/entities/Alarm';
 import { AlarmEventType, Severity } from '../../src/schema/enums';
+import { DiscordDispatcher } from '../../src/alerting/DiscordDispatcher';
+import { PubSub } from '../../src/pubsub';
 import { startTestGateway, type TestGateway } from '../support/gateway';
 import { waitFor } from '../support/wait';
 import { fakeDiscord } from '../support/fakeDiscord';
@@ -168,5 +170,58 @@ describe('Discord dispatch', () => {
     });
     await new Promise((r) => setTimeout(r, 600));
     expect(discord.posts.length).toBe(count);
+  });
+});
+
+describe('Discord dispatch from several replicas', () => {
+  let gw: TestGateway;
+  let otherPubSub: PubSub;
+  let other: DiscordDispatcher;
+  const discord = fakeDiscord();
+
+  beforeAll(async () => {
+    const url = await discord.listen();
+    gw = await startTestGateway({ env: { DISCORD_WEBHOOK_URL: url, DISCORD_GROUP_MS: '200' } });
+    // A second replica's dispatcher with the same webhook: through Redis when the suite has it
+    // (a connection of its own, as another process would have), else on the same in-process bus.
+    otherPubSub = process.env.REDIS_URL
+      ? await PubSub.redis(process.env.REDIS_URL, gw.config.redisPrefix)
+      : gw.server.runtime.pubsub;
+    other = new DiscordDispatcher(url, otherPubSub, gw.server.runtime.services.alarms, {
+      groupMs: 200,
+      repeatIntervalMs: 3_600_000,
+    });
+    await other.start();
+  });
+  afterAll(async () => {
+    await other?.stop();
+    if (otherPubSub !== gw?.server.runtime.pubsub) await otherPubSub?.close();
+    await gw?.close();
+    discord.server.close();
+  });
+
+  it('sends each alarm event once, and a repeat from any replica not at all within the interval', async () => {
+    discord.setMode('ok');
+    const alarms = gw.server.runtime.services.alarms;
+    const raise = (i: number) =>
+      alarms.raise({
+        fingerprint: `replicas:${i}`,
+        name: `PMT ${i} dark rate high`,
+        severity: Severity.WARNING,
+        source: 'slow-control',
+        message: 'above band',
+      });
+    for (let i = 0; i < 3; i++) await raise(i);
+    const titles = () =>
+      discord.posts
+        .filter((p) => p.status === 204)
+        .flatMap((p) => p.body.embeds.map((e) => e.title))
+        .filter((title) => title.includes('PMT'));
+    await waitFor(() => titles().length >= 3, 'the three alarms on Discord');
+    await raise(1); // REPEATED, heard by both replicas
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    expect(titles().sort()).toEqual(
+      [0, 1, 2].map((i) => expect.stringContaining(`PMT ${i} dark rate high`)),
+    );
   });
 });

@@ -22,7 +22,7 @@ import {
 import { RetentionService } from '../../src/services/RetentionService';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { drainJobs } from '../support/drainJobs';
-import { TEST_REDIS_PREFIX } from '../support/gateway';
+import { testRedisPrefix } from '../support/gateway';
 import { smallMidasRun } from '../support/midasFixtures';
 import { startTapeDoor, type TapeDoor } from '../support/tapeDoor';
 
@@ -93,7 +93,7 @@ class Scenario {
       TAPE_TOKEN_FILE: path.join(this.dir, 'token'),
       DAQ_BUFFER_DIR: path.join(this.dir, 'buffer'),
       REDIS_URL: process.env.REDIS_URL,
-      REDIS_PREFIX: TEST_REDIS_PREFIX,
+      REDIS_PREFIX: testRedisPrefix(this.database.url),
       WORKERS: '0',
       JOB_MAX_ATTEMPTS: '2',
       JOB_BACKOFF_BASE_MS: '0',

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Job } from '../../src/entities/Job';
 import { JobKind, JobState } from '../../src/schema/enums';
-import { startTestGateway, TEST_REDIS_PREFIX, type TestGateway } from '../support/gateway';
+import { startTestGateway, type TestGateway } from '../support/gateway';
 import { writeLargeMidasRun } from '../support/midasFixtures';
 import { waitFor } from '../support/wait';
 
@@ -44,7 +44,7 @@ function startWorkerProcess(): { child: ChildProcess; output: () => string } {
       TAPE_URL: gw.config.tapeUrl,
       DAQ_BUFFER_DIR: gw.bufferDir,
       REDIS_URL: gw.config.redisUrl ?? '',
-      REDIS_PREFIX: TEST_REDIS_PREFIX,
+      REDIS_PREFIX: gw.config.redisPrefix,
       JOB_LEASE_MS: String(LEASE_MS),
       S3_PART_SIZE: String(2 ** 30),
       JOB_POLL_MS: '50',

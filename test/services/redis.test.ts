@@ -2,7 +2,7 @@ import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Topic } from '../../src/pubsub';
 import { createTestDatabase, type TestDatabase } from '../support/database';
-import { startTestGateway, TEST_REDIS_PREFIX, type TestGateway } from '../support/gateway';
+import { startTestGateway, type TestGateway } from '../support/gateway';
 import { smallMidasRun } from '../support/midasFixtures';
 
 // Runs only when REDIS_URL is set (the CI services run); it fails when Redis is unreachable.
@@ -64,8 +64,39 @@ describe('two gateway instances on one Redis', () => {
   it('publishes on channels under its own prefix', async () => {
     const client = createClient({ url: redisUrl });
     await client.connect();
-    const channels = await client.pubSubChannels(`${TEST_REDIS_PREFIX}*`);
+    const prefix = a.config.redisPrefix;
+    expect(b.config.redisPrefix).toBe(prefix);
+    const channels = await client.pubSubChannels(`${prefix}*`);
     await client.quit();
-    expect(channels).toEqual(expect.arrayContaining([`${TEST_REDIS_PREFIX}${Topic.RunUpdated}`]));
+    expect(channels).toEqual(expect.arrayContaining([`${prefix}${Topic.RunUpdated}`]));
+  });
+});
+
+describe('limits that hold across replicas', () => {
+  let pair: TestDatabase;
+  let c: TestGateway;
+  let d: TestGateway;
+  beforeAll(async () => {
+    pair = await createTestDatabase();
+    const env = { WORKERS: '0', MUTATION_RATE_PER_MINUTE: '4' };
+    c = await startTestGateway({ database: pair, env });
+    d = await startTestGateway({ database: pair, env, bufferDir: c.bufferDir });
+  });
+  afterAll(async () => {
+    await c?.close();
+    await d?.close();
+    await pair?.drop();
+  });
+
+  it("counts a caller's mutations on every replica against one rate", async () => {
+    // The shared count is per clock minute: start well inside one.
+    const left = 60_000 - (Date.now() % 60_000);
+    if (left < 10_000) await new Promise((resolve) => setTimeout(resolve, left + 100));
+    const metric = `mutation { recordMetrics(samples: [{ name: "rate.shared", value: 1 }]) }`;
+    for (const replica of [c, c, d, d]) expect((await replica.gql(metric)).errors).toBeUndefined();
+    // d alone has taken 2 of its 4, but the caller has used the 4 it may across both.
+    const limited = await d.gql(metric);
+    expect(limited.status).toBe(429);
+    expect(limited.errors?.[0].extensions).toMatchObject({ code: 'RATE_LIMITED' });
   });
 });

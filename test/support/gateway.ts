@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -64,6 +64,15 @@ export interface TestGatewayOptions {
 export const TEST_REDIS_PREFIX = `cygno-test-${randomBytes(4).toString('hex')}:`;
 
 /**
+ * The Redis prefix of the test deployment on one database: gateways and workers on the same
+ * database share their events, counters and claims, as replicas of one deployment do, and
+ * those of other test deployments stay apart.
+ */
+export function testRedisPrefix(databaseUrl: string): string {
+  return `${TEST_REDIS_PREFIX}${createHash('sha256').update(databaseUrl).digest('hex').slice(0, 8)}:`;
+}
+
+/**
  * Boots the real gateway on a free loopback port over a fresh database: SQLite by default,
  * MariaDB/Redis when MARIADB_URL/REDIS_URL are set, S3 (s3rver) when TEST_OBJECT_STORE=s3.
  */
@@ -84,7 +93,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     S3_PART_SIZE: String(5 * 1024 * 1024),
     DAQ_BUFFER_DIR: bufferDir,
     REDIS_URL: process.env.REDIS_URL,
-    REDIS_PREFIX: TEST_REDIS_PREFIX,
+    REDIS_PREFIX: testRedisPrefix(database.url),
     JOB_POLL_MS: '50',
     JOB_LEASE_MS: '2000',
     JOB_BACKOFF_BASE_MS: '100',

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { loadConfig } from '../../src/config';
 import { Runtime } from '../../src/runtime';
 import { createTestDatabase, type TestDatabase } from './database';
-import { TEST_REDIS_PREFIX } from './gateway';
+import { testRedisPrefix } from './gateway';
 
 export interface TestRuntime {
   runtime: Runtime;
@@ -27,7 +27,7 @@ export async function openTestRuntime(env: Record<string, string> = {}): Promise
       TAPE_URL: `file:${path.join(dir, 'tape')}`,
       DAQ_BUFFER_DIR: dir,
       REDIS_URL: process.env.REDIS_URL,
-      REDIS_PREFIX: TEST_REDIS_PREFIX,
+      REDIS_PREFIX: testRedisPrefix(database.url),
       WORKERS: '0',
       LOG_LEVEL: 'silent',
       ...env,
