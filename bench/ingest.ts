@@ -101,7 +101,13 @@ async function main(): Promise<void> {
         for (let round = 0; round < ROUNDS && ratios.length === round; round++) {
           const copy = await seconds(() =>
             store.put('bench/copy', fs.createReadStream(file, { highWaterMark: 1 << 20 }), size),
-          );
+          ).catch((error: Error) => {
+            console.log(
+              `${storeName.padEnd(12)} ${kind.padEnd(6)} the store failed the copy floor: ${error.message}`,
+            );
+            return NaN;
+          });
+          if (Number.isNaN(copy)) break;
           const unzip =
             kind === 'gzip'
               ? await seconds(() =>
