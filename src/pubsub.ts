@@ -164,7 +164,7 @@ export class PubSub implements TypeGraphqlPubSub {
   }
 
   /**
-   * Adds one to a counter all replicas share (Redis), which expires `ttlMs` after its first
+   * Adds one to a counter all replicas share (Redis), which expires `ttlMs` after its last
    * count, and returns the new count; null when there is nothing to share (in-process) or
    * Redis cannot answer, so that callers fall back on what they know locally.
    */
@@ -173,9 +173,13 @@ export class PubSub implements TypeGraphqlPubSub {
     try {
       const { publisher, prefix } = this.redis;
       const counter = `${prefix}count:${key}`;
-      const count = await publisher.incr(counter);
-      if (count === 1) await publisher.pExpire(counter, Math.max(1, Math.round(ttlMs)));
-      return count;
+      // One round trip, and never a counter left without its expiry.
+      const [count] = await publisher
+        .multi()
+        .incr(counter)
+        .pExpire(counter, Math.max(1, Math.round(ttlMs)))
+        .exec();
+      return Number(count);
     } catch (error) {
       this.log.warn({ err: error, key }, 'redis could not count; using local limits only');
       return null;
