@@ -19,6 +19,9 @@ export enum Topic {
   EventReconstructed = 'EVENT_RECONSTRUCTED',
   MetricSample = 'METRIC_SAMPLE',
   AlarmEvent = 'ALARM_EVENT',
+  /** An API token was revoked: every replica forgets the tokens it had looked up and closes
+   * the sockets it opened. */
+  ApiTokenRevoked = 'API_TOKEN_REVOKED',
 }
 
 /**
@@ -32,6 +35,7 @@ export interface TopicPayloads {
   [Topic.EventReconstructed]: Event & { runNumber: number; liveClusters: Cluster[] };
   [Topic.MetricSample]: MetricSample;
   [Topic.AlarmEvent]: { type: AlarmEventType; alarm: Alarm };
+  [Topic.ApiTokenRevoked]: { id: number; principal: string };
 }
 
 type Listener = (payload: unknown) => void;

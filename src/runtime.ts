@@ -110,10 +110,12 @@ export class Runtime {
   }
 
   /**
-   * The API server's background duties: alarm rules evaluated, pipeline gauges recorded.
+   * The API server's background duties: token revocations followed, alarm rules evaluated,
+   * pipeline gauges recorded.
    * (Every replica may run them: alarms deduplicate by fingerprint.)
    */
   async startBackground(): Promise<void> {
+    await this.services.apiTokens.followRevocations();
     await this.services.alarmEngine.start(this.config.alarmEvalMs);
     this.gauges = new PipelineGauges(this.db, this.services.metrics);
     this.gauges.start(this.config.pipelineGaugeMs, {

@@ -5,9 +5,13 @@ import type { Principal, Role } from '../auth/roles';
 import type { Database } from '../db/Database';
 import { ApiTokenRecord } from '../entities/ApiToken';
 import { BadUserInputError, NotFoundError } from '../errors';
+import { Topic, type PubSub } from '../pubsub';
 
-/** How long a looked-up token is trusted before the database is asked again (revocations from
- * another replica take at most this long; this replica's own take effect at once). */
+/**
+ * How long a looked-up token is trusted before the database is asked again. A revocation takes
+ * effect at once on every replica that hears of it (Topic.ApiTokenRevoked); this bounds it when
+ * the message is lost.
+ */
 const CACHE_MS = 10_000;
 const CACHE_MAX = 10_000;
 
@@ -20,8 +24,30 @@ export interface NewApiToken {
 /** Static API tokens kept in the database, only as SHA-256, manageable by admins. */
 export class ApiTokenService {
   private readonly cache = new Map<string, { principal: Principal | null; until: number }>();
+  private readonly revokedListeners = new Set<(principal: string) => void>();
 
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly pubsub?: PubSub,
+  ) {}
+
+  /**
+   * Forgets looked-up tokens whenever any replica (or the token CLI) revokes one, and tells
+   * `onRevoked` listeners whose token it was.
+   */
+  async followRevocations(): Promise<void> {
+    await this.pubsub?.listen(Topic.ApiTokenRevoked, (payload) => {
+      this.cache.clear();
+      const { principal } = payload as { principal: string };
+      for (const listener of this.revokedListeners) listener(principal);
+    });
+  }
+
+  /** Calls `listener` with the principal name of each token revoked from now on. */
+  onRevoked(listener: (principal: string) => void): () => void {
+    this.revokedListeners.add(listener);
+    return () => this.revokedListeners.delete(listener);
+  }
 
   /** Creates a token; the secret is returned here and never again. */
   async create(
@@ -59,6 +85,7 @@ export class ApiTokenService {
         m.update(ApiTokenRecord, { id, revokedAt: IsNull() }, { revokedAt: new Date() }),
       );
     this.cache.clear();
+    this.pubsub?.publish(Topic.ApiTokenRevoked, { id, principal: principalName(token) });
     return this.db.manager.findOneByOrFail(ApiTokenRecord, { id });
   }
 
@@ -78,7 +105,7 @@ export class ApiTokenService {
     const principal =
       record && !record.revokedAt
         ? {
-            name: `token:${record.name}:${record.fingerprint}`,
+            name: principalName(record),
             roles: record.roles,
             expiresAt: record.expiresAt,
           }
@@ -87,6 +114,11 @@ export class ApiTokenService {
     this.cache.set(sha256, { principal, until: now + CACHE_MS });
     return usable(principal, now);
   }
+}
+
+/** Who a database token is, in logs, the audit log and rate limits. */
+function principalName(record: ApiTokenRecord): string {
+  return `token:${record.name}:${record.fingerprint}`;
 }
 
 function usable(principal: Principal | null, now: number): Principal | null {

@@ -82,7 +82,7 @@ export function createServices(deps: {
     alarmRules,
     alarmEngine: new AlarmEngine(db, alarmRules, alarms, storage),
     metrics: new MetricService(db, pubsub),
-    apiTokens: new ApiTokenService(db),
+    apiTokens: new ApiTokenService(db, pubsub),
     audit: new AuditService(db, maxPageSize),
     previews: new PreviewService(db, store, deps.site),
   };

@@ -44,6 +44,7 @@ export function gatewayWsOptions(deps: {
   maxSubscriptionsPerConnection: number;
 }): ServerOptions<Record<string, unknown>, ConnectionExtra & WsExtra> {
   const { schema, authenticator, guard, services } = deps;
+  const sockets = socketsByPrincipal(services);
   const runSubscription = (deps.shared ? sharedSubscriptions() : subscribe) as Run;
 
   type Run = (args: ExecutionArgs) => OperationResult;
@@ -70,6 +71,7 @@ export function gatewayWsOptions(deps: {
         const principal = await authenticator.authenticate(ctx.connectionParams ?? {});
         ctx.extra.principal = principal;
         closeOnExpiry(principal, socket);
+        sockets.track(principal, socket);
         return true;
       } catch (error) {
         const code = (error as AppError).extensions?.code;
@@ -100,6 +102,26 @@ export function gatewayWsOptions(deps: {
     }),
     subscribe: (args) => guarded(args, runSubscription),
     execute: (args) => guarded(args, execute as Run),
+  };
+}
+
+/** The open sockets of each database token, so that revoking the token closes them (4401). */
+function socketsByPrincipal(services: Services) {
+  const open = new Map<string, Set<WsExtra['socket']>>();
+  services.apiTokens.onRevoked((principal) => {
+    for (const socket of open.get(principal) ?? [])
+      socket.close(CLOSE_UNAUTHENTICATED, 'the token has been revoked');
+  });
+  return {
+    track(principal: Principal, socket: WsExtra['socket']): void {
+      let set = open.get(principal.name);
+      if (!set) open.set(principal.name, (set = new Set()));
+      set.add(socket);
+      socket.once('close', () => {
+        set.delete(socket);
+        if (set.size === 0) open.delete(principal.name);
+      });
+    },
   };
 }
 

@@ -249,6 +249,48 @@ describe('API tokens kept in the database', () => {
     expect(res.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
   });
 
+  it('ends the subscriptions of a token the moment it is revoked', async () => {
+    const { secret, token } = (
+      await gw.gql(CREATE, { input: { name: 'revoked-live', roles: ['READER'] } }, TOKENS.admin)
+    ).data.createApiToken;
+    let connected!: () => void;
+    const open = new Promise<void>((resolve) => (connected = resolve));
+    const closed = new Promise<{ code: number; reason: string }>((resolve) => {
+      const client = createClient({
+        url: `${gw.url.replace('http', 'ws')}/graphql`,
+        webSocketImpl: WebSocket,
+        connectionParams: { authorization: `Bearer ${secret}` },
+        retryAttempts: 0,
+        lazy: false,
+        onNonLazyError: () => undefined,
+        on: {
+          connected: () => connected(),
+          closed: (event) => resolve(event as { code: number; reason: string }),
+        },
+      });
+      client.subscribe(
+        { query: 'subscription { runUpdated { runNumber } }' },
+        { next: () => undefined, error: () => undefined, complete: () => undefined },
+      );
+    });
+    await open; // accepted first: the close below is the revocation's, not a refusal
+    await gw.gql(
+      `mutation($id: ID!) { revokeApiToken(id: $id) { revokedAt } }`,
+      { id: token.id },
+      TOKENS.admin,
+    );
+    const stillOpen = new Promise<never>((_, reject) =>
+      setTimeout(
+        () => reject(new Error('the socket stayed open after the revocation')),
+        5000,
+      ).unref(),
+    );
+    expect(await Promise.race([closed, stillOpen])).toMatchObject({
+      code: 4401,
+      reason: 'the token has been revoked',
+    });
+  });
+
   it('refuses bad token specifications', async () => {
     const past = await gw.gql(
       CREATE,

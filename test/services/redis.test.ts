@@ -1,9 +1,11 @@
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Role } from '../../src/auth/roles';
 import { Topic } from '../../src/pubsub';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startTestGateway, type TestGateway } from '../support/gateway';
 import { smallMidasRun } from '../support/midasFixtures';
+import { waitFor } from '../support/wait';
 
 // Runs only when REDIS_URL is set (the CI services run); it fails when Redis is unreachable.
 const redisUrl = process.env.REDIS_URL!;
@@ -98,5 +100,19 @@ describe('limits that hold across replicas', () => {
     const limited = await d.gql(metric);
     expect(limited.status).toBe(429);
     expect(limited.errors?.[0].extensions).toMatchObject({ code: 'RATE_LIMITED' });
+  });
+});
+
+describe('token revocation across replicas', () => {
+  it('refuses a revoked token on the other replica at once, not after its cache time', async () => {
+    const { secret, token } = await a.server.runtime.services.apiTokens.create(
+      { name: 'revoked-elsewhere', roles: [Role.READER] },
+      'test',
+    );
+    const onB = () => b.server.runtime.services.apiTokens.principalFor(secret);
+    expect(await onB()).toMatchObject({ roles: [Role.READER] }); // now in b's cache
+    await a.server.runtime.services.apiTokens.revoke(token.id);
+    // b trusts a looked-up token for 10 s unless it hears of the revocation.
+    await waitFor(async () => (await onB()) === null, 'b to refuse the revoked token', 2_000);
   });
 });
