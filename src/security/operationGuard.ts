@@ -18,14 +18,12 @@ const RATE_WINDOW_MS = 60_000;
 export class OperationGuard {
   private readonly limits: QueryLimits;
   private readonly mutations: RateLimiter;
-  private readonly mutationsPerMinute: number;
 
   /** `shared`: the replicas' common Redis, so that the mutation rate holds across all of them. */
   constructor(
     config: Config,
     private readonly shared?: Pick<PubSub, 'countShared'>,
   ) {
-    this.mutationsPerMinute = config.mutationRatePerMinute;
     this.limits = {
       maxDepth: config.queryMaxDepth,
       maxCost: config.queryMaxCost,
@@ -58,7 +56,7 @@ export class OperationGuard {
       const now = Date.now();
       const window = Math.floor(now / RATE_WINDOW_MS);
       const used = await this.shared.countShared(`rate:${caller}:${window}`, RATE_WINDOW_MS);
-      if (used !== null && used > this.mutationsPerMinute)
+      if (used !== null && used > this.mutations.perMinute)
         waitMs = (window + 1) * RATE_WINDOW_MS - now;
     }
     if (waitMs > 0)

@@ -5,7 +5,7 @@
 export class RateLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
 
-  constructor(private readonly perMinute: number) {}
+  constructor(readonly perMinute: number) {}
 
   /** Takes one token for `key`; returns the milliseconds to wait when there is none. */
   take(key: string, now = Date.now()): number {

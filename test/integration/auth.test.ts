@@ -148,23 +148,8 @@ describe('the role matrix', () => {
   });
 });
 
-function closeCode(connectionParams: Record<string, unknown>): Promise<number> {
-  return new Promise<number>((resolve) => {
-    const client = createClient({
-      url: `${gw.url.replace('http', 'ws')}/graphql`,
-      webSocketImpl: WebSocket,
-      connectionParams,
-      retryAttempts: 0,
-      lazy: false,
-      onNonLazyError: () => undefined,
-      on: { closed: (event) => resolve((event as { code: number }).code) },
-    });
-    client.subscribe(
-      { query: 'subscription { runUpdated { runNumber } }' },
-      { next: () => undefined, error: () => undefined, complete: () => undefined },
-    );
-  });
-}
+const closeCode = async (connectionParams: Record<string, unknown>) =>
+  (await gw.socketClose(connectionParams)).code;
 
 describe('tokens over graphql-ws', () => {
   it('accepts a token in connection_init', async () => {
@@ -255,24 +240,10 @@ describe('API tokens kept in the database', () => {
     ).data.createApiToken;
     let connected!: () => void;
     const open = new Promise<void>((resolve) => (connected = resolve));
-    const closed = new Promise<{ code: number; reason: string }>((resolve) => {
-      const client = createClient({
-        url: `${gw.url.replace('http', 'ws')}/graphql`,
-        webSocketImpl: WebSocket,
-        connectionParams: { authorization: `Bearer ${secret}` },
-        retryAttempts: 0,
-        lazy: false,
-        onNonLazyError: () => undefined,
-        on: {
-          connected: () => connected(),
-          closed: (event) => resolve(event as { code: number; reason: string }),
-        },
-      });
-      client.subscribe(
-        { query: 'subscription { runUpdated { runNumber } }' },
-        { next: () => undefined, error: () => undefined, complete: () => undefined },
-      );
-    });
+    const closed = gw.socketClose(
+      { authorization: `Bearer ${secret}` },
+      { onConnected: connected },
+    );
     await open; // accepted first: the close below is the revocation's, not a refusal
     await gw.gql(
       `mutation($id: ID!) { revokeApiToken(id: $id) { revokedAt } }`,

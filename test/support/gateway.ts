@@ -47,6 +47,14 @@ export interface TestGateway {
     topic: Topic,
     token?: string,
   ): Promise<Subscription<T>>;
+  /**
+   * Opens a subscription socket with these connection params and resolves with how the gateway
+   * closed it; `onConnected` runs once the connection has been accepted.
+   */
+  socketClose(
+    connectionParams: Record<string, unknown>,
+    options?: { query?: string; onConnected?: () => void },
+  ): Promise<{ code: number; reason: string }>;
   /** Writes a file into the DAQ buffer. */
   writeBufferFile(name: string, content: Buffer): string;
   close(): Promise<void>;
@@ -187,6 +195,27 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
         },
         close: () => void client.dispose(),
       };
+    },
+    socketClose(connectionParams, options = {}) {
+      return new Promise((resolve) => {
+        const client = createClient({
+          url: `${url.replace('http', 'ws')}/graphql`,
+          webSocketImpl: WebSocket,
+          connectionParams,
+          retryAttempts: 0,
+          lazy: false,
+          onNonLazyError: () => undefined,
+          on: {
+            connected: () => options.onConnected?.(),
+            closed: (event) => resolve(event as { code: number; reason: string }),
+          },
+        });
+        clients.push(client);
+        client.subscribe(
+          { query: options.query ?? 'subscription { runUpdated { runNumber } }' },
+          { next: () => undefined, error: () => undefined, complete: () => undefined },
+        );
+      });
     },
     writeBufferFile(name, content) {
       const file = path.join(bufferDir, name);
