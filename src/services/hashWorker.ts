@@ -1,18 +1,17 @@
 import { createHash } from 'node:crypto';
-import { parentPort } from 'node:worker_threads';
-import { Adler32 } from '../reco/checksums';
+import { parentPort, workerData } from 'node:worker_threads';
 
-// The hashing thread of an ingest: MD5 and adler32 of every chunk, so that the main thread only
-// reads, uploads and indexes. Each chunk is acknowledged, so the sender can bound what waits.
+// The MD5 thread of an ingest (see ParallelHasher). Chunks arrive in the slots of a shared
+// buffer (no copy per message, no fresh memory per chunk); each slot is handed back once hashed.
+const ring = new Uint8Array(workerData.ring as SharedArrayBuffer);
+const slotBytes = workerData.slotBytes as number;
 const md5 = createHash('md5');
-const adler32 = new Adler32();
 
-parentPort!.on('message', (chunk: Uint8Array | null) => {
-  if (chunk === null) {
-    parentPort!.postMessage({ md5: md5.digest('hex'), adler32: adler32.hex() });
+parentPort!.on('message', (message: { slot: number; length: number } | null) => {
+  if (message === null) {
+    parentPort!.postMessage({ md5: md5.digest('hex') });
     return;
   }
-  md5.update(chunk);
-  adler32.update(chunk);
-  parentPort!.postMessage({ ack: true });
+  md5.update(ring.subarray(message.slot * slotBytes, message.slot * slotBytes + message.length));
+  parentPort!.postMessage({ free: message.slot });
 });

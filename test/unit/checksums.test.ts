@@ -30,6 +30,15 @@ describe('checksums', () => {
     expect(new Adler32().hex()).toBe('00000001');
   });
 
+  it('Adler32 agrees with zlib on every length around the 16-byte steps and the 5536-byte rounds', () => {
+    for (const around of [0, 16, 5536, 2 * 5536, 1 << 20]) {
+      for (let length = Math.max(0, around - 17); length <= around + 17; length++) {
+        const bytes = data.subarray(7, 7 + length);
+        expect(new Adler32().update(bytes).hex(), `${length} bytes`).toBe(zlibAdler32(bytes));
+      }
+    }
+  });
+
   it('CRC-32C gives the reference values', () => {
     expect(new Crc32c().update(Buffer.from('123456789')).hex()).toBe('e3069283');
     const whole = new Crc32c().update(data).hex();
@@ -48,13 +57,21 @@ describe('checksums', () => {
   });
 
   it('ParallelHasher gives the MD5 and adler32 of the main-thread references', async () => {
-    const hasher = new ParallelHasher();
-    for (let i = 0; i < data.length; i += 1 << 20)
-      await hasher.update(data.subarray(i, i + (1 << 20)));
-    expect(await hasher.digest()).toEqual({
+    const reference = {
       md5: createHash('md5').update(data).digest('hex'),
       adler32: new Adler32().update(data).hex(),
-    });
+    };
+    // Chunks above a ring slot (1 MB), and more chunks than slots (8), so that update() waits
+    // for the worker; one buffer reused for every chunk, as a reader may once update() returns.
+    for (const size of [1 << 20, 2_500_000, 100_000]) {
+      const hasher = new ParallelHasher();
+      const scratch = Buffer.alloc(size);
+      for (let i = 0; i < data.length; i += size) {
+        const length = data.copy(scratch, 0, i, i + size);
+        await hasher.update(scratch.subarray(0, length));
+      }
+      expect(await hasher.digest(), `chunks of ${size}`).toEqual(reference);
+    }
     expect(await new ParallelHasher().digest()).toEqual({
       md5: createHash('md5').digest('hex'),
       adler32: '00000001',
