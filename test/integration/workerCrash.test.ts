@@ -8,8 +8,10 @@ import { startTestGateway, type TestGateway } from '../support/gateway';
 import { writeLargeMidasRun } from '../support/midasFixtures';
 import { waitFor } from '../support/wait';
 
-// A real `cygno-gateway worker` process is killed with SIGKILL in the middle of a job; after its
-// lease expires a second worker process finishes the job, exactly once.
+// A real gateway process is killed with SIGKILL in the middle of an ingest; after its lease
+// expires the next process finishes the job, exactly once. Both ways of running jobs: a
+// `cygno-gateway worker` replaced by another, and the gateway itself (`serve`, with its
+// in-process worker) killed and started again.
 
 const CLI = path.join(__dirname, '..', '..', 'bin', 'cygno-gateway.js');
 // Long enough that the surviving worker's heartbeats (every third of it) keep their lease while
@@ -34,9 +36,11 @@ afterAll(async () => {
   await gw?.close();
 });
 
-function startWorkerProcess(): { child: ChildProcess; output: () => string } {
+type Command = ['worker', '1'] | ['serve'];
+
+function startGatewayProcess(command: Command): { child: ChildProcess; output: () => string } {
   let output = '';
-  const child = spawn(process.execPath, [CLI, 'worker', '1'], {
+  const child = spawn(process.execPath, [CLI, ...command], {
     env: {
       PATH: process.env.PATH,
       DATABASE_URL: gw.config.databaseUrl,
@@ -48,6 +52,8 @@ function startWorkerProcess(): { child: ChildProcess; output: () => string } {
       JOB_LEASE_MS: String(LEASE_MS),
       S3_PART_SIZE: String(2 ** 30),
       JOB_POLL_MS: '50',
+      WORKERS: '1',
+      PORT: '0',
       LOG_LEVEL: 'info',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -74,82 +80,104 @@ const logLines = (output: string, msg: string) =>
     )
     .filter((line) => line.msg === msg);
 
-describe('a worker killed mid-job', () => {
-  it('leaves the job to another worker after the lease expires, which finishes it once', async () => {
-    const FILE_SIZE = writeLargeMidasRun(path.join(gw.bufferDir, 'run00051.mid'), 51, EVENTS);
-    const closed = await gw.gql(
-      `mutation { closeRun(input: { runNumber: 51, files: [{ path: "run00051.mid", sizeBytes: ${FILE_SIZE} }] }) { id } }`,
-    );
-    expect(closed.errors).toBeUndefined();
-    const jobs = () =>
-      gw.server.runtime.db.manager.find(Job, { where: { runNumber: 51, kind: JobKind.INGEST } });
+describe.each([
+  {
+    what: 'a worker process killed mid-ingest',
+    outcome: 'leaves the job to another worker after the lease expires, which finishes it once',
+    command: ['worker', '1'] as Command,
+    runNumber: 51,
+  },
+  {
+    what: 'the gateway (serve) killed mid-ingest',
+    outcome: 'ingests the run once after it is started again',
+    command: ['serve'] as Command,
+    runNumber: 52,
+  },
+])('$what', ({ outcome, command, runNumber }) => {
+  it(
+    outcome,
+    async () => {
+      const name = `run000${runNumber}.mid`;
+      const FILE_SIZE = writeLargeMidasRun(path.join(gw.bufferDir, name), runNumber, EVENTS);
+      const closed = await gw.gql(
+        `mutation { closeRun(input: { runNumber: ${runNumber}, files: [{ path: "${name}", sizeBytes: ${FILE_SIZE} }] }) { id } }`,
+      );
+      expect(closed.errors).toBeUndefined();
+      const jobs = () =>
+        gw.server.runtime.db.manager.find(Job, { where: { runNumber, kind: JobKind.INGEST } });
 
-    const first = startWorkerProcess();
-    const running = await waitFor(
-      async () => {
-        const [job] = await jobs();
-        return job?.state === JobState.RUNNING && job.progress > 0 && job.progress < 0.5
-          ? job
-          : null;
-      },
-      'the first worker to be mid-job',
-      20_000,
-      10,
-    );
-    expect(running.leaseOwner).toContain(`:${first.child.pid}:`);
-    first.child.kill('SIGKILL');
-    const killedAt = Date.now();
-    await new Promise((resolve) => first.child.once('exit', resolve));
+      const first = startGatewayProcess(command);
+      const running = await waitFor(
+        async () => {
+          const [job] = await jobs();
+          return job?.state === JobState.RUNNING && job.progress > 0 && job.progress < 0.5
+            ? job
+            : null;
+        },
+        'the first worker to be mid-job',
+        20_000,
+        10,
+      );
+      expect(running.leaseOwner).toContain(`:${first.child.pid}:`);
+      // Killed as it was running: as a server, when the command is `serve`.
+      expect(logLines(first.output(), 'gateway listening')).toHaveLength(
+        command[0] === 'serve' ? 1 : 0,
+      );
+      first.child.kill('SIGKILL');
+      const killedAt = Date.now();
+      await new Promise((resolve) => first.child.once('exit', resolve));
 
-    const second = startWorkerProcess();
-    const done = await waitFor(
-      async () => {
-        const [job] = await jobs();
-        return job?.state === JobState.SUCCEEDED ? job : null;
-      },
-      'the second worker to finish the job',
-      90_000, // 640 MB through s3rver on a loaded 2-core machine
-    );
-    second.child.kill('SIGTERM');
-    await new Promise((resolve) => second.child.once('exit', resolve));
+      const second = startGatewayProcess(command);
+      const done = await waitFor(
+        async () => {
+          const [job] = await jobs();
+          return job?.state === JobState.SUCCEEDED ? job : null;
+        },
+        'the second worker to finish the job',
+        90_000, // 640 MB through s3rver on a loaded 2-core machine
+      );
+      second.child.kill('SIGTERM');
+      await new Promise((resolve) => second.child.once('exit', resolve));
 
-    const all = await jobs();
-    expect(all).toHaveLength(1);
-    expect(done).toMatchObject({ attempts: 2, progress: 1, leaseOwner: null, lastError: null });
-    expect(done.result).toMatchObject({
-      eventCount: EVENTS,
-      files: [
-        { name: 'run00051.mid', key: 'LNGS/run00051.mid', sizeBytes: FILE_SIZE, events: EVENTS },
-      ],
-    });
+      const all = await jobs();
+      expect(all).toHaveLength(1);
+      expect(done).toMatchObject({ attempts: 2, progress: 1, leaseOwner: null, lastError: null });
+      expect(done.result).toMatchObject({
+        eventCount: EVENTS,
+        files: [{ name, key: `LNGS/${name}`, sizeBytes: FILE_SIZE, events: EVENTS }],
+      });
 
-    // The second worker claimed the job once, and only after the first one's lease ran out.
-    // (Its RECONSTRUCT follow-up is claimed too; only the INGEST claims matter here.)
-    const claims = logLines(second.output(), 'job claimed').filter((l) => l.kind === 'INGEST');
-    expect(claims).toHaveLength(1);
-    expect(claims[0].time).toBeGreaterThanOrEqual(new Date(running.leaseUntil!).getTime());
-    expect(claims[0].time).toBeGreaterThan(killedAt);
-    expect(
-      logLines(second.output(), 'job succeeded').filter((l) => l.kind === 'INGEST'),
-    ).toHaveLength(1);
-    expect(logLines(first.output(), 'job succeeded')).toHaveLength(0);
-    const fileRow = (
-      await gw.gql(
-        `{ run(runNumber: 51) { files { localState cloudState objectKey sizeBytes md5 } } }`,
-      )
-    ).data.run.files[0];
-    expect(fileRow).toMatchObject({
-      localState: 'PRESENT',
-      cloudState: 'AVAILABLE',
-      objectKey: 'LNGS/run00051.mid',
-      sizeBytes: FILE_SIZE,
-      md5: done.result!.files[0].md5,
-    });
-    // Ingested once: one index entry per event, one object, nothing registered twice.
-    const [{ count }] = await gw.server.runtime.db.manager.query(
-      'SELECT COUNT(*) AS count FROM events WHERE runId = (SELECT id FROM runs WHERE runNumber = 51)',
-    );
-    expect(Number(count)).toBe(EVENTS);
-    expect((await gw.server.runtime.store.stat('LNGS/run00051.mid'))?.size).toBe(FILE_SIZE);
-  }, 150_000);
+      // The second process claimed the job once, and only after the first one's lease ran out.
+      // (Other jobs are claimed too — its RECONSTRUCT follow-up, the earlier test's — so only
+      // the lines of this job count.)
+      const ofThisJob = (output: string, msg: string) =>
+        logLines(output, msg).filter((l) => l.jobId === running.id);
+      const claims = ofThisJob(second.output(), 'job claimed');
+      expect(claims).toHaveLength(1);
+      expect(claims[0].time).toBeGreaterThanOrEqual(new Date(running.leaseUntil!).getTime());
+      expect(claims[0].time).toBeGreaterThan(killedAt);
+      expect(ofThisJob(second.output(), 'job succeeded')).toHaveLength(1);
+      expect(ofThisJob(first.output(), 'job succeeded')).toHaveLength(0);
+      const fileRow = (
+        await gw.gql(
+          `{ run(runNumber: ${runNumber}) { files { localState cloudState objectKey sizeBytes md5 } } }`,
+        )
+      ).data.run.files[0];
+      expect(fileRow).toMatchObject({
+        localState: 'PRESENT',
+        cloudState: 'AVAILABLE',
+        objectKey: `LNGS/${name}`,
+        sizeBytes: FILE_SIZE,
+        md5: done.result!.files[0].md5,
+      });
+      // Ingested once: one index entry per event, one object, nothing registered twice.
+      const [{ count }] = await gw.server.runtime.db.manager.query(
+        'SELECT COUNT(*) AS count FROM events WHERE runId = (SELECT id FROM runs WHERE runNumber = ?)',
+        [runNumber],
+      );
+      expect(Number(count)).toBe(EVENTS);
+      expect((await gw.server.runtime.store.stat(`LNGS/${name}`))?.size).toBe(FILE_SIZE);
+    },
+    150_000,
+  );
 });
