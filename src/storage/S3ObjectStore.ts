@@ -1,3 +1,5 @@
+import http from 'node:http';
+import https from 'node:https';
 import type { Readable } from 'node:stream';
 import { Client } from 'minio';
 import { assertValidKey, type ObjectInfo, type ObjectStore } from './ObjectStore';
@@ -31,6 +33,16 @@ export function parseS3Url(value: string): S3Location {
   };
 }
 
+/**
+ * How long an idle connection to the store is kept for the next request: well under the
+ * keep-alive timeout of S3 servers (5 s for MinIO and node-based ones). The minio client reads
+ * a whole part (up to S3_PART_SIZE) into memory before it sends the PUT; on a connection idle
+ * for as long as that took, the server may have just closed it, and the upload fails with
+ * EPIPE or ECONNRESET (seen on 1 GB single-part PUTs). An older idle connection is dropped and
+ * the request opens a new one.
+ */
+const IDLE_CONNECTION_MS = 2000;
+
 function isNotFound(error: unknown): boolean {
   const code = (error as { code?: string }).code;
   return code === 'NotFound' || code === 'NoSuchKey';
@@ -54,6 +66,10 @@ export class S3ObjectStore implements ObjectStore {
       region: s3.region,
       partSize,
       pathStyle: true,
+      transportAgent: new (s3.useSSL ? https : http).Agent({
+        keepAlive: true,
+        timeout: IDLE_CONNECTION_MS,
+      }),
     });
   }
 
