@@ -22,6 +22,7 @@ export class ParallelHasher {
   private readonly adler32 = new Adler32();
   private readonly free = Array.from({ length: SLOTS }, (_, slot) => slot);
   private slotReturned: (() => void) | undefined;
+  private updating = false;
   private digested: ((digest: { md5: string; adler32: string }) => void) | undefined;
   private failure: Error | undefined;
 
@@ -40,8 +41,23 @@ export class ParallelHasher {
     });
   }
 
-  /** Adds a chunk; resolves once it is in the ring (at once while a slot is free). */
+  /**
+   * Adds a chunk; resolves once it is in the ring (at once while a slot is free), after which
+   * the caller may reuse the chunk's memory. One call at a time: the digests follow the order
+   * of the bytes, so a second call before the first resolved is refused.
+   */
   async update(chunk: Uint8Array): Promise<void> {
+    if (this.updating)
+      throw new Error('ParallelHasher: update() called before the last one resolved');
+    this.updating = true;
+    try {
+      await this.enqueue(chunk);
+    } finally {
+      this.updating = false;
+    }
+  }
+
+  private async enqueue(chunk: Uint8Array): Promise<void> {
     this.adler32.update(chunk);
     for (let start = 0; start < chunk.length; start += SLOT_BYTES) {
       const piece = chunk.subarray(start, start + SLOT_BYTES);

@@ -77,4 +77,17 @@ describe('checksums', () => {
       adler32: '00000001',
     });
   });
+
+  it('ParallelHasher refuses a second update before the first resolved (bytes out of order)', async () => {
+    const hasher = new ParallelHasher();
+    const first = hasher.update(data.subarray(0, 1000));
+    await expect(hasher.update(data.subarray(1000, 2000))).rejects.toThrow(
+      /before the last one resolved/,
+    );
+    await first;
+    await hasher.update(data.subarray(1000, 2000));
+    expect((await hasher.digest()).md5).toBe(
+      createHash('md5').update(data.subarray(0, 2000)).digest('hex'),
+    );
+  });
 });
