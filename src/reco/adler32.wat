@@ -5,7 +5,7 @@
 ;; takes 16 × s1 as it was before the block; the lanes are reduced mod 65521 every 5536 bytes
 ;; (zlib's NMAX, 5552, rounded down to whole blocks), before any 32-bit lane can overflow.
 (module
-  ;; 16 pages of input (1 MB) at offset 0, grown by the caller when it needs more.
+  ;; 16 pages (1 MB) of input at offset 0: the caller passes at most that much per call.
   (memory (export "memory") 16)
 
   (func $hsum (param $v v128) (result i64)
