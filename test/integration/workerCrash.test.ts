@@ -107,22 +107,21 @@ describe.each([
         gw.server.runtime.db.manager.find(Job, { where: { runNumber, kind: JobKind.INGEST } });
 
       const first = startGatewayProcess(command);
+      // `serve` logs that it listens only after its worker has started: wait for both, so that
+      // the process killed below is a listening server in the middle of the job.
+      const listening = () => logLines(first.output(), 'gateway listening').length > 0;
       const running = await waitFor(
         async () => {
           const [job] = await jobs();
-          return job?.state === JobState.RUNNING && job.progress > 0 && job.progress < 0.5
-            ? job
-            : null;
+          const midJob = job?.state === JobState.RUNNING && job.progress > 0 && job.progress < 0.5;
+          return midJob && (command[0] !== 'serve' || listening()) ? job : null;
         },
-        'the first worker to be mid-job',
+        'the first process to be mid-job',
         20_000,
         10,
       );
       expect(running.leaseOwner).toContain(`:${first.child.pid}:`);
-      // Killed as it was running: as a server, when the command is `serve`.
-      expect(logLines(first.output(), 'gateway listening')).toHaveLength(
-        command[0] === 'serve' ? 1 : 0,
-      );
+      expect(listening()).toBe(command[0] === 'serve');
       first.child.kill('SIGKILL');
       const killedAt = Date.now();
       await new Promise((resolve) => first.child.once('exit', resolve));
