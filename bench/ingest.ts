@@ -19,10 +19,16 @@ import { benchEventIndex } from './eventIndex';
 // measured in the same run: a plain streaming copy of the same file to the same store, and a
 // plain streaming decompression of it to nowhere. Target: ingest <= 1.25x the slower floor.
 // For reading, not for the target: the MD5 of the file alone, on one thread (MD5 is one
-// sequential stream that no second core can share, so ingest cannot beat it either).
+// sequential stream that no second core can share, so ingest cannot beat it either), and the
+// ingest against it: how well everything else hides behind the hashing.
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 100); // ~10.6 MB each
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+// Comma-separated subsets, to look at one row: BENCH_STORES=file BENCH_KINDS=plain.
+const only = (variable: string) => (name: string) =>
+  !process.env[variable] || process.env[variable]!.split(',').some((word) => name.startsWith(word));
+const wantStore = only('BENCH_STORES');
+const wantKind = only('BENCH_KINDS');
 
 /** A CYGNO-like run: camera images with per-pixel noise, so that gzip works as hard as on real data. */
 function writeRun(file: string, gzip: boolean): Promise<void> {
@@ -92,12 +98,15 @@ async function main(): Promise<void> {
     console.log(
       `bench:ingest — ${EVENTS} camera events: plain ${mb(files.plain).toFixed(0)} MB, gzip ${mb(files.gzip).toFixed(0)} MB; ${ROUNDS} rounds, ${os.cpus().length} cores`,
     );
-    console.log('store        file   ingest s  copy s  unzip s  md5 s  ingest/slower floor');
-    for (const [storeName, store] of stores) {
+    console.log(
+      'store        file   ingest s  copy s  unzip s  md5 s  ingest/slower floor  ingest/md5',
+    );
+    for (const [storeName, store] of stores.filter(([name]) => wantStore(name))) {
       const ingest = new IngestService(store);
-      for (const [kind, file] of Object.entries(files)) {
+      for (const [kind, file] of Object.entries(files).filter(([kind]) => wantKind(kind))) {
         const size = fs.statSync(file).size;
         const ratios: number[] = [];
+        const md5Ratios: number[] = [];
         for (let round = 0; round < ROUNDS && ratios.length === round; round++) {
           const copy = await seconds(() =>
             store.put('bench/copy', fs.createReadStream(file, { highWaterMark: 1 << 20 }), size),
@@ -132,8 +141,9 @@ async function main(): Promise<void> {
           if (events !== EVENTS) throw new Error(`indexed ${events} events, expected ${EVENTS}`);
           const floor = Math.max(copy, unzip);
           ratios.push(full / floor);
+          md5Ratios.push(md5 / floor);
           console.log(
-            `${storeName.padEnd(12)} ${kind.padEnd(6)} ${full.toFixed(2).padStart(8)} ${copy.toFixed(2).padStart(7)} ${unzip.toFixed(2).padStart(8)} ${md5.toFixed(2).padStart(6)}  ${(full / floor).toFixed(2)}`,
+            `${storeName.padEnd(12)} ${kind.padEnd(6)} ${full.toFixed(2).padStart(8)} ${copy.toFixed(2).padStart(7)} ${unzip.toFixed(2).padStart(8)} ${md5.toFixed(2).padStart(6)}  ${(full / floor).toFixed(2).padStart(19)}  ${(full / md5).toFixed(2).padStart(10)}`,
           );
           await store.delete('bench/copy');
           await store.delete('bench/ingest');
@@ -143,6 +153,12 @@ async function main(): Promise<void> {
         console.log(
           `${''.padEnd(12)} ${kind.padEnd(6)} best ratio ${best.toFixed(2)} (target <= 1.25)`,
         );
+        // Said plainly when the target is out of reach of any ingest that computes the MD5.
+        const md5Floor = Math.min(...md5Ratios);
+        if (md5Floor > 1.25)
+          console.log(
+            `${''.padEnd(12)} ${kind.padEnd(6)} MD5 alone takes ${md5Floor.toFixed(2)}x the slower floor or more: no ingest that computes it can meet 1.25x here`,
+          );
       }
     }
   } finally {

@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { PassThrough, type Writable } from 'node:stream';
 import { Crc32c, parseCrc32cSidecar, type Crc32cSidecar } from '../reco/checksums';
-import { eventText, indexMidasEvents } from '../reco/midas';
+import { detectCompression, eventText, indexMidasEvents } from '../reco/midas';
 import { parseOdbDump, type OdbTree } from '../reco/midas/odb';
 import type { ObjectInfo, ObjectStore } from '../storage/ObjectStore';
 import { ParallelHasher } from './ParallelHasher';
+import { RecyclingFileReader } from './RecyclingFileReader';
 
 /** One indexed MIDAS data event, as the events table stores it. */
 export interface EventIndexRow {
@@ -42,14 +42,30 @@ export interface CopyOptions {
 
 /** Writes a chunk, waiting for the consumer when it asks for a pause (backpressure). */
 async function feed(target: Writable, chunk: Buffer): Promise<void> {
+  // A stream destroyed by another failure would never drain: fail instead of waiting forever.
+  if (target.destroyed) throw target.errored ?? new Error('the stream was closed');
   if (!target.write(chunk)) await once(target, 'drain');
 }
 
+/** Rejects when the signal fires: the read loop's waits end on an abort, not only between chunks. */
+function whenAborted(signal: AbortSignal | undefined): Promise<never> | undefined {
+  if (!signal) return undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+  aborted.catch(() => undefined); // reported by the read loop that races it, if still running
+  return aborted;
+}
+
+const CHUNK_BYTES = 1 << 20;
+
 /**
  * Moves a raw file from the DAQ buffer to the object store in one read: the same bytes feed
- * the MD5 and adler32 hashers (off the main thread), CRC-32C when a sidecar asks for it, the upload, and the MIDAS reader that indexes every
- * event and picks up the BOR/EOR ODB dumps. Any failure (unreadable file, malformed MIDAS, the
- * store refusing) stops all three and leaves no object under the key.
+ * the MD5 and adler32 hashers (MD5 off the main thread), CRC-32C when a sidecar asks for it,
+ * the upload, and the MIDAS reader that indexes every event and picks up the BOR/EOR ODB
+ * dumps. Any failure (unreadable file, malformed MIDAS, the store refusing) stops all of them
+ * and leaves no object under the key.
  */
 export class IngestService {
   constructor(private readonly store: ObjectStore) {}
@@ -68,15 +84,28 @@ export class IngestService {
     expectedSize: number,
     options: CopyOptions = {},
   ): Promise<CopyResult> {
+    const upload = this.store.openUpload(key, expectedSize);
+    const input = await fsp.open(localPath, 'r').catch(async (error: Error) => {
+      await upload.abort(error);
+      throw error;
+    });
+    const reader = new RecyclingFileReader(input, CHUNK_BYTES);
     const hasher = new ParallelHasher();
     const crc = options.crc32c ? new Crc32c() : undefined;
-    const upload = new PassThrough({ highWaterMark: 4 << 20 });
     const parse = new PassThrough({ highWaterMark: 4 << 20 });
     const events: EventIndexRow[] = [];
     let bor: OdbTree | undefined;
     let eor: OdbTree | undefined;
 
-    const uploading = this.store.put(key, upload, expectedSize);
+    // A read buffer is recycled once the hashers and the upload are done with it (`copied`)
+    // and the index is past it (`indexed`). The index reads a plain file's own chunks, and
+    // its event offsets are offsets in the file; a compressed file's chunks go to the
+    // decompressor as copies (it keeps input for as long as it likes), so only `copied` counts.
+    let copied = 0;
+    let indexed = 0;
+    let plain = false;
+    const recycle = () => reader.recycleUpTo(plain ? Math.min(copied, indexed) : copied);
+
     const indexing = (async () => {
       for await (const event of indexMidasEvents(parse)) {
         if (event.kind === 'BOR') bor ??= parseOdbDump(eventText(event));
@@ -92,37 +121,42 @@ export class IngestService {
             bankNames: event.banks.map((bank) => bank.name),
           });
         }
+        // Nothing of this event is read after this point (the ODB dumps are parsed above).
+        indexed = event.offset + 16 + event.dataSize;
+        recycle();
       }
+      indexed = Infinity;
     })();
+    const aborted = whenAborted(options.signal);
     const reading = (async () => {
-      let bytes = 0;
-      const input = fs.createReadStream(localPath, {
-        highWaterMark: 1 << 20,
-        signal: options.signal,
-      });
-      for await (const chunk of input as AsyncIterable<Buffer>) {
+      for await (const chunk of reader.chunks()) {
+        if (copied === 0) plain = detectCompression(chunk) === 'none';
         crc?.update(chunk);
-        await Promise.all([hasher.update(chunk), feed(upload, chunk), feed(parse, chunk)]);
-        bytes += chunk.length;
-        options.onBytes?.(bytes);
+        const consumed = Promise.all([
+          hasher.update(chunk),
+          upload.write(chunk),
+          feed(parse, plain ? chunk : Buffer.from(chunk)),
+        ]);
+        await (aborted ? Promise.race([consumed, aborted]) : consumed);
+        copied += chunk.length;
+        recycle();
+        options.onBytes?.(copied);
       }
-      upload.end();
       parse.end();
-      return bytes;
+      return copied;
     })();
 
     // The first failure stops the others: a broken upload or a malformed file ends the read.
+    let stopping: Promise<void> | undefined;
     const stopAll = (error: Error) => {
-      upload.destroy(error);
       parse.destroy(error);
+      stopping ??= upload.abort(error);
     };
     reading.catch(stopAll);
     indexing.catch(stopAll);
-    uploading.catch(stopAll);
     try {
-      const [sizeBytes, stored] = await Promise.all([reading, uploading, indexing]).then(
-        ([size, info]) => [size, info] as const,
-      );
+      const [sizeBytes] = await Promise.all([reading, indexing]);
+      const stored = await upload.finish();
       const { md5, adler32 } = await hasher.digest();
       return {
         sizeBytes,
@@ -135,10 +169,13 @@ export class IngestService {
         eor,
       };
     } catch (error) {
-      await Promise.allSettled([reading, uploading, indexing]);
+      stopAll(error as Error);
+      await Promise.allSettled([reading, indexing, stopping]);
       await hasher.close();
       await this.store.delete(key).catch(() => undefined);
       throw error;
+    } finally {
+      await input.close();
     }
   }
 

@@ -3,10 +3,14 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { assertValidKey, type ObjectInfo, type ObjectStore } from './ObjectStore';
+import { FileUpload } from './fileUpload';
+import {
+  assertValidKey,
+  type ObjectInfo,
+  type ObjectStore,
+  type ObjectUpload,
+} from './ObjectStore';
 import type { UrlSigner } from './signedUrls';
-import { SyncingFileWriter } from './syncingFileWriter';
 
 /** The embedded object store: a directory. Uploads land in a temp file and are renamed into place. */
 export class FileObjectStore implements ObjectStore {
@@ -43,27 +47,18 @@ export class FileObjectStore implements ObjectStore {
   }
 
   async put(key: string, body: Readable, size?: number): Promise<ObjectInfo> {
-    const target = this.pathOf(key);
-    const tmp = path.join(this.tmpDir, randomUUID());
+    const upload = this.openUpload(key, size);
     try {
-      const handle = await fsp.open(tmp, 'w');
-      try {
-        // On disk before the rename below: it must never expose an object that is not.
-        await pipeline(body, new SyncingFileWriter(handle));
-      } finally {
-        await handle.close();
-      }
-      const { size: written } = await fsp.stat(tmp);
-      if (size !== undefined && written !== size) {
-        throw new Error(`object ${key}: expected ${size} bytes, received ${written}`);
-      }
-      await fsp.mkdir(path.dirname(target), { recursive: true });
-      await fsp.rename(tmp, target);
-      return { size: written };
+      for await (const chunk of body) await upload.write(chunk as Buffer);
     } catch (error) {
-      await fsp.rm(tmp, { force: true });
+      await upload.abort(error as Error);
       throw error;
     }
+    return upload.finish();
+  }
+
+  openUpload(key: string, size?: number): ObjectUpload {
+    return new FileUpload(path.join(this.tmpDir, randomUUID()), this.pathOf(key), key, size);
   }
 
   async get(key: string, range?: { start: number; end?: number }): Promise<Readable> {

@@ -8,6 +8,20 @@ export interface ObjectInfo {
 }
 
 /**
+ * An upload fed chunk by chunk (INGEST's: the same chunks also go to the hashers and the
+ * index). `write` resolves once the store is done with the chunk's memory, so that the caller
+ * may read the next bytes into it; recycling read buffers spares the garbage collector a
+ * 1 MB buffer per MB ingested.
+ */
+export interface ObjectUpload {
+  write(chunk: Buffer): Promise<void>;
+  /** Every byte is written: completes the object (all-or-nothing, as `put`). */
+  finish(): Promise<ObjectInfo>;
+  /** Gives the upload up: no object is left under the key. */
+  abort(reason: Error): Promise<void>;
+}
+
+/**
  * Where verified copies of raw data and reconstruction outputs live. A put is all-or-nothing:
  * a failed or interrupted upload never leaves an object under the key.
  */
@@ -17,6 +31,8 @@ export interface ObjectStore {
   /** The bucket name recorded on DataFile rows. */
   readonly bucket: string;
   put(key: string, body: Readable, size?: number): Promise<ObjectInfo>;
+  /** Starts an upload written chunk by chunk; throws at once on an invalid key. */
+  openUpload(key: string, size?: number): ObjectUpload;
   get(key: string, range?: { start: number; end?: number }): Promise<Readable>;
   /** Null when no object has the key. */
   stat(key: string): Promise<ObjectInfo | null>;

@@ -2,7 +2,13 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
 import { Client } from 'minio';
-import { assertValidKey, type ObjectInfo, type ObjectStore } from './ObjectStore';
+import {
+  assertValidKey,
+  type ObjectInfo,
+  type ObjectStore,
+  type ObjectUpload,
+} from './ObjectStore';
+import { uploadThroughPut } from './uploadThroughPut';
 
 export interface S3Location {
   endPoint: string;
@@ -88,6 +94,11 @@ export class S3ObjectStore implements ObjectStore {
       throw new Error(`object ${key}: expected ${size} bytes, store has ${stat.size}`);
     }
     return { ...stat, etag: etag ?? stat.etag };
+  }
+
+  openUpload(key: string, size?: number): ObjectUpload {
+    assertValidKey(key);
+    return uploadThroughPut((body) => this.put(key, body, size));
   }
 
   async get(key: string, range?: { start: number; end?: number }): Promise<Readable> {
