@@ -47,15 +47,24 @@ async function feed(target: Writable, chunk: Buffer): Promise<void> {
   if (!target.write(chunk)) await once(target, 'drain');
 }
 
-/** Rejects when the signal fires: the read loop's waits end on an abort, not only between chunks. */
-function whenAborted(signal: AbortSignal | undefined): Promise<never> | undefined {
-  if (!signal) return undefined;
+/**
+ * A promise that rejects when the signal fires, so that the read loop's waits end on an abort
+ * and not only between chunks; `forget` removes its listener once the copy is over (one job
+ * copies each of a run's files under the same signal).
+ */
+function whenAborted(signal: AbortSignal | undefined): {
+  aborted?: Promise<never>;
+  forget(): void;
+} {
+  if (!signal) return { forget: () => undefined };
+  let onAbort: () => void = () => undefined;
   const aborted = new Promise<never>((_, reject) => {
-    if (signal.aborted) reject(signal.reason);
-    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+    onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
   });
   aborted.catch(() => undefined); // reported by the read loop that races it, if still running
-  return aborted;
+  return { aborted, forget: () => signal.removeEventListener('abort', onAbort) };
 }
 
 const CHUNK_BYTES = 1 << 20;
@@ -127,7 +136,7 @@ export class IngestService {
       }
       indexed = Infinity;
     })();
-    const aborted = whenAborted(options.signal);
+    const { aborted, forget } = whenAborted(options.signal);
     const reading = (async () => {
       for await (const chunk of reader.chunks()) {
         if (copied === 0) plain = detectCompression(chunk) === 'none';
@@ -175,6 +184,7 @@ export class IngestService {
       await this.store.delete(key).catch(() => undefined);
       throw error;
     } finally {
+      forget();
       await input.close();
     }
   }

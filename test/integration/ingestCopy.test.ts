@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { getEventListeners } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -67,9 +68,13 @@ describe.each(['file', 's3'])('copyAndIndex to the %s store', (storeName) => {
           });
       }
 
+      const job = new AbortController();
       const result = await new IngestService(store).copyAndIndex(file, key, content.length, {
         crc32c: true,
+        signal: job.signal,
       });
+      // A job copies each of a run's files under one signal: nothing stays listening to it.
+      expect(getEventListeners(job.signal, 'abort')).toHaveLength(0);
 
       expect(result.sizeBytes).toBe(content.length);
       expect(result.md5).toBe(md5(content));
