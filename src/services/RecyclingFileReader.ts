@@ -2,11 +2,12 @@ import type { FileHandle } from 'node:fs/promises';
 
 /**
  * Reads a file chunk by chunk into a few buffers used over and over, one read ahead of the
- * caller. A fresh 1 MB buffer per MB read (what a read stream does) leaves the garbage collector
- * a full collection every few dozen MB; on the 1 GB ingest benchmark that was about as much CPU
- * as the MD5 of the file. A chunk's buffer is read into again only after `recycleUpTo` says
- * that every consumer is past the chunk's end; until then the reader takes a new buffer, so
- * memory grows to what the consumers hold (a whole event, for the MIDAS index) and no further.
+ * caller. A fresh 1 MB buffer per MB read (what a read stream does) cost a light process ~40
+ * full garbage collections per GB (a fifth of an ingest's CPU in the benchmark; in the loaded
+ * gateway V8 frees them more cheaply, in scavenges). A chunk's buffer is read into again only
+ * after `recycleUpTo` says that every consumer is past the chunk's end; until then the reader
+ * takes a new buffer, so memory grows to what the consumers hold (a whole event, for the MIDAS
+ * index) and no further.
  */
 export class RecyclingFileReader {
   private readonly free: Buffer[] = [];

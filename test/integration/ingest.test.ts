@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -8,11 +7,9 @@ import { Crc32c } from '../../src/reco/checksums';
 import { startTestGateway, type TestGateway } from '../support/gateway';
 import { smallMidasRun } from '../support/midasFixtures';
 import { waitFor } from '../support/wait';
+import { adler32, md5 } from '../support/bytes';
 
 const SAMPLE = path.join(__dirname, '..', 'fixtures', 'midas', '51230216_125838_F0001.mid.gz');
-const md5 = (data: Buffer) => createHash('md5').update(data).digest('hex');
-/** adler32 from zlib itself: the last four bytes of a zlib stream, big-endian. */
-const adler32 = (data: Buffer) => zlib.deflateSync(data, { level: 0 }).subarray(-4).toString('hex');
 
 let gw: TestGateway;
 

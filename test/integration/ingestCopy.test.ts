@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { getEventListeners } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -14,6 +13,7 @@ import type { ObjectStore } from '../../src/storage/ObjectStore';
 import { UrlSigner } from '../../src/storage/signedUrls';
 import { smallMidasRun } from '../support/midasFixtures';
 import { startS3, type TestS3 } from '../support/s3';
+import { adler32, md5, readAll } from '../support/bytes';
 
 // INGEST's copy + hash + index pass on runs whose camera events (2.9 MB) span several 1 MB
 // read chunks, on both stores: the read buffers are recycled while the index still holds
@@ -27,8 +27,6 @@ const files = {
   gzip: { path: path.join(dir, 'run07001.mid.gz'), content: zlib.gzipSync(plain, { level: 1 }) },
 };
 for (const { path: file, content } of Object.values(files)) fs.writeFileSync(file, content);
-const md5 = (data: Buffer) => createHash('md5').update(data).digest('hex');
-const adler32 = (data: Buffer) => zlib.deflateSync(data, { level: 0 }).subarray(-4).toString('hex');
 
 let s3: TestS3;
 const stores: Record<string, ObjectStore> = {};
@@ -44,12 +42,6 @@ afterAll(async () => {
   await s3?.stop();
   fs.rmSync(dir, { recursive: true, force: true });
 });
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
 
 describe.each(['file', 's3'])('copyAndIndex to the %s store', (storeName) => {
   it.each(Object.keys(files))(

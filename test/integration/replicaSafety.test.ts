@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,6 +24,7 @@ import { drainJobs } from '../support/drainJobs';
 import { testRedisPrefix } from '../support/gateway';
 import { smallMidasRun } from '../support/midasFixtures';
 import { startTapeDoor, type TapeDoor } from '../support/tapeDoor';
+import { md5, readAll } from '../support/bytes';
 
 // DESIGN §6: "space is freed only where a verified replica remains". Random sequences of
 // ingest / tape copy / tape failures / retention / recall / restart steps run against the real
@@ -65,14 +65,6 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   fc.constantFrom(...RUNS).map((run) => ({ op: 'recall' as const, run })),
   fc.constant({ op: 'restart' as const }),
 );
-
-const md5 = (bytes: Buffer) => createHash('md5').update(bytes).digest('hex');
-
-async function readAll(stream: AsyncIterable<unknown>): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
 
 class Scenario {
   runtime!: Runtime;

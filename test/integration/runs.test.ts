@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway';
 import { smallMidasRun } from '../support/midasFixtures';
 import { waitFor } from '../support/wait';
+import { md5 } from '../support/bytes';
 
 let gw: TestGateway;
 
@@ -12,8 +12,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await gw?.close();
 });
-
-const md5 = (content: Buffer) => createHash('md5').update(content).digest('hex');
 
 describe('startRun / closeRun', () => {
   it('starts a run, parsing the run type from a CYGNO description', async () => {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,8 +16,8 @@ import { startTestGateway, type TestGateway } from '../support/gateway';
 import { smallMidasRun } from '../support/midasFixtures';
 import { startTapeDoor, type TapeDoor } from '../support/tapeDoor';
 import { waitFor } from '../support/wait';
+import { md5 } from '../support/bytes';
 
-const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
 const adler = (b: Buffer) => new Adler32().update(b).hex();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cygno-tape-test-'));
 
