@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunTruth } from '../../src/reco/simulation';
 import { startTestGateway, type TestGateway } from '../support/gateway';
-import { waitFor } from '../support/wait';
+import { readWhenDone } from '../support/wait';
 
 const CLI = path.join(__dirname, '..', '..', 'bin', 'cygno-gateway.js');
 let gw: TestGateway;
@@ -51,22 +51,14 @@ describe('cygno-gateway simulate-daq', () => {
       [1, true, 'run00001.mid.gz'],
       [2, false, 'run00002.mid.gz'],
     ]);
-    const runs = await waitFor(
-      async () => {
-        const nodes = (
-          await gw.gql(
-            `{ runs { nodes { runNumber pedestal runType eventCount attributes files { cloudState md5 } jobs { state } } } }`,
-          )
-        ).data.runs.nodes;
-        return nodes.length === 2 &&
-          nodes.every((r: { jobs: Array<{ state: string }> }) => r.jobs[0]?.state === 'SUCCEEDED')
-          ? nodes
-          : null;
-      },
+    const RUNS = `{ runs { nodes { runNumber pedestal runType eventCount attributes files { cloudState md5 } jobs { state } } } }`;
+    const [data, pedestal] = await readWhenDone(
+      async () => (await gw.gql(RUNS)).data.runs.nodes,
+      (nodes: Array<{ jobs: Array<{ state: string }> }>) =>
+        nodes.length === 2 && nodes.every((r) => r.jobs[0]?.state === 'SUCCEEDED'),
       'both runs to be ingested',
       20_000,
     );
-    const [data, pedestal] = runs;
     expect(pedestal).toMatchObject({
       runNumber: 1,
       pedestal: true,

@@ -15,7 +15,7 @@ import { Readable } from 'node:stream';
 import { startTestGateway, type TestGateway } from '../support/gateway';
 import { smallMidasRun } from '../support/midasFixtures';
 import { startTapeDoor, type TapeDoor } from '../support/tapeDoor';
-import { waitFor } from '../support/wait';
+import { readWhenDone, waitFor } from '../support/wait';
 import { md5 } from '../support/bytes';
 
 const adler = (b: Buffer) => new Adler32().update(b).hex();
@@ -38,14 +38,13 @@ async function closeRun(gw: TestGateway, runNumber: number, stoppedAt?: string):
 }
 
 async function tapeJob(gw: TestGateway, runNumber: number, state: string, timeoutMs = 20_000) {
-  return waitFor(
+  return readWhenDone(
     async () => {
       const res = await gw.gql(RUN, { n: runNumber });
       if (res.errors) throw new Error(JSON.stringify(res.errors));
-      const run = res.data.run;
-      const job = run?.jobs.find((j: { kind: string }) => j.kind === 'TAPE_COPY');
-      return job?.state === state ? run : null;
+      return res.data.run;
     },
+    (run) => run?.jobs.find((j: { kind: string }) => j.kind === 'TAPE_COPY')?.state === state,
     `TAPE_COPY of run ${runNumber} to be ${state}`,
     timeoutMs,
   );
