@@ -48,6 +48,12 @@ export interface TestGateway {
     token?: string,
   ): Promise<Subscription<T>>;
   /**
+   * Calls `send` (which sends one subscription on `topic`) and waits until the server has
+   * registered it — sending is not subscribing: the server registers asynchronously. Ends
+   * early if `failed` returns something.
+   */
+  registered(topic: Topic, send: () => void, failed?: () => unknown): Promise<void>;
+  /**
    * Opens a subscription socket with these connection params and resolves with how the gateway
    * closed it; `onConnected` runs once the connection has been accepted.
    */
@@ -128,15 +134,26 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       const res = await req.send({ query, variables });
       return { status: res.status, data: res.body?.data, errors: res.body?.errors };
     },
+    async registered(topic, send, failed) {
+      const pubsub = server.runtime.pubsub;
+      // A new pub/sub listener, or (shared subscriptions, one listener per group) a new member
+      // of a group; and a listener whose Redis subscription is confirmed, else the first events
+      // can still be missed.
+      const count = () =>
+        config.sharedSubscriptions ? sharedStats.joined : pubsub.listenerCount(topic);
+      const before = count();
+      send();
+      await waitFor(
+        () => failed?.() ?? (count() > before && pubsub.listenerCount(topic) > 0),
+        'the subscription to register',
+      );
+    },
     async subscribe<T>(
       query: string,
       variables: Record<string, unknown>,
       topic: Topic,
       token?: string,
     ): Promise<Subscription<T>> {
-      const pubsub = server.runtime.pubsub;
-      const before = pubsub.listenerCount(topic);
-      const joinedBefore = sharedStats.joined;
       const received: T[] = [];
       const waiters: Array<(value: T) => void> = [];
       let failure: unknown;
@@ -151,30 +168,23 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
         },
       });
       clients.push(client);
-      client.subscribe(
-        { query, variables },
-        {
-          next: (value) => {
-            if (value.errors) failure = new Error(JSON.stringify(value.errors));
-            const data = (value.data ? Object.values(value.data)[0] : undefined) as T;
-            received.push(data);
-            waiters.shift()?.(data);
+      const send = () =>
+        client.subscribe(
+          { query, variables },
+          {
+            next: (value) => {
+              if (value.errors) failure = new Error(JSON.stringify(value.errors));
+              const data = (value.data ? Object.values(value.data)[0] : undefined) as T;
+              received.push(data);
+              waiters.shift()?.(data);
+            },
+            error: (error) => {
+              failure = error;
+            },
+            complete: () => undefined,
           },
-          error: (error) => {
-            failure = error;
-          },
-          complete: () => undefined,
-        },
-      );
-      // Registered: a new pub/sub listener, or (shared subscriptions) a new member of a group.
-      await waitFor(
-        () =>
-          failure ??
-          (config.sharedSubscriptions
-            ? sharedStats.joined > joinedBefore
-            : pubsub.listenerCount(topic) > before),
-        'the subscription to register',
-      );
+        );
+      await gateway.registered(topic, send, () => failure);
       if (failure) throw failure instanceof Error ? failure : new Error(JSON.stringify(failure));
       let consumed = 0;
       return {
