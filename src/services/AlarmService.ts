@@ -1,4 +1,4 @@
-import { In, Not, type SelectQueryBuilder } from 'typeorm';
+import { In, Not, type EntityManager, type SelectQueryBuilder } from 'typeorm';
 import type { Principal } from '../auth/roles';
 import type { Database } from '../db/Database';
 import { Alarm } from '../entities/Alarm';
@@ -18,6 +18,13 @@ export interface RaiseAlarm {
   message: string;
   labels?: Record<string, string>;
   rule?: string | null;
+}
+
+/** An alarm written inside a transaction: `announce` it once that transaction has committed. */
+export interface RecordedAlarm {
+  alarm: Alarm;
+  /** It was already open: the raise counted a repeat. */
+  repeated: boolean;
 }
 
 export interface AlarmFilter {
@@ -74,38 +81,50 @@ export class AlarmService {
   ) {}
 
   async raise(alarm: RaiseAlarm): Promise<Alarm> {
+    const recorded = await this.db.transaction((manager) => this.record(manager, alarm));
+    this.announce(recorded);
+    return recorded.alarm;
+  }
+
+  /**
+   * Writes the alarm (new, or a repeat of the open one with that fingerprint) in the caller's
+   * transaction, so that it commits with what it is about — a run judged out of band is never
+   * left without its alarm. Nobody hears of it until `announce`, after the commit.
+   */
+  async record(manager: EntityManager, alarm: RaiseAlarm): Promise<RecordedAlarm> {
     const now = new Date();
-    const { saved, repeated } = await this.db.transaction(async (manager) => {
-      const open = await manager.findOne(Alarm, {
-        where: { fingerprint: alarm.fingerprint, state: Not(In([AlarmState.RESOLVED])) },
-      });
-      if (open) {
-        await manager.update(Alarm, open.id, {
-          count: open.count + 1,
-          lastRaisedAt: now,
-          message: alarm.message,
-          severity: alarm.severity,
-        });
-        return { saved: await manager.findOneByOrFail(Alarm, { id: open.id }), repeated: true };
-      }
-      const created = manager.create(Alarm, {
-        ...alarm,
-        rule: alarm.rule ?? null,
-        labels: alarm.labels ?? {},
-        state: AlarmState.FIRING,
-        firstRaisedAt: now,
-        lastRaisedAt: now,
-        count: 1,
-      });
-      await manager.insert(Alarm, created);
-      return { saved: await manager.findOneByOrFail(Alarm, { id: created.id }), repeated: false };
+    const open = await manager.findOne(Alarm, {
+      where: { fingerprint: alarm.fingerprint, state: Not(In([AlarmState.RESOLVED])) },
     });
+    if (open) {
+      await manager.update(Alarm, open.id, {
+        count: open.count + 1,
+        lastRaisedAt: now,
+        message: alarm.message,
+        severity: alarm.severity,
+      });
+      return { alarm: await manager.findOneByOrFail(Alarm, { id: open.id }), repeated: true };
+    }
+    const created = manager.create(Alarm, {
+      ...alarm,
+      rule: alarm.rule ?? null,
+      labels: alarm.labels ?? {},
+      state: AlarmState.FIRING,
+      firstRaisedAt: now,
+      lastRaisedAt: now,
+      count: 1,
+    });
+    await manager.insert(Alarm, created);
+    return { alarm: await manager.findOneByOrFail(Alarm, { id: created.id }), repeated: false };
+  }
+
+  /** Logs and publishes an alarm `record` wrote, once its transaction has committed. */
+  announce({ alarm, repeated }: RecordedAlarm): void {
     this.log.warn(
-      { fingerprint: alarm.fingerprint, severity: alarm.severity, count: saved.count },
+      { fingerprint: alarm.fingerprint, severity: alarm.severity, count: alarm.count },
       alarm.message,
     );
-    this.publish(repeated ? AlarmEventType.REPEATED : AlarmEventType.RAISED, saved);
-    return saved;
+    this.publish(repeated ? AlarmEventType.REPEATED : AlarmEventType.RAISED, alarm);
   }
 
   async acknowledge(id: number, principal: Principal, comment?: string | null): Promise<Alarm> {

@@ -4,7 +4,8 @@ import type { Database } from '../db/Database';
 import { DqMetric } from '../entities/DqMetric';
 import { checkBands, subsystemVerdicts, type BandViolation, type DqBand } from '../reco/dq';
 import { FlagSource, QualityStatus, Severity } from '../schema/enums';
-import type { AlarmService } from './AlarmService';
+import type { Run } from '../entities/Run';
+import type { AlarmService, RaiseAlarm, RecordedAlarm } from './AlarmService';
 import type { QualityService } from './QualityService';
 
 /**
@@ -20,16 +21,18 @@ export class DqService {
   ) {}
 
   /**
-   * Stores the metrics (replacing this version's earlier values) and the AUTO flags, inside the
-   * caller's transaction. Returns the band violations, for `raiseAlarms` after the commit.
+   * Stores the metrics (replacing this version's earlier values), the AUTO flags and an alarm
+   * per band violated, inside the caller's transaction. Returns the alarms, for `announce`
+   * after the commit.
    */
   async record(
     manager: EntityManager,
-    runId: number,
+    run: Pick<Run, 'id' | 'runNumber'>,
     version: number,
     metrics: Readonly<Record<string, number | null>>,
     setBy: string,
-  ): Promise<BandViolation[]> {
+  ): Promise<RecordedAlarm[]> {
+    const runId = run.id;
     const names = Object.keys(metrics);
     if (names.length > 0)
       await manager.delete(DqMetric, { runId, recoVersion: version, name: In(names) });
@@ -58,7 +61,15 @@ export class DqService {
         setBy,
       });
     }
-    return violations;
+    const alarms: RecordedAlarm[] = [];
+    for (const violation of violations)
+      alarms.push(await this.alarms.record(manager, bandAlarm(run.runNumber, violation)));
+    return alarms;
+  }
+
+  /** Tells of the alarms `record` wrote, once its transaction has committed. */
+  announce(alarms: readonly RecordedAlarm[]): void {
+    for (const alarm of alarms) this.alarms.announce(alarm);
   }
 
   /** A run's metrics of one version, by default the newest it has. */
@@ -78,17 +89,16 @@ export class DqService {
       order: { name: 'ASC' },
     });
   }
+}
 
-  async raiseAlarms(runNumber: number, violations: readonly BandViolation[]): Promise<void> {
-    for (const { band, message } of violations) {
-      await this.alarms.raise({
-        fingerprint: `dq:${runNumber}:${band.metric}`,
-        name: `DQ ${band.metric} out of band`,
-        severity: Severity[band.severity],
-        source: 'dq',
-        message: `run ${runNumber}: ${message} (${band.subsystem} ${band.status})`,
-        labels: { run: String(runNumber), subsystem: band.subsystem, metric: band.metric },
-      });
-    }
-  }
+/** The alarm of a run's metric out of its band: one per run and metric. */
+function bandAlarm(runNumber: number, { band, message }: BandViolation): RaiseAlarm {
+  return {
+    fingerprint: `dq:${runNumber}:${band.metric}`,
+    name: `DQ ${band.metric} out of band`,
+    severity: Severity[band.severity],
+    source: 'dq',
+    message: `run ${runNumber}: ${message} (${band.subsystem} ${band.status})`,
+    labels: { run: String(runNumber), subsystem: band.subsystem, metric: band.metric },
+  };
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway';
 import { smallMidasRun } from '../support/midasFixtures';
 import { startS3, type TestS3 } from '../support/s3';
-import { waitFor } from '../support/wait';
+import { readWhenDone, waitFor } from '../support/wait';
 
 // The object store (S3, a real s3rver) goes down during ingestion and comes back.
 
@@ -34,14 +34,15 @@ describe('object store outage', () => {
       `mutation { closeRun(input: { runNumber: 301, files: [{ path: "run00301.mid" }] }) { id } }`,
     );
 
-    const failing = await waitFor(
-      async () => {
-        const run = (await gw.gql(RUN)).data.run;
-        return run.jobs[0].attempts >= 2 && run.jobs[0].state === 'QUEUED' ? run : null;
-      },
+    // Read again once it holds (the next attempt is 200 ms away): the files of the polling
+    // query are read before its jobs and may show the attempt that was still running.
+    const failing = await readWhenDone(
+      async () => (await gw.gql(RUN)).data.run,
+      (run) => run.jobs[0].attempts >= 2 && run.jobs[0].state === 'QUEUED',
       'two failed attempts',
       20_000,
     );
+    expect(failing.jobs[0].state).toBe('QUEUED');
     expect(failing.jobs[0].lastError).toMatch(/ECONNREFUSED|connect/);
     expect(failing.files[0]).toMatchObject({
       cloudState: null,

@@ -186,21 +186,23 @@ export class IngestJob implements JobHandler {
     const message = `${file.name}: ${problems.join('; ')}`;
     // Never a replica: the object goes, the buffer file stays, and people are told.
     await this.ingest.deleteObject(key);
-    await this.db.write((m) =>
-      m.update(DataFile, file.id, {
+    // The BAD state and its alarm commit together: no bad file goes unannounced.
+    const alarm = await this.db.transaction(async (m) => {
+      await m.update(DataFile, file.id, {
         cloudState: ReplicaState.BAD,
         md5: copy.md5,
         adler32: copy.adler32,
-      }),
-    );
-    await this.alarms.raise({
-      fingerprint: `checksum-mismatch:${file.id}`,
-      name: 'Checksum mismatch',
-      severity: Severity.CRITICAL,
-      source: 'ingest',
-      message: `run ${runNumber}: ${message}; the buffer file is kept`,
-      labels: { run: String(runNumber), file: file.name },
+      });
+      return this.alarms.record(m, {
+        fingerprint: `checksum-mismatch:${file.id}`,
+        name: 'Checksum mismatch',
+        severity: Severity.CRITICAL,
+        source: 'ingest',
+        message: `run ${runNumber}: ${message}; the buffer file is kept`,
+        labels: { run: String(runNumber), file: file.name },
+      });
     });
+    this.alarms.announce(alarm);
     await this.runs.publish(runId);
     throw new PermanentJobError(message, 'CHECKSUM_MISMATCH');
   }

@@ -24,7 +24,8 @@ export interface PedestalOptions {
  * PEDESTAL: the camera images of a pedestal run, streamed from the object store, become the
  * per-pixel mean and σ maps that the data runs after it subtract. The map is stored as an
  * object (a PEDESTAL_MAP file of the run); its mean, noise and drift since the previous
- * pedestal run are DQ metrics, judged against the bands.
+ * pedestal run are DQ metrics, judged against the bands (an alarm per metric out of band, in
+ * the commit that ends the job).
  */
 export class PedestalJob implements JobHandler {
   readonly kind = JobKind.PEDESTAL;
@@ -89,7 +90,7 @@ export class PedestalJob implements JobHandler {
       pedestalDrift: previous == null ? null : mean - previous,
       hotPixels: map.mean.reduce((n, m) => (m >= this.options.cimax ? n + 1 : n), 0),
     };
-    let violations: Awaited<ReturnType<DqService['record']>> = [];
+    let alarms: Awaited<ReturnType<DqService['record']>> = [];
     return {
       result: { key, ...metrics, width: map.width, height: map.height },
       commit: async (manager) => {
@@ -101,18 +102,12 @@ export class PedestalJob implements JobHandler {
           objectKey: key,
           ...stored,
         });
-        violations = await this.dq.record(
-          manager,
-          run.id,
-          context.job.version,
-          metrics,
-          'pedestal',
-        );
+        alarms = await this.dq.record(manager, run, context.job.version, metrics, 'pedestal');
         await manager.update(Run, run.id, { recoStatus: RecoStatus.DONE });
       },
       afterCommit: async () => {
         await this.runs.publish(run.id);
-        await this.dq.raiseAlarms(run.runNumber, violations);
+        this.dq.announce(alarms);
       },
     };
   }

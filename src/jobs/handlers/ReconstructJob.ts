@@ -54,7 +54,8 @@ const WRITE_BATCH = 200;
  * on every core against the newest pedestal map before the run. Clusters and event summaries
  * are written in batches as the run goes (a new attempt first clears what an earlier one of
  * the same version wrote), `eventReconstructed` fires per event, and at the end the run gets
- * an Arrow file of its clusters, its DQ metrics, AUTO flags and, out of band, alarms.
+ * an Arrow file of its clusters, its DQ metrics, AUTO flags and an alarm per metric out of
+ * band, all in the commit that ends the job.
  */
 export class ReconstructJob implements JobHandler {
   readonly kind = JobKind.RECONSTRUCT;
@@ -139,7 +140,7 @@ export class ReconstructJob implements JobHandler {
       ...summary.metrics({ source: isSourceRun(run), fe55: this.options.fe55 }),
       pedestalRun: pedestalRun.runNumber,
     };
-    let violations: Awaited<ReturnType<DqService['record']>> = [];
+    let alarms: Awaited<ReturnType<DqService['record']>> = [];
     return {
       result: { clustersFile: key, ...metrics, badImages: badImages.slice(0, 5) },
       commit: async (manager) => {
@@ -152,7 +153,7 @@ export class ReconstructJob implements JobHandler {
           sizeBytes: arrow.length,
           md5: createHash('md5').update(arrow).digest('hex'),
         });
-        violations = await this.dq.record(manager, run.id, version, metrics, 'reconstruction');
+        alarms = await this.dq.record(manager, run, version, metrics, 'reconstruction');
         if (summary.imageCount === 0 && badImages.length === 0) {
           await this.quality.add(manager, {
             runId: run.id,
@@ -168,7 +169,7 @@ export class ReconstructJob implements JobHandler {
       },
       afterCommit: async () => {
         await this.runs.publish(run.id);
-        await this.dq.raiseAlarms(run.runNumber, violations);
+        this.dq.announce(alarms);
       },
     };
   }
