@@ -2,9 +2,9 @@ import { In, type EntityManager } from 'typeorm';
 import { bindDate, bulkInsert } from '../db/bulkInsert';
 import type { Database } from '../db/Database';
 import { DqMetric } from '../entities/DqMetric';
+import type { Run } from '../entities/Run';
 import { checkBands, subsystemVerdicts, type BandViolation, type DqBand } from '../reco/dq';
 import { FlagSource, QualityStatus, Severity } from '../schema/enums';
-import type { Run } from '../entities/Run';
 import type { AlarmService, RaiseAlarm, RecordedAlarm } from './AlarmService';
 import type { QualityService } from './QualityService';
 

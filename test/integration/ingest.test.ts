@@ -6,7 +6,7 @@ import { Alarm } from '../../src/entities/Alarm';
 import { Crc32c } from '../../src/reco/checksums';
 import { startTestGateway, type TestGateway } from '../support/gateway';
 import { smallMidasRun } from '../support/midasFixtures';
-import { waitFor } from '../support/wait';
+import { readWhenDone } from '../support/wait';
 import { adler32, md5 } from '../support/bytes';
 
 const SAMPLE = path.join(__dirname, '..', 'fixtures', 'midas', '51230216_125838_F0001.mid.gz');
@@ -27,19 +27,14 @@ async function closeAndWait(
 ) {
   const res = await gw.gql(CLOSE_RUN, { input: { runNumber, files } });
   expect(res.errors).toBeUndefined();
-  return waitFor(
-    async () => {
-      const run = (await gw.gql(RUN, { runNumber })).data.run;
-      return ['SUCCEEDED', 'FAILED'].includes(run.jobs[0]?.state) ? run : null;
-    },
+  const run = await readWhenDone(
+    async () => (await gw.gql(RUN, { runNumber })).data.run,
+    (read) => ['SUCCEEDED', 'FAILED'].includes(read.jobs[0]?.state),
     `the INGEST of run ${runNumber} to end`,
     20_000,
-  ).then(async (ended) => {
-    // Read again: the run row of the polling query may predate the commit its jobs list shows.
-    const run = (await gw.gql(RUN, { runNumber })).data.run;
-    expect(run.jobs[0].state, ended.jobs[0].lastError).toBe(state);
-    return run;
-  });
+  );
+  expect(run.jobs[0].state, run.jobs[0].lastError).toBe(state);
+  return run;
 }
 
 describe('INGEST', () => {

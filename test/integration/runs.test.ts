@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway';
 import { smallMidasRun } from '../support/midasFixtures';
-import { waitFor } from '../support/wait';
+import { readWhenDone, waitFor } from '../support/wait';
 import { md5 } from '../support/bytes';
 
 let gw: TestGateway;
@@ -57,12 +57,11 @@ describe('startRun / closeRun', () => {
       expect.objectContaining({ name: 'run00101.mid', kind: 'RAW', declaredMd5: md5(content) }),
     ]);
 
-    await waitFor(async () => {
-      const run = (await gw.gql(RUN, { runNumber: 101 })).data.run;
-      return run.jobs.find((j: { kind: string }) => j.kind === 'INGEST')?.state === 'SUCCEEDED';
-    }, 'the INGEST job to succeed');
-    // Read again: rows of the polling query may predate the commit its jobs list shows.
-    const ingested = (await gw.gql(RUN, { runNumber: 101 })).data.run;
+    const ingested = await readWhenDone(
+      async () => (await gw.gql(RUN, { runNumber: 101 })).data.run,
+      (run) => run.jobs.find((j: { kind: string }) => j.kind === 'INGEST')?.state === 'SUCCEEDED',
+      'the INGEST job to succeed',
+    );
     expect(ingested.eventCount).toBe(12); // the DAQ's count wins over the index's 3
     // INGEST queued the reconstruction in its own commit; with no pedestal run before run 101
     // it cannot run, and says so.

@@ -4,6 +4,7 @@ import { Run } from '../../entities/Run';
 import { cameraImageOf, squareSide } from '../../reco/cameraBank';
 import { PedestalAccumulator, pedestalSummary, RecoInputError } from '../../reco/image';
 import { FileKind, JobKind, RecoStatus } from '../../schema/enums';
+import type { RecordedAlarm } from '../../services/AlarmService';
 import type { DqService } from '../../services/DqService';
 import type { PedestalService } from '../../services/PedestalService';
 import type { RunService } from '../../services/RunService';
@@ -90,7 +91,7 @@ export class PedestalJob implements JobHandler {
       pedestalDrift: previous == null ? null : mean - previous,
       hotPixels: map.mean.reduce((n, m) => (m >= this.options.cimax ? n + 1 : n), 0),
     };
-    let alarms: Awaited<ReturnType<DqService['record']>> = [];
+    let alarms: RecordedAlarm[] = [];
     return {
       result: { key, ...metrics, width: map.width, height: map.height },
       commit: async (manager) => {

@@ -19,6 +19,7 @@ import {
   QualityStatus,
   RecoStatus,
 } from '../../schema/enums';
+import type { RecordedAlarm } from '../../services/AlarmService';
 import type { DqService } from '../../services/DqService';
 import type { PedestalService } from '../../services/PedestalService';
 import type { PreviewService } from '../../services/PreviewService';
@@ -140,7 +141,7 @@ export class ReconstructJob implements JobHandler {
       ...summary.metrics({ source: isSourceRun(run), fe55: this.options.fe55 }),
       pedestalRun: pedestalRun.runNumber,
     };
-    let alarms: Awaited<ReturnType<DqService['record']>> = [];
+    let alarms: RecordedAlarm[] = [];
     return {
       result: { clustersFile: key, ...metrics, badImages: badImages.slice(0, 5) },
       commit: async (manager) => {
