@@ -126,7 +126,7 @@ export class Runtime {
       this.discord = new DiscordDispatcher(
         this.config.discordWebhookUrl,
         this.pubsub,
-        this.services.alarms,
+        this.services,
         {
           groupMs: this.config.discordGroupMs,
           repeatIntervalMs: this.config.alarmRepeatIntervalMs,

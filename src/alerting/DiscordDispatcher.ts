@@ -3,6 +3,7 @@ import { logger } from '../logger';
 import { Topic, type PubSub } from '../pubsub';
 import { AlarmEventType, Severity } from '../schema/enums';
 import type { AlarmService } from '../services/AlarmService';
+import type { SilenceService } from '../services/SilenceService';
 import { discordMessages } from './discordFormat';
 import { postToWebhook } from './webhookPost';
 
@@ -41,7 +42,7 @@ export class DiscordDispatcher {
   constructor(
     private readonly url: string,
     private readonly pubsub: PubSub,
-    private readonly alarms: AlarmService,
+    private readonly services: { alarms: AlarmService; silences: SilenceService },
     private readonly options: DispatchOptions,
   ) {}
 
@@ -98,7 +99,7 @@ export class DiscordDispatcher {
   private async worthSending(events: AlarmEvent[]): Promise<AlarmEvent[]> {
     const out: AlarmEvent[] = [];
     for (const { type, alarm } of events) {
-      if (await this.alarms.isSilenced(alarm)) continue;
+      if (await this.services.silences.isSilenced(alarm)) continue;
       const repeatWindow = `discord:repeat:${alarm.fingerprint}`;
       if (type === AlarmEventType.REPEATED) {
         if (!(await this.pubsub.claim(repeatWindow, this.options.repeatIntervalMs))) continue;
@@ -122,7 +123,7 @@ export class DiscordDispatcher {
     }
     this.dead = true;
     this.queue = [];
-    await this.alarms.raise({
+    await this.services.alarms.raise({
       fingerprint: 'discord:webhook-gone',
       name: 'Discord webhook unusable',
       severity: Severity.CRITICAL,

@@ -89,3 +89,18 @@ export function isDeadlock(error: unknown): boolean {
   const code = e.driverError?.code ?? e.code ?? '';
   return code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT';
 }
+
+/**
+ * Runs `fn` (a whole transaction) again when MariaDB chose it as a deadlock victim: InnoDB rolled
+ * all of it back, so running it again is safe. Other errors, and the last attempt's, go through.
+ */
+export async function retryOnDeadlock<T>(fn: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (!isDeadlock(error) || attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+    }
+  }
+}

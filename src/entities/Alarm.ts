@@ -8,6 +8,7 @@ import { DateTimeColumn, EnumColumn, JsonColumn } from './columns';
 @ObjectType({ simpleResolvers: true, description: 'An alarm.' })
 @Entity('alarms')
 @Index(['fingerprint', 'state'])
+@Index(['openFingerprint'], { unique: true })
 @Index(['state', 'severity'])
 export class Alarm {
   @Field(() => ID)
@@ -17,6 +18,10 @@ export class Alarm {
   @Field({ description: 'Deduplication key: repeats of an open alarm raise its count.' })
   @Column({ type: 'varchar', length: 128 })
   fingerprint: string;
+
+  /** The fingerprint while the alarm is open, NULL once resolved: unique, so one open per key. */
+  @Column({ type: 'varchar', length: 128, nullable: true })
+  openFingerprint: string | null;
 
   @Field(() => String, { nullable: true })
   @Column({ type: 'varchar', length: 128, nullable: true })

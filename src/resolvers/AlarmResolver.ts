@@ -75,7 +75,15 @@ export class AlarmResolver {
   @Authorized(Role.SHIFTER)
   @Mutation(() => Silence, { description: 'Mutes dispatch of matching alarms for a while.' })
   createSilence(@Arg('input') input: SilenceInput, @Ctx() ctx: GatewayContext): Promise<Silence> {
-    return ctx.services.alarms.createSilence(input, ctx.principal);
+    return ctx.services.silences.create(input, ctx.principal);
+  }
+
+  @Authorized(Role.SHIFTER)
+  @Mutation(() => Silence, {
+    description: 'Ends a silence now (CONFLICT when it has ended already).',
+  })
+  expireSilence(@Arg('id', () => ID) id: string, @Ctx() ctx: GatewayContext): Promise<Silence> {
+    return ctx.services.silences.expire(rowId(id, 'a silence'));
   }
 
   @Query(() => [AlarmRule])

@@ -23,9 +23,14 @@ export class AlarmFilterInput {
   description: 'An alarm from an external source (a DAQ program, a slow-control script).',
 })
 export class RaiseAlarmInput {
-  @Field({ description: 'Deduplication key: raising it again while open counts a repeat.' })
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Deduplication key: raising it again while open counts a repeat. Optional: without it the key is derived from source, name and labels (the same three, in any label order, are the same alarm).',
+  })
+  @IsOptional()
   @Matches(/^[\w.:/@-]{1,128}$/, { message: 'fingerprint: 1–128 letters, digits or _.:/@-' })
-  fingerprint: string;
+  fingerprint?: string | null;
   @Field() @MaxLength(255) name: string;
   @Field(() => Severity) severity: Severity;
   @Field() @MaxLength(128) source: string;

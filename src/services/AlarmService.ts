@@ -1,17 +1,20 @@
-import { In, Not, type EntityManager, type SelectQueryBuilder } from 'typeorm';
+import type { EntityManager, SelectQueryBuilder } from 'typeorm';
 import type { Principal } from '../auth/roles';
-import type { Database } from '../db/Database';
+import { retryOnDeadlock, type Database } from '../db/Database';
 import { Alarm } from '../entities/Alarm';
-import { Silence } from '../entities/Silence';
-import { BadUserInputError, ConflictError, NotFoundError } from '../errors';
+import { ConflictError, NotFoundError } from '../errors';
 import { logger } from '../logger';
+import { deriveFingerprint } from './alarmFingerprint';
 import { Topic, type PubSub } from '../pubsub';
 import { AlarmEventType, AlarmState, Severity } from '../schema/enums';
 import { paginate, type ListOptions, type Page, type PageArgs, type SortKey } from './pagination';
 
 export interface RaiseAlarm {
-  /** Deduplication key: raising it again while it is open counts a repeat. */
-  fingerprint: string;
+  /**
+   * Deduplication key: raising it again while it is open counts a repeat. Derived from source,
+   * name and labels when not given (see deriveFingerprint).
+   */
+  fingerprint?: string | null;
   name: string;
   severity: Severity;
   source: string;
@@ -47,25 +50,6 @@ const NEWEST_FIRST: SortKey<Alarm> = {
   valueOf: (a) => a.id,
 };
 
-/** True when every matcher of the silence matches the alarm's labels (exact, or /regex/). */
-export function silenceMatches(
-  matchers: Record<string, string>,
-  alarm: Pick<Alarm, 'labels' | 'name' | 'source' | 'severity'>,
-): boolean {
-  const labels: Record<string, string> = {
-    ...alarm.labels,
-    alertname: alarm.name,
-    source: alarm.source,
-    severity: alarm.severity,
-  };
-  return Object.entries(matchers).every(([key, wanted]) => {
-    const value = labels[key];
-    if (value === undefined) return false;
-    const regex = /^\/(.*)\/$/.exec(wanted);
-    return regex ? new RegExp(`^(?:${regex[1]})$`).test(value) : value === wanted;
-  });
-}
-
 /**
  * Alarms: FIRING → ACKNOWLEDGED → RESOLVED with deduplication by fingerprint, as Alertmanager
  * does, plus the acknowledgement MIDAS has. Every change is published on `alarmEvents`; silences
@@ -81,7 +65,9 @@ export class AlarmService {
   ) {}
 
   async raise(alarm: RaiseAlarm): Promise<Alarm> {
-    const recorded = await this.db.transaction((manager) => this.record(manager, alarm));
+    const recorded = await retryOnDeadlock(() =>
+      this.db.transaction((manager) => this.record(manager, alarm)),
+    );
     this.announce(recorded);
     return recorded.alarm;
   }
@@ -90,32 +76,50 @@ export class AlarmService {
    * Writes the alarm (new, or a repeat of the open one with that fingerprint) in the caller's
    * transaction, so that it commits with what it is about — a run judged out of band is never
    * left without its alarm. Nobody hears of it until `announce`, after the commit.
+   *
+   * One statement decides new-or-repeat: an upsert on the unique `openFingerprint`, which holds
+   * the fingerprint while the alarm is open. Two replicas raising at once therefore open one
+   * alarm between them and the count is incremented in SQL, never read-modify-written.
    */
   async record(manager: EntityManager, alarm: RaiseAlarm): Promise<RecordedAlarm> {
     const now = new Date();
-    const open = await manager.findOne(Alarm, {
-      where: { fingerprint: alarm.fingerprint, state: Not(In([AlarmState.RESOLVED])) },
-    });
-    if (open) {
-      await manager.update(Alarm, open.id, {
-        count: open.count + 1,
-        lastRaisedAt: now,
-        message: alarm.message,
+    const fingerprint = alarm.fingerprint || deriveFingerprint(alarm);
+    const insert = manager
+      .createQueryBuilder()
+      .insert()
+      .into(Alarm)
+      .values({
+        fingerprint,
+        openFingerprint: fingerprint,
+        rule: alarm.rule ?? null,
+        name: alarm.name,
         severity: alarm.severity,
+        source: alarm.source,
+        message: alarm.message,
+        labels: alarm.labels ?? {},
+        state: AlarmState.FIRING,
+        firstRaisedAt: now,
+        lastRaisedAt: now,
+        count: 1,
       });
-      return { alarm: await manager.findOneByOrFail(Alarm, { id: open.id }), repeated: true };
-    }
-    const created = manager.create(Alarm, {
-      ...alarm,
-      rule: alarm.rule ?? null,
-      labels: alarm.labels ?? {},
-      state: AlarmState.FIRING,
-      firstRaisedAt: now,
-      lastRaisedAt: now,
-      count: 1,
-    });
-    await manager.insert(Alarm, created);
-    return { alarm: await manager.findOneByOrFail(Alarm, { id: created.id }), repeated: false };
+    const [sql, parameters] = insert.getQueryAndParameters();
+    await manager.query(`${sql} ${this.onOpenDuplicate(manager)}`, parameters);
+    const row = await manager.findOneByOrFail(Alarm, { openFingerprint: fingerprint });
+    // Only an insert leaves count at 1: every repeat adds one.
+    return { alarm: row, repeated: row.count > 1 };
+  }
+
+  /** The upsert's repeat clause: a repeat counts, and carries the newest message and severity. */
+  private onOpenDuplicate(manager: EntityManager): string {
+    const q = (column: string) => manager.connection.driver.escape(column);
+    const repeat = (incoming: (column: string) => string) =>
+      [
+        `${q('count')} = ${q('count')} + 1`,
+        ...['lastRaisedAt', 'message', 'severity'].map((c) => `${q(c)} = ${incoming(c)}`),
+      ].join(', ');
+    return this.db.dialect === 'sqlite'
+      ? `ON CONFLICT (${q('openFingerprint')}) DO UPDATE SET ${repeat((c) => `excluded.${q(c)}`)}`
+      : `ON DUPLICATE KEY UPDATE ${repeat((c) => `VALUES(${q(c)})`)}`;
   }
 
   /** Logs and publishes an alarm `record` wrote, once its transaction has committed. */
@@ -127,34 +131,52 @@ export class AlarmService {
     this.publish(repeated ? AlarmEventType.REPEATED : AlarmEventType.RAISED, alarm);
   }
 
+  /**
+   * A shifter takes a FIRING alarm in hand. The update is conditional on FIRING, so an alarm
+   * resolved (or acknowledged by someone else) in between is a CONFLICT, never flipped back.
+   */
   async acknowledge(id: number, principal: Principal, comment?: string | null): Promise<Alarm> {
+    const update = await this.db.write((m) =>
+      m
+        .createQueryBuilder()
+        .update(Alarm)
+        .set({
+          state: AlarmState.ACKNOWLEDGED,
+          acknowledgedBy: principal.name,
+          acknowledgedAt: new Date(),
+          acknowledgeComment: comment ?? null,
+        })
+        .where('id = :id AND state = :firing', { id, firing: AlarmState.FIRING })
+        .execute(),
+    );
     const alarm = await this.get(id);
-    if (alarm.state !== AlarmState.FIRING)
+    if (update.affected !== 1)
       throw new ConflictError(
         `alarm ${id} is ${alarm.state}; only a FIRING alarm can be acknowledged`,
       );
-    await this.db.write((m) =>
-      m.update(Alarm, id, {
-        state: AlarmState.ACKNOWLEDGED,
-        acknowledgedBy: principal.name,
-        acknowledgedAt: new Date(),
-        acknowledgeComment: comment ?? null,
-      }),
-    );
-    const updated = await this.get(id);
-    this.publish(AlarmEventType.ACKNOWLEDGED, updated);
-    return updated;
+    this.publish(AlarmEventType.ACKNOWLEDGED, alarm);
+    return alarm;
   }
 
-  /** Resolves the open alarm of a fingerprint (its condition cleared); null when none is open. */
+  /**
+   * Resolves the open alarm of a fingerprint (its condition cleared); null when none is open.
+   * Conditional on it still being open: of two resolvers at once, one resolves and announces.
+   */
   async resolve(fingerprint: string): Promise<Alarm | null> {
     const open = await this.db.manager.findOne(Alarm, {
-      where: { fingerprint, state: Not(AlarmState.RESOLVED) },
+      where: { openFingerprint: fingerprint },
+      select: { id: true },
     });
     if (!open) return null;
-    await this.db.write((m) =>
-      m.update(Alarm, open.id, { state: AlarmState.RESOLVED, resolvedAt: new Date() }),
+    const update = await this.db.write((m) =>
+      m
+        .createQueryBuilder()
+        .update(Alarm)
+        .set({ state: AlarmState.RESOLVED, resolvedAt: new Date(), openFingerprint: null })
+        .where('id = :id AND openFingerprint IS NOT NULL', { id: open.id })
+        .execute(),
     );
+    if (update.affected !== 1) return null;
     const resolved = await this.get(open.id);
     this.publish(AlarmEventType.RESOLVED, resolved);
     return resolved;
@@ -169,9 +191,8 @@ export class AlarmService {
   async openFingerprints(prefix: string): Promise<string[]> {
     const rows = await this.db.manager
       .createQueryBuilder(Alarm, 'alarm')
-      .select('alarm.fingerprint', 'fingerprint')
-      .where('alarm.state != :resolved', { resolved: AlarmState.RESOLVED })
-      .andWhere('alarm.fingerprint LIKE :prefix', { prefix: `${prefix}%` })
+      .select('alarm.openFingerprint', 'fingerprint')
+      .where('alarm.openFingerprint LIKE :prefix', { prefix: `${prefix}%` })
       .getRawMany<{ fingerprint: string }>();
     return rows.map((r) => r.fingerprint);
   }
@@ -193,60 +214,6 @@ export class AlarmService {
     if (filter?.source) query.andWhere('alarm.source = :source', { source: filter.source });
     if (filter?.since) query.andWhere('alarm.lastRaisedAt >= :since', { since: filter.since });
     return paginate(query, NEWEST_FIRST, page, { maxPageSize: this.maxPageSize, ...options });
-  }
-
-  async createSilence(
-    input: {
-      matchers: Record<string, string>;
-      startsAt?: Date | null;
-      endsAt: Date;
-      comment?: string | null;
-    },
-    principal: Principal,
-  ): Promise<Silence> {
-    const entries = Object.entries(input.matchers ?? {});
-    if (entries.length === 0 || entries.some(([, v]) => typeof v !== 'string'))
-      throw new BadUserInputError(
-        'matchers: give at least one label name → string value',
-        'matchers',
-      );
-    for (const [key, value] of entries) {
-      const regex = /^\/(.*)\/$/.exec(value);
-      if (regex) {
-        try {
-          new RegExp(regex[1]);
-        } catch {
-          throw new BadUserInputError(
-            `matchers.${key}: ${value} is not a valid regular expression`,
-            'matchers',
-          );
-        }
-      }
-    }
-    const startsAt = input.startsAt ?? new Date();
-    if (!(input.endsAt > startsAt))
-      throw new BadUserInputError('endsAt must be after startsAt', 'endsAt');
-    const silence = this.db.manager.create(Silence, {
-      matchers: input.matchers,
-      startsAt,
-      endsAt: input.endsAt,
-      comment: input.comment ?? null,
-      createdBy: principal.name,
-    });
-    await this.db.write((m) => m.insert(Silence, silence));
-    return silence;
-  }
-
-  /** Silences in force at `at`. */
-  async activeSilences(at = new Date()): Promise<Silence[]> {
-    return this.db.manager
-      .createQueryBuilder(Silence, 's')
-      .where('s.startsAt <= :at AND s.endsAt > :at', { at })
-      .getMany();
-  }
-
-  async isSilenced(alarm: Alarm, at = new Date()): Promise<boolean> {
-    return (await this.activeSilences(at)).some((s) => silenceMatches(s.matchers, alarm));
   }
 
   private publish(type: AlarmEventType, alarm: Alarm): void {

@@ -23,6 +23,7 @@ import { TapeService } from './TapeService';
 import type { TapeStore } from '../tape';
 import { QualityService } from './QualityService';
 import { RunService } from './RunService';
+import { SilenceService } from './SilenceService';
 
 export interface Services {
   runs: RunService;
@@ -30,6 +31,7 @@ export interface Services {
   jobs: JobService;
   quality: QualityService;
   alarms: AlarmService;
+  silences: SilenceService;
   ingest: IngestService;
   events: EventService;
   pedestals: PedestalService;
@@ -71,7 +73,8 @@ export function createServices(deps: {
     jobs: new JobService(db, queue, maxPageSize),
     quality,
     alarms,
-    ingest: new IngestService(store),
+    silences: new SilenceService(db),
+    ingest: new IngestService(store, daqBufferDir),
     events: new EventService(db, maxPageSize),
     pedestals: new PedestalService(db, store),
     dq: new DqService(db, quality, alarms, deps.dqBands),

@@ -52,6 +52,7 @@ const MUTATIONS: Record<string, [string, RoleName[]]> = {
     `mutation { createSilence(input: { matchers: { source: "test" }, endsAt: 4102444800000 }) { id } }`,
     ['shifter'],
   ],
+  expireSilence: [`mutation { expireSilence(id: "999") { id } }`, ['shifter']],
   setQualityFlag: [
     `mutation { setQualityFlag(input: { runNumber: 1, subsystem: "camera", status: GOOD }) { id } }`,
     ['shifter'],

@@ -187,7 +187,7 @@ describe('Discord dispatch from several replicas', () => {
     otherPubSub = process.env.REDIS_URL
       ? await PubSub.redis(process.env.REDIS_URL, gw.config.redisPrefix)
       : gw.server.runtime.pubsub;
-    other = new DiscordDispatcher(url, otherPubSub, gw.server.runtime.services.alarms, {
+    other = new DiscordDispatcher(url, otherPubSub, gw.server.runtime.services, {
       groupMs: 200,
       repeatIntervalMs: 3_600_000,
     });

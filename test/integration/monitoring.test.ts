@@ -208,7 +208,7 @@ describe('alarms', () => {
   });
 
   it('matches silences on labels, exactly or by /regex/, within their window', async () => {
-    const alarms = gw.server.runtime.services.alarms;
+    const { alarms, silences } = gw.server.runtime.services;
     const silence = await gw.gql(
       `mutation($input: SilenceInput!) { createSilence(input: $input) { id createdBy } }`,
       {
@@ -228,9 +228,9 @@ describe('alarms', () => {
       message: 'x',
       labels: { program: 'fe-pmt' },
     });
-    expect(await alarms.isSilenced(camera)).toBe(true);
-    expect(await alarms.isSilenced({ ...camera, severity: 'WARNING' as never })).toBe(false);
-    expect(await alarms.isSilenced(camera, new Date(Date.now() + 7_200_000))).toBe(false);
+    expect(await silences.isSilenced(camera)).toBe(true);
+    expect(await silences.isSilenced({ ...camera, severity: 'WARNING' as never })).toBe(false);
+    expect(await silences.isSilenced(camera, new Date(Date.now() + 7_200_000))).toBe(false);
     const bad = await gw.gql(
       `mutation { createSilence(input: { matchers: {}, endsAt: 1 }) { id } }`,
     );

@@ -2,6 +2,7 @@ import { Initial1764000000000 } from './1764000000000-Initial';
 import { FileDeletions1764100000000 } from './1764100000000-FileDeletions';
 import { Security1764200000000 } from './1764200000000-Security';
 import { EventPreviews1764300000000 } from './1764300000000-EventPreviews';
+import { OpenAlarmKey1764400000000 } from './1764400000000-OpenAlarmKey';
 
 /** Every migration, oldest first. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   FileDeletions1764100000000,
   Security1764200000000,
   EventPreviews1764300000000,
+  OpenAlarmKey1764400000000,
 ];
