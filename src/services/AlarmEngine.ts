@@ -1,3 +1,4 @@
+import { In } from 'typeorm';
 import type { Database } from '../db/Database';
 import type { AlarmRule } from '../entities/AlarmRule';
 import { Job } from '../entities/Job';
@@ -7,6 +8,14 @@ import { AlarmRuleKind, JobState, Severity } from '../schema/enums';
 import type { AlarmRuleService } from './AlarmRuleService';
 import type { AlarmService } from './AlarmService';
 import type { StorageService } from './StorageService';
+
+const FAILED_JOB_PREFIX = 'job-failed:';
+/** How many newly failed jobs one pass raises alarms for (a mass failure spreads over passes). */
+const NEW_FAILURES_PER_PASS = 200;
+
+function failedJobFingerprint(jobId: number): string {
+  return `${FAILED_JOB_PREFIX}${jobId}`;
+}
 
 /**
  * Evaluates the alarm rules every few seconds: thresholds held for a duration, heartbeats that
@@ -57,8 +66,8 @@ export class AlarmEngine {
           if (rule.metric === 'failed-job') await this.failedJobs(rule);
           else await this.backlog(rule);
           break;
-        default:
-          break; // DQ_BAND: judged when a run's metrics are computed (DqService)
+        case AlarmRuleKind.DQ_BAND:
+          break; // judged when a run's metrics are computed (DqService.record), not on a timer
       }
     }
   }
@@ -125,24 +134,40 @@ export class AlarmEngine {
     }
   }
 
+  /**
+   * One alarm per job that failed after its last attempt, resolved once the job is retried or
+   * succeeds. Three reads per pass whatever the numbers: the ids of every failed job, the open
+   * job-failed alarms, and the details of at most NEW_FAILURES_PER_PASS newly failed jobs (the
+   * rest get theirs on the next pass). An alarm is resolved only when its job is known not to be
+   * failed, never because the job fell outside a page.
+   */
   private async failedJobs(rule: AlarmRule): Promise<void> {
-    const failed = await this.db.manager.find(Job, {
-      where: { state: JobState.FAILED },
-      order: { id: 'DESC' },
-      take: 500,
-    });
-    const failedIds = new Set(failed.map((j) => j.id));
-    for (const job of failed) {
+    const failedIds = new Set(
+      (
+        await this.db.manager.find(Job, {
+          where: { state: JobState.FAILED },
+          select: { id: true },
+        })
+      ).map((job) => job.id),
+    );
+    const open = new Set(await this.alarms.openFingerprints(FAILED_JOB_PREFIX));
+    const fresh = [...failedIds]
+      .filter((id) => !open.has(failedJobFingerprint(id)))
+      .sort((x, y) => y - x)
+      .slice(0, NEW_FAILURES_PER_PASS);
+    const jobs = fresh.length
+      ? await this.db.manager.find(Job, { where: { id: In(fresh) }, order: { id: 'DESC' } })
+      : [];
+    for (const job of jobs) {
       await this.raise(
         rule,
-        `job-failed:${job.id}`,
+        failedJobFingerprint(job.id),
         `${job.kind} ${job.subject} failed after ${job.attempts} attempt(s): ${job.lastError ?? 'no reason recorded'}`,
         { kind: job.kind, run: String(job.runNumber ?? '') },
-        true,
       );
     }
-    for (const fingerprint of await this.alarms.openFingerprints('job-failed:')) {
-      if (!failedIds.has(Number(fingerprint.slice('job-failed:'.length))))
+    for (const fingerprint of open) {
+      if (!failedIds.has(Number(fingerprint.slice(FAILED_JOB_PREFIX.length))))
         await this.alarms.resolve(fingerprint); // retried or succeeded since
     }
   }
@@ -162,15 +187,12 @@ export class AlarmEngine {
     }
   }
 
-  /** Raises once per condition: an alarm already open is not counted again on every pass. */
   private async raise(
     rule: AlarmRule,
     fingerprint: string,
     message: string,
     labels: Record<string, string> = {},
-    onlyOnce = false,
   ): Promise<void> {
-    if (onlyOnce && (await this.alarms.openFingerprints(fingerprint)).includes(fingerprint)) return;
     await this.alarms.raise({
       fingerprint,
       rule: rule.name,

@@ -1,5 +1,6 @@
 import type { Database } from '../db/Database';
 import { AlarmRule } from '../entities/AlarmRule';
+import type { DqBand } from '../reco/dq';
 import { BadUserInputError } from '../errors';
 import { AlarmRuleKind, Severity } from '../schema/enums';
 
@@ -47,6 +48,12 @@ export function checkRule(spec: RuleSpec): void {
     if (!spec.forSeconds || spec.forSeconds <= 0)
       throw new BadUserInputError(`${where}: a HEARTBEAT rule needs forSeconds > 0`, 'forSeconds');
   }
+  if (spec.kind === AlarmRuleKind.DQ_BAND) {
+    if (!spec.metric)
+      throw new BadUserInputError(`${where}: a DQ_BAND rule needs a DQ metric`, 'metric');
+    if (spec.above == null && spec.below == null)
+      throw new BadUserInputError(`${where}: a DQ_BAND rule needs above or below`, 'above');
+  }
   if (
     spec.kind === AlarmRuleKind.PIPELINE &&
     !['failed-job', 'backlog'].includes(spec.metric ?? '')
@@ -57,6 +64,22 @@ export function checkRule(spec: RuleSpec): void {
     );
   if (spec.forSeconds != null && spec.forSeconds < 0)
     throw new BadUserInputError(`${where}: forSeconds must be ≥ 0`, 'forSeconds');
+}
+
+/**
+ * A DQ_BAND rule as the band it stands for: in band between `below` and `above`; outside, the
+ * subsystem named by the rule's `subsystem` label (default `dq`) is flagged BAD for a CRITICAL
+ * rule and QUESTIONABLE otherwise, and the alarm has the rule's severity.
+ */
+export function bandOfRule(rule: AlarmRule): DqBand {
+  return {
+    metric: rule.metric!,
+    subsystem: rule.labels?.subsystem || 'dq',
+    ...(rule.below != null ? { min: rule.below } : {}),
+    ...(rule.above != null ? { max: rule.above } : {}),
+    status: rule.severity === Severity.CRITICAL ? 'BAD' : 'QUESTIONABLE',
+    severity: rule.severity,
+  };
 }
 
 /** Parses ALARM_RULES: a JSON array of rules. */

@@ -4,7 +4,9 @@ import type { Database } from '../db/Database';
 import { DqMetric } from '../entities/DqMetric';
 import type { Run } from '../entities/Run';
 import { checkBands, subsystemVerdicts, type BandViolation, type DqBand } from '../reco/dq';
-import { FlagSource, QualityStatus, Severity } from '../schema/enums';
+import { AlarmRule } from '../entities/AlarmRule';
+import { AlarmRuleKind, FlagSource, QualityStatus, Severity } from '../schema/enums';
+import { bandOfRule } from './AlarmRuleService';
 import type { AlarmService, RaiseAlarm, RecordedAlarm } from './AlarmService';
 import type { QualityService } from './QualityService';
 
@@ -49,8 +51,9 @@ export class DqService {
         bindDate(manager, now),
       ]),
     );
-    const violations = checkBands(metrics, this.bands);
-    for (const [subsystem, verdict] of subsystemVerdicts(metrics, this.bands, violations)) {
+    const bands = [...this.bands, ...(await this.ruleBands(manager))];
+    const violations = checkBands(metrics, bands);
+    for (const [subsystem, verdict] of subsystemVerdicts(metrics, bands, violations)) {
       await this.quality.add(manager, {
         runId,
         subsystem,
@@ -67,27 +70,36 @@ export class DqService {
     return alarms;
   }
 
+  /** The bands of the enabled DQ_BAND alarm rules (an admin adds them at run time). */
+  private async ruleBands(manager: EntityManager): Promise<DqBand[]> {
+    const rules = await manager.find(AlarmRule, {
+      where: { kind: AlarmRuleKind.DQ_BAND, enabled: true },
+    });
+    return rules.map(bandOfRule);
+  }
+
   /** Tells of the alarms `record` wrote, once its transaction has committed. */
   announce(alarms: readonly RecordedAlarm[]): void {
     for (const alarm of alarms) this.alarms.announce(alarm);
   }
 
-  /** A run's metrics of one version, by default the newest it has. */
-  async metricsOf(runId: number, version?: number | null): Promise<DqMetric[]> {
-    let wanted = version;
-    if (wanted == null) {
-      const newest = await this.db.manager.findOne(DqMetric, {
-        where: { runId },
-        order: { recoVersion: 'DESC' },
-        select: { id: true, recoVersion: true },
-      });
-      if (!newest) return [];
-      wanted = newest.recoVersion;
-    }
-    return this.db.manager.find(DqMetric, {
-      where: { runId, recoVersion: wanted },
-      order: { name: 'ASC' },
-    });
+  /**
+   * The metrics of several runs in one query: of one reconstruction version, or (null) of the
+   * newest version each run has — runs reconstructed at different versions each get their own.
+   */
+  async metricsOfRuns(runIds: readonly number[], version: number | null): Promise<DqMetric[]> {
+    if (runIds.length === 0) return [];
+    const query = this.db.manager
+      .createQueryBuilder(DqMetric, 'metric')
+      .where('metric.runId IN (:...runIds)', { runIds })
+      .orderBy('metric.runId', 'ASC')
+      .addOrderBy('metric.name', 'ASC');
+    if (version != null) query.andWhere('metric.recoVersion = :version', { version });
+    else
+      query.andWhere(
+        'metric.recoVersion = (SELECT MAX(newest.recoVersion) FROM dq_metrics newest WHERE newest.runId = metric.runId)',
+      );
+    return query.getMany();
   }
 }
 
