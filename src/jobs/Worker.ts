@@ -2,10 +2,11 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Job } from '../entities/Job';
 import { logger } from '../logger';
+import type { JobKind } from '../schema/enums';
 import { Topic, type PubSub } from '../pubsub';
 import { DeferJobError, JobAbortedError, LeaseLostError } from './errors';
 import type { JobQueue } from './JobQueue';
-import type { HandlerRegistry, JobContext } from './registry';
+import type { HandlerRegistry, JobContext, JobOutcome } from './registry';
 
 export interface WorkerOptions {
   concurrency: number;
@@ -100,6 +101,16 @@ export class Worker {
     }
   }
 
+  /**
+   * Claims one runnable job of `kinds` and runs it exactly as the loops do (lease, heartbeat,
+   * settle); null when there is none. For tools and tests that step the pipeline by hand.
+   */
+  async runOne(kinds: readonly JobKind[] = this.registry.kinds): Promise<Job | null> {
+    const job = await this.queue.claim(this.id, [...kinds]);
+    if (job) await this.execute(job);
+    return job;
+  }
+
   private async execute(job: Job): Promise<void> {
     const controller = new AbortController();
     this.active.set(job.id, controller);
@@ -130,19 +141,36 @@ export class Worker {
         if (controller.signal.aborted) throw controller.signal.reason;
       },
     };
+    let outcome: JobOutcome;
     try {
-      const outcome = await this.registry.get(job.kind).run(context);
+      outcome = await this.registry.get(job.kind).run(context);
       clearInterval(timer);
       await beat;
       context.throwIfAborted();
       await this.queue.complete(job, this.id, outcome.result ?? null, outcome.commit);
-      await outcome.afterCommit?.();
     } catch (error) {
       clearInterval(timer);
       await beat;
       await this.settleFailure(job, controller.signal.reason ?? error, error);
+      return;
     } finally {
       this.active.delete(job.id);
+    }
+    await this.afterCommit(job, outcome);
+  }
+
+  /**
+   * Runs what a handler does once its job has committed (announcements). The job has succeeded
+   * by then and stays so: a failure here is logged for what it is, not mistaken for a lost lease.
+   */
+  private async afterCommit(job: Job, outcome: JobOutcome): Promise<void> {
+    try {
+      await outcome.afterCommit?.();
+    } catch (error) {
+      this.log.error(
+        { err: error, jobId: job.id, kind: job.kind },
+        'the job committed, but what it does after its commit failed',
+      );
     }
   }
 

@@ -1,5 +1,5 @@
-import { registryWith } from '../support/registry';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { expectNoUnexpectedJobs, registryWith } from '../support/registry';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { JsonObject } from '../../src/entities/columns';
 import { Job } from '../../src/entities/Job';
 import { JobAbortedError, LeaseLostError, PermanentJobError } from '../../src/jobs/errors';
@@ -31,6 +31,7 @@ afterAll(async () => {
 const started: Worker[] = [];
 afterEach(async () => {
   await Promise.all(started.splice(0).map((worker) => worker.stop()));
+  expectNoUnexpectedJobs();
 });
 
 async function enqueue(maxAttempts = 3): Promise<Job> {
@@ -57,6 +58,8 @@ function startWorker(handler: JobHandler, concurrency = 1): Worker {
   started.push(worker);
   return worker;
 }
+
+type MockLike = (...args: unknown[]) => unknown;
 
 const reload = (id: number) => runtime.queue.get(id);
 const settled = (id: number, state: JobState) =>
@@ -145,6 +148,46 @@ describe('job engine', () => {
       leaseOwner: null,
     });
     expect(Math.max(...progress)).toBeGreaterThan(0);
+  });
+
+  it('logs a failure after the commit as what it is; the job stays SUCCEEDED', async () => {
+    const job = await enqueue();
+    const worker = startWorker(
+      scripted(async () => ({
+        afterCommit: async () => {
+          throw new Error('announcing went wrong');
+        },
+      })),
+    );
+    const log = (worker as unknown as { log: { error: MockLike; warn: MockLike } }).log;
+    const errors = vi.spyOn(log, 'error');
+    const warnings = vi.spyOn(log, 'warn');
+    await settled(job.id, JobState.SUCCEEDED);
+    await waitFor(() => errors.mock.calls.length > 0, 'the error to be logged');
+    await worker.stop();
+    const [fields, message] = errors.mock.calls[0] as [{ err: Error; jobId: number }, string];
+    expect(fields.err.message).toBe('announcing went wrong');
+    expect(fields.jobId).toBe(job.id);
+    expect(message).toMatch(/committed/);
+    expect(warnings.mock.calls.flat().join(' ')).not.toMatch(/lease lost/);
+    expect((await reload(job.id)).state).toBe(JobState.SUCCEEDED);
+  });
+
+  it('a job of a kind the test has no handler for fails the test', async () => {
+    const { job } = await runtime.db.transaction((m) =>
+      runtime.queue.enqueue(m, {
+        kind: JobKind.TAPE_COPY,
+        subject: `test:${++subjectSeq}`,
+        maxAttempts: 1,
+      }),
+    );
+    const worker = new Worker(runtime.queue, registryWith(), runtime.pubsub, {
+      concurrency: 1,
+      pollMs: 30,
+      leaseMs: 600,
+    });
+    expect(await worker.runOne([JobKind.TAPE_COPY])).toMatchObject({ id: job.id });
+    expect(() => expectNoUnexpectedJobs()).toThrow(`TAPE_COPY #${job.id}`);
   });
 
   it('cancels a queued job before it runs, and stops a running one', async () => {
