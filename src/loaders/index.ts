@@ -1,6 +1,8 @@
 import DataLoader from 'dataloader';
 import type { Cluster } from '../entities/Cluster';
 import type { DataFile } from '../entities/DataFile';
+import type { DqMetric } from '../entities/DqMetric';
+import type { FileDeletion } from '../entities/FileDeletion';
 import type { Event } from '../entities/Event';
 import type { EventPreview } from '../entities/EventPreview';
 import type { Job } from '../entities/Job';
@@ -24,6 +26,12 @@ export interface Loaders {
   jobsByRunId(columns?: Columns): DataLoader<number, Job[]>;
   /** Clusters of events, of the current reconstruction version. */
   clustersByEventId(columns?: Columns): DataLoader<number, Cluster[]>;
+  /** DQ metrics of runs, of one reconstruction version (null: each run's newest). */
+  dqMetricsByRunId(recoVersion: number | null): DataLoader<number, DqMetric[]>;
+  /** Every change of runs' quality flags, oldest first (optionally of one subsystem). */
+  qualityHistoryByRunId(subsystem: string | null): DataLoader<number, QualityFlag[]>;
+  /** What retention freed of files. */
+  deletionsByFileId(): DataLoader<number, FileDeletion[]>;
   /** The newest camera preview of a run, and of an event. */
   latestPreviewByRunId(): DataLoader<number, EventPreview | null>;
   previewByEventId(): DataLoader<number, EventPreview | null>;
@@ -48,17 +56,23 @@ function groupBy<T, K>(rows: T[], keys: readonly K[], keyOf: (row: T) => K): T[]
   return keys.map((key) => groups.get(key) ?? []);
 }
 
-function perColumnSet<V>(
-  make: (columns: Columns) => DataLoader<number, V>,
-): (columns?: Columns) => DataLoader<number, V> {
-  // Projection hands out one array per column set, so the array itself is the key.
-  const loaders = new Map<Columns, DataLoader<number, V>>();
-  return (columns) => {
-    let loader = loaders.get(columns);
-    if (!loader) loaders.set(columns, (loader = make(columns)));
+/**
+ * One DataLoader per value of `key` (a column set, or a field argument), so that every item of
+ * a list asking with the same value shares one batch.
+ */
+function perKey<K, V>(make: (key: K) => DataLoader<number, V>): (key: K) => DataLoader<number, V> {
+  const loaders = new Map<K, DataLoader<number, V>>();
+  return (key) => {
+    let loader = loaders.get(key);
+    if (!loader) loaders.set(key, (loader = make(key)));
     return loader;
   };
 }
+
+// Projection hands out one array per column set, so the array itself is the key.
+const perColumnSet: <V>(
+  make: (columns: Columns) => DataLoader<number, V>,
+) => (columns?: Columns) => DataLoader<number, V> = perKey;
 
 /**
  * Every DataLoader, built per request (and per subscription event, uncached): one SQL
@@ -120,6 +134,29 @@ export function createLoaders(
         new DataLoader(
           async (ids) =>
             groupBy(await services.reco.clustersOfEvents(ids, columns), ids, (c) => c.eventId),
+          opts,
+        ),
+    ),
+    dqMetricsByRunId: perKey(
+      (recoVersion: number | null) =>
+        new DataLoader(
+          async (ids) =>
+            groupBy(await services.dq.metricsOfRuns(ids, recoVersion), ids, (m) => m.runId),
+          opts,
+        ),
+    ),
+    qualityHistoryByRunId: perKey(
+      (subsystem: string | null) =>
+        new DataLoader(
+          async (ids) =>
+            groupBy(await services.quality.historyOfRuns(ids, subsystem), ids, (f) => f.runId),
+          opts,
+        ),
+    ),
+    deletionsByFileId: perColumnSet(
+      () =>
+        new DataLoader(
+          async (ids) => groupBy(await services.retention.deletionsOf(ids), ids, (d) => d.fileId),
           opts,
         ),
     ),

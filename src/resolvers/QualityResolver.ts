@@ -31,7 +31,7 @@ export class QualityResolver {
     @Arg('subsystem', () => String, { nullable: true }) subsystem: string | null,
     @Ctx() ctx: GatewayContext,
   ): Promise<QualityFlag[]> {
-    return ctx.services.quality.history(run.id, subsystem);
+    return ctx.loaders.qualityHistoryByRunId(subsystem ?? null).load(run.id);
   }
 
   @FieldResolver(() => [DqMetric], {
@@ -43,6 +43,6 @@ export class QualityResolver {
     @Arg('recoVersion', () => Int, { nullable: true }) recoVersion: number | null,
     @Ctx() ctx: GatewayContext,
   ): Promise<DqMetric[]> {
-    return ctx.services.dq.metricsOf(run.id, recoVersion);
+    return ctx.loaders.dqMetricsByRunId(recoVersion ?? null).load(run.id);
   }
 }

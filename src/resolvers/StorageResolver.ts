@@ -14,8 +14,8 @@ import type { GatewayContext } from '../context';
 import { DataFile } from '../entities/DataFile';
 import { FileDeletion } from '../entities/FileDeletion';
 import { TapeCopy } from '../entities/TapeCopy';
-import { BadUserInputError } from '../errors';
 import { StorageSummary } from '../schema/storage';
+import { rowId } from './ids';
 
 @Resolver(() => DataFile)
 export class StorageResolver {
@@ -40,16 +40,13 @@ export class StorageResolver {
     @Arg('fileId', () => ID) fileId: string,
     @Ctx() ctx: GatewayContext,
   ): Promise<TapeCopy> {
-    const id = Number(fileId);
-    if (!Number.isSafeInteger(id) || id <= 0)
-      throw new BadUserInputError(`fileId: "${fileId}" is not a file id`, 'fileId');
-    return ctx.services.tape.requestRecall(id);
+    return ctx.services.tape.requestRecall(rowId(fileId, 'a file', 'fileId'));
   }
 
   @FieldResolver(() => [FileDeletion], {
     description: 'Copies of this file that retention freed: where, when, why, by whom.',
   })
   deletions(@Root() file: DataFile, @Ctx() ctx: GatewayContext): Promise<FileDeletion[]> {
-    return ctx.services.retention.deletionsOf([file.id]);
+    return ctx.loaders.deletionsByFileId().load(file.id);
   }
 }

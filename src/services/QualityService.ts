@@ -1,4 +1,4 @@
-import type { EntityManager } from 'typeorm';
+import { In, type EntityManager } from 'typeorm';
 import type { Principal } from '../auth/roles';
 import { readRows } from '../db/readRows';
 import type { Database } from '../db/Database';
@@ -58,10 +58,14 @@ export class QualityService {
     return [...latest.values()];
   }
 
-  /** Every change of a run's flags, oldest first (optionally of one subsystem). */
-  async history(runId: number, subsystem?: string | null): Promise<QualityFlag[]> {
+  /** Every change of the runs' flags, oldest first (optionally of one subsystem), in one query. */
+  async historyOfRuns(
+    runIds: readonly number[],
+    subsystem?: string | null,
+  ): Promise<QualityFlag[]> {
+    if (runIds.length === 0) return [];
     return this.db.manager.find(QualityFlag, {
-      where: { runId, ...(subsystem ? { subsystem } : {}) },
+      where: { runId: In([...runIds]), ...(subsystem ? { subsystem } : {}) },
       order: { setAt: 'ASC', id: 'ASC' },
     });
   }
