@@ -1,9 +1,12 @@
 import { BadUserInputError } from '../errors';
 
-/** A GraphQL `ID` argument as the row id it stands for; BAD_USER_INPUT naming `what` otherwise. */
-export function rowId(id: string, what: string): number {
-  const parsed = Number(id);
-  if (!Number.isSafeInteger(parsed) || parsed <= 0)
-    throw new BadUserInputError(`id: "${id}" is not ${what} id`, 'id');
+/**
+ * A GraphQL `ID` argument as the row id it stands for; BAD_USER_INPUT naming the argument and
+ * `what` it should be otherwise. The one place IDs are parsed.
+ */
+export function rowId(id: string, what: string, argument = 'id'): number {
+  const parsed = /^[1-9][0-9]*$/.test(id.trim()) ? Number(id) : NaN;
+  if (!Number.isSafeInteger(parsed))
+    throw new BadUserInputError(`${argument}: "${id}" is not ${what} id`, argument);
   return parsed;
 }

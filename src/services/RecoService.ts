@@ -7,6 +7,7 @@ import { Job } from '../entities/Job';
 import { Run } from '../entities/Run';
 import { ConflictError, NotFoundError } from '../errors';
 import type { JobQueue } from '../jobs/JobQueue';
+import { jobSubject } from '../jobs/subjects';
 import {
   FileKind,
   JobKind,
@@ -19,6 +20,7 @@ import {
 import type { ClusterFilter } from '../schema/filters';
 import type { RunService } from './RunService';
 import { paginate, type ListOptions, type Page, type PageArgs, type SortKey } from './pagination';
+import { normaliseRunTypes } from './runType';
 
 const BY_ID: SortKey<Cluster> = {
   column: 'cluster.id',
@@ -48,7 +50,7 @@ export class RecoService {
   async enqueue(manager: EntityManager, run: Run): Promise<Job> {
     const { job } = await this.queue.enqueue(manager, {
       kind: RecoService.kindFor(run),
-      subject: `run:${run.runNumber}`,
+      subject: jobSubject.run(run.runNumber),
       version: this.options.version,
       runId: run.id,
       runNumber: run.runNumber,
@@ -77,7 +79,7 @@ export class RecoService {
         throw new ConflictError(`run ${runNumber} has no raw file in the object store yet`);
       const existing = await manager.findOneBy(Job, {
         kind: RecoService.kindFor(run),
-        subject: `run:${runNumber}`,
+        subject: jobSubject.run(runNumber),
         version: this.options.version,
       });
       if (existing) return { job: existing, created: false };
@@ -121,18 +123,18 @@ export class RecoService {
       .where('cluster.recoVersion = :version', {
         version: filter.recoVersion ?? this.options.version,
       });
+    const runTypes = normaliseRunTypes(filter.runTypes);
     const needsRun =
       filter.runNumberFrom != null ||
       filter.runNumberTo != null ||
-      (filter.runTypes?.length ?? 0) > 0 ||
+      runTypes.length > 0 ||
       filter.onlyGoodRuns;
     if (needsRun) query.innerJoin(Run, 'run', 'run.id = cluster.runId');
     if (filter.runNumberFrom != null)
       query.andWhere('run.runNumber >= :from', { from: filter.runNumberFrom });
     if (filter.runNumberTo != null)
       query.andWhere('run.runNumber <= :to', { to: filter.runNumberTo });
-    if (filter.runTypes?.length)
-      query.andWhere('run.runType IN (:...types)', { types: filter.runTypes });
+    if (runTypes.length) query.andWhere('run.runType IN (:...runTypes)', { runTypes });
     if (filter.onlyGoodRuns) query.andWhere('run.quality = :good', { good: QualityStatus.GOOD });
     const ranges: Array<[keyof ClusterFilter, string, '>=' | '<=']> = [
       ['minIntegral', 'integral', '>='],

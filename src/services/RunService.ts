@@ -8,6 +8,7 @@ import type { Job } from '../entities/Job';
 import { Run } from '../entities/Run';
 import { ConflictError } from '../errors';
 import type { JobQueue } from '../jobs/JobQueue';
+import { jobSubject } from '../jobs/subjects';
 import { logger } from '../logger';
 import { Topic, type PubSub } from '../pubsub';
 import { FileKind, JobKind, LocalState, RunOrder, RunState } from '../schema/enums';
@@ -19,12 +20,7 @@ import type {
 } from '../schema/runInputs';
 import { resolveBufferPath } from './bufferPaths';
 import { paginate, type ListOptions, type Page, type PageArgs, type SortKey } from './pagination';
-import { runTypeFromDescription } from './runType';
-
-/** The INGEST job of a run: one per run, whatever number of times the DAQ closes it. */
-export function ingestJobSubject(runNumber: number): string {
-  return `run:${runNumber}`;
-}
+import { normaliseRunType, normaliseRunTypes, runTypeFromDescription } from './runType';
 
 const SORTS: Record<RunOrder, SortKey<Run>> = {
   [RunOrder.RUN_NUMBER_DESC]: {
@@ -97,10 +93,8 @@ export class RunService {
       query.andWhere('run.startedAt >= :startedFrom', { startedFrom: filter.startedFrom });
     if (filter?.startedTo)
       query.andWhere('run.startedAt < :startedTo', { startedTo: filter.startedTo });
-    if (filter?.runTypes?.length)
-      query.andWhere('run.runType IN (:...runTypes)', {
-        runTypes: filter.runTypes.map((t) => t.toUpperCase()),
-      });
+    const runTypes = normaliseRunTypes(filter?.runTypes);
+    if (runTypes.length) query.andWhere('run.runType IN (:...runTypes)', { runTypes });
     if (filter?.pedestal != null)
       query.andWhere('run.pedestal = :pedestal', { pedestal: filter.pedestal });
     if (filter?.state) query.andWhere('run.state = :state', { state: filter.state });
@@ -201,7 +195,7 @@ export class RunService {
         }
         const { job, created } = await this.queue.enqueue(manager, {
           kind: JobKind.INGEST,
-          subject: ingestJobSubject(input.runNumber),
+          subject: jobSubject.run(input.runNumber), // one INGEST per run, however often closed
           runId,
           runNumber: input.runNumber,
         });
@@ -287,10 +281,16 @@ export class RunService {
         select: { name: true },
       })
     ).map((f) => f.name);
+    // Both ways: a repeated close may neither add a file nor leave one out.
     const added = names.filter((name) => !known.includes(name));
-    if (added.length > 0) {
+    const missing = known.filter((name) => !names.includes(name));
+    if (added.length > 0 || missing.length > 0) {
+      const changes = [
+        ...(added.length ? [`adds ${added.join(', ')}`] : []),
+        ...(missing.length ? [`leaves out ${missing.join(', ')}`] : []),
+      ];
       throw new ConflictError(
-        `run ${run.runNumber} is already closed without file(s) ${added.join(', ')}; the declared files of a closed run cannot change`,
+        `run ${run.runNumber} is already closed with ${known.length} file(s); this close ${changes.join(' and ')}, but the declared files of a closed run cannot change`,
       );
     }
   }
@@ -310,10 +310,6 @@ function exposure(startedAt: Date | null, stoppedAt: Date): number | null {
   return startedAt
     ? Math.max(0, (stoppedAt.getTime() - new Date(startedAt).getTime()) / 1000)
     : null;
-}
-
-function normaliseRunType(value: string | null | undefined): string | null {
-  return value ? value.toUpperCase() : null;
 }
 
 /** Escapes LIKE wildcards with '!', an escape character both SQLite and MariaDB accept as written. */

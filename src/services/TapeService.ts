@@ -5,6 +5,7 @@ import { Job } from '../entities/Job';
 import { TapeCopy } from '../entities/TapeCopy';
 import { ConflictError, NotFoundError } from '../errors';
 import type { JobQueue } from '../jobs/JobQueue';
+import { jobSubject } from '../jobs/subjects';
 import { FileKind, JobKind, JobState, TapeState } from '../schema/enums';
 import type { TapeStore } from '../tape';
 
@@ -43,7 +44,7 @@ export class TapeService {
     }
     const { job } = await this.queue.enqueue(manager, {
       kind: JobKind.TAPE_COPY,
-      subject: `file:${file.id}`,
+      subject: jobSubject.file(file.id),
       runId: file.runId,
       runNumber,
       payload: { fileId: file.id },
@@ -66,7 +67,7 @@ export class TapeService {
       if (!copy) throw new ConflictError(`file ${fileId} has no verified copy on tape to recall`);
       const { job, created } = await this.queue.enqueue(manager, {
         kind: JobKind.TAPE_RECALL,
-        subject: `file:${fileId}`,
+        subject: jobSubject.file(fileId),
         runId: file.runId,
         payload: { fileId },
       });

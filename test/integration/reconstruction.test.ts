@@ -149,6 +149,18 @@ describe('reconstruction pipeline', () => {
     );
     expect(near.length / injected.length).toBeGreaterThanOrEqual(0.85); // overlaps lose a few
     expect(clusters.totalCount).toBeLessThanOrEqual(injected.length + 2);
+    // Run types match whatever their case, as they do for runs(filter: { runTypes }).
+    const ofType = async (runTypes: string[]) =>
+      (
+        await gw.gql(
+          `query($t: [String!]) { clusters(filter: { runNumberFrom: 2, runNumberTo: 2, runTypes: $t }) { totalCount } }`,
+          { t: runTypes },
+          READER,
+        )
+      ).data.clusters.totalCount;
+    expect(await ofType(['data'])).toBe(clusters.totalCount);
+    expect(await ofType(['Data'])).toBe(clusters.totalCount);
+    expect(await ofType(['cal'])).toBe(0);
 
     expect(metric(run, 'images')).toBe(8);
     expect(metric(run, 'clusters')).toBe(clusters.totalCount);

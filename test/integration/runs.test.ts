@@ -110,7 +110,18 @@ describe('startRun / closeRun', () => {
       input: { runNumber: 103, files: [{ path: 'run00103.mid' }, { path: 'run00103b.mid' }] },
     });
     expect(res.errors?.[0].extensions?.code).toBe('CONFLICT');
-    expect(res.errors?.[0].message).toContain('run00103b.mid');
+    expect(res.errors?.[0].message).toContain('adds run00103b.mid');
+    // Fewer files is a change too: a closed run cannot lose one either.
+    await gw.gql(CLOSE_RUN, {
+      input: { runNumber: 108, files: [{ path: 'run00108.mid' }, { path: 'run00108b.mid' }] },
+    });
+    const fewer = await gw.gql(CLOSE_RUN, {
+      input: { runNumber: 108, files: [{ path: 'run00108.mid' }] },
+    });
+    expect(fewer.errors?.[0].extensions?.code).toBe('CONFLICT');
+    expect(fewer.errors?.[0].message).toContain('leaves out run00108b.mid');
+    const none = await gw.gql(CLOSE_RUN, { input: { runNumber: 108 } });
+    expect(none.errors?.[0].extensions?.code).toBe('CONFLICT');
   });
 
   it('closeRun for a run never started creates it and marks the missed start', async () => {
