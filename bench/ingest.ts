@@ -102,7 +102,7 @@ async function main(): Promise<void> {
       'store        file   ingest s  copy s  unzip s  md5 s  ingest/slower floor  ingest/md5',
     );
     for (const [storeName, store] of stores.filter(([name]) => wantStore(name))) {
-      const ingest = new IngestService(store);
+      const ingest = new IngestService(store, dir);
       for (const [kind, file] of Object.entries(files).filter(([kind]) => wantKind(kind))) {
         const size = fs.statSync(file).size;
         const ratios: number[] = [];

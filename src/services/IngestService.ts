@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import fsp from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import { PassThrough, type Writable } from 'node:stream';
 import { Crc32c, parseCrc32cSidecar, type Crc32cSidecar } from '../reco/checksums';
 import { detectCompression, eventText, indexMidasEvents } from '../reco/midas';
 import { parseOdbDump, type OdbTree } from '../reco/midas/odb';
 import type { ObjectInfo, ObjectStore } from '../storage/ObjectStore';
+import { openInBuffer, readTextInBuffer, statInBuffer } from './bufferPaths';
 import { ParallelHasher } from './ParallelHasher';
 import { RecyclingFileReader } from './RecyclingFileReader';
 
@@ -77,7 +78,11 @@ const CHUNK_BYTES = 1 << 20;
  * and leaves no object under the key.
  */
 export class IngestService {
-  constructor(private readonly store: ObjectStore) {}
+  constructor(
+    private readonly store: ObjectStore,
+    /** Files are read only from inside this directory (the DAQ buffer), links checked. */
+    private readonly bufferDir: string,
+  ) {}
 
   get bucket(): string {
     return this.store.bucket;
@@ -94,7 +99,7 @@ export class IngestService {
     options: CopyOptions = {},
   ): Promise<CopyResult> {
     const upload = this.store.openUpload(key, expectedSize);
-    const input = await fsp.open(localPath, 'r').catch(async (error: Error) => {
+    const input = await openInBuffer(this.bufferDir, localPath).catch(async (error: Error) => {
       await upload.abort(error);
       throw error;
     });
@@ -208,13 +213,14 @@ export class IngestService {
     return digest === md5 ? null : `object ${key}: re-read MD5 ${digest} differs from ${md5}`;
   }
 
+  /** `stat` of a file in the DAQ buffer (OutsideBufferError when it leads out of it). */
+  statBufferFile(localPath: string): Promise<Stats> {
+    return statInBuffer(this.bufferDir, localPath);
+  }
+
   /** The mlogger `.crc32c` sidecar next to a buffer file, when there is one. */
   async readSidecar(localPath: string): Promise<Crc32cSidecar | undefined> {
-    try {
-      return parseCrc32cSidecar(await fsp.readFile(`${localPath}.crc32c`, 'utf8'));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
-    }
+    const text = await readTextInBuffer(this.bufferDir, `${localPath}.crc32c`);
+    return text === undefined ? undefined : parseCrc32cSidecar(text);
   }
 }

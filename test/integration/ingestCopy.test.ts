@@ -61,7 +61,7 @@ describe.each(['file', 's3'])('copyAndIndex to the %s store', (storeName) => {
       }
 
       const job = new AbortController();
-      const result = await new IngestService(store).copyAndIndex(file, key, content.length, {
+      const result = await new IngestService(store, dir).copyAndIndex(file, key, content.length, {
         crc32c: true,
         signal: job.signal,
       });
@@ -88,7 +88,7 @@ describe.each(['file', 's3'])('copyAndIndex to the %s store', (storeName) => {
     const cut = path.join(dir, `cut-${storeName}.mid`);
     fs.writeFileSync(cut, plain.subarray(0, plain.length - 1_500_000));
     await expect(
-      new IngestService(store).copyAndIndex(cut, 'LNGS/cut.mid', plain.length - 1_500_000),
+      new IngestService(store, dir).copyAndIndex(cut, 'LNGS/cut.mid', plain.length - 1_500_000),
     ).rejects.toThrow(/truncated event/);
     expect(await store.stat('LNGS/cut.mid')).toBeNull();
   });
@@ -96,7 +96,7 @@ describe.each(['file', 's3'])('copyAndIndex to the %s store', (storeName) => {
   it('an abort during the copy stops it and leaves no object', async () => {
     const store = stores[storeName];
     const controller = new AbortController();
-    const copying = new IngestService(store).copyAndIndex(
+    const copying = new IngestService(store, dir).copyAndIndex(
       files.plain.path,
       'LNGS/aborted.mid',
       plain.length,

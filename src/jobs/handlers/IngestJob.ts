@@ -1,4 +1,3 @@
-import fsp from 'node:fs/promises';
 import { Not, type EntityManager } from 'typeorm';
 import type { Database } from '../../db/Database';
 import { DataFile } from '../../entities/DataFile';
@@ -13,6 +12,7 @@ import type { RecoService } from '../../services/RecoService';
 import type { RunService } from '../../services/RunService';
 import type { TapeService } from '../../services/TapeService';
 import { replaceEventIndex } from '../../services/eventIndex';
+import { OutsideBufferError } from '../../services/bufferPaths';
 import { PermanentJobError } from '../errors';
 import type { JobContext, JobHandler, JobOutcome } from '../registry';
 
@@ -155,6 +155,7 @@ export class IngestJob implements JobHandler {
         // Retrying cannot repair the file: fail now, with the reader's own words.
         throw new PermanentJobError(`${file.name}: ${error.message}`, 'MALFORMED_MIDAS');
       }
+      if (error instanceof OutsideBufferError) throw new PermanentJobError(error.message);
       throw error; // the store or the disk: worth another attempt
     }
   }
@@ -253,7 +254,7 @@ export class IngestJob implements JobHandler {
     if (!file.localPath) throw new PermanentJobError(`${file.name}: no buffer path recorded`);
     let size: number;
     try {
-      const stats = await fsp.stat(file.localPath);
+      const stats = await this.ingest.statBufferFile(file.localPath);
       if (!stats.isFile())
         throw new PermanentJobError(`${file.name}: ${file.localPath} is not a regular file`);
       size = stats.size;
@@ -261,6 +262,8 @@ export class IngestJob implements JobHandler {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new Error(`${file.name}: not found in the DAQ buffer at ${file.localPath}`);
       }
+      // Retrying cannot make a link lead back inside; nothing about its target is told.
+      if (error instanceof OutsideBufferError) throw new PermanentJobError(error.message);
       throw error;
     }
     if (file.sizeBytes != null && size < file.sizeBytes) {
