@@ -13,6 +13,7 @@ import type { GatewayContext } from './context';
 import { AppError } from './errors';
 import { consoleRoutes } from './http/console';
 import { healthRoutes } from './http/health';
+import { plainJsonStatusPlugin } from './http/jsonStatus';
 import { GatewayMetrics } from './http/prometheus';
 import { serveGraphqlWs } from './subscriptions/wsTransport';
 import { gatewayWsOptions } from './subscriptions/wsOptions';
@@ -86,6 +87,7 @@ export class GatewayServer {
           ApolloServerPluginLandingPageDisabled(),
           metrics.apolloPlugin(),
           apolloGuard(guard, runtime.services.audit),
+          plainJsonStatusPlugin(),
         ],
       });
       await apollo.start();
