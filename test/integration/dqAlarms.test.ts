@@ -3,7 +3,9 @@ import { Alarm } from '../../src/entities/Alarm';
 import { DqMetric } from '../../src/entities/DqMetric';
 import { Run } from '../../src/entities/Run';
 import { Topic } from '../../src/pubsub';
+import { AlarmEventType } from '../../src/schema/enums';
 import { startTestGateway, type TestGateway } from '../support/gateway';
+import { waitFor } from '../support/wait';
 
 // A run judged out of band and its alarm are one fact: they commit together or not at all.
 
@@ -16,6 +18,10 @@ afterAll(async () => {
 });
 
 const NOISY = { pedestalNoise: 9 }; // the default band is at most 4 ADC: BAD, CRITICAL
+const MARKER = {
+  type: AlarmEventType.RESOLVED,
+  alarm: { fingerprint: 'marker', severity: 'INFO' } as Alarm,
+};
 
 describe('DQ alarms', () => {
   it('are written in the transaction of the metrics: rolled back with it, announced after it', async () => {
@@ -41,12 +47,16 @@ describe('DQ alarms', () => {
     expect(await alarmsOfRun()).toEqual([
       expect.objectContaining({ severity: 'CRITICAL', state: 'FIRING', count: 1 }),
     ]);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(events).toEqual([]);
+    // Nothing was published yet: a marker published now arrives first (a topic keeps its order,
+    // in-process and through Redis), so an early announcement would show up ahead of it.
+    pubsub.publish(Topic.AlarmEvent, MARKER);
+    await waitFor(() => events.length > 0, 'the marker');
+    expect(events).toEqual([MARKER]);
 
     services.dq.announce(recorded);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await waitFor(() => events.length > 1, 'the announcement');
     expect(events).toEqual([
+      MARKER,
       expect.objectContaining({
         type: 'RAISED',
         alarm: expect.objectContaining({ fingerprint: 'dq:901:pedestalNoise' }),

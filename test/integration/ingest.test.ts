@@ -100,9 +100,11 @@ describe('INGEST', () => {
   });
 
   it('filters events by id, serial range, time range and bank', async () => {
-    // Run 201 (above): 4 camera events, serials 0-3, one second apart from 1795600001.
+    // A run of its own: 4 camera events, serials 0-3, one second apart from 1795600001.
+    gw.writeBufferFile('run00203.mid.gz', zlib.gzipSync(smallMidasRun(203, 4)));
+    await closeAndWait(203, [{ path: 'run00203.mid.gz' }]);
     const serials = async (filter: Record<string, unknown>) =>
-      (await gw.gql(EVENTS_FILTERED, { runNumber: 201, filter })).data.events.nodes.map(
+      (await gw.gql(EVENTS_FILTERED, { runNumber: 203, filter })).data.events.nodes.map(
         (e: { serial: number }) => e.serial,
       );
     expect(await serials({ minSerial: 1, maxSerial: 2 })).toEqual([1, 2]);

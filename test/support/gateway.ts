@@ -192,15 +192,17 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
         next(timeoutMs = 10_000) {
           if (consumed < received.length) return Promise.resolve(received[consumed++]);
           return new Promise((resolve, reject) => {
-            const timer = setTimeout(
-              () => reject(new Error(`no subscription event within ${timeoutMs} ms`)),
-              timeoutMs,
-            );
-            waiters.push((value) => {
+            const waiter = (value: T) => {
               clearTimeout(timer);
               consumed++;
               resolve(value);
-            });
+            };
+            // A waiter that timed out leaves the queue: the next event is for the next call.
+            const timer = setTimeout(() => {
+              waiters.splice(waiters.indexOf(waiter), 1);
+              reject(new Error(`no subscription event within ${timeoutMs} ms`));
+            }, timeoutMs);
+            waiters.push(waiter);
           });
         },
         close: () => void client.dispose(),
