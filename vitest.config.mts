@@ -34,6 +34,9 @@ export default defineConfig({
       ...serviceSuites,
       ...clientSuites,
     ],
+    // Builds dist/ first: worker threads and CLI tests run the compiled copy.
+    globalSetup: ['test/support/buildFirst.ts'],
+    setupFiles: ['test/support/logLevel.ts'],
     env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent' },
     testTimeout: 30_000,
     hookTimeout: 60_000,

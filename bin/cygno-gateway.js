@@ -4,4 +4,4 @@
 // their development-mode checks).
 process.env.NODE_ENV = process.env.NODE_ENV || 'production';
 // The compiled CLI lives in dist/ (built by `npm run build`, which `npm start` and `npm test` run).
-require('../dist/src/cli.js').main(process.argv.slice(2));
+require('../dist/src/cli/index.js').main(process.argv.slice(2));

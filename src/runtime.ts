@@ -7,13 +7,13 @@ import { createHandlerRegistry } from './jobs/handlers';
 import { JobQueue } from './jobs/JobQueue';
 import type { HandlerRegistry } from './jobs/registry';
 import { Worker } from './jobs/Worker';
-import { logger } from './logger';
+import { logger, setLogLevel } from './logger';
 import { PubSub } from './pubsub';
 import { createServices, type Services } from './services';
 import { createObjectStore } from './storage/createObjectStore';
 import { createTapeStore } from './tape';
 import { DiscordDispatcher } from './alerting/DiscordDispatcher';
-import { DEFAULT_RULES } from './services/AlarmRuleService';
+import { DEFAULT_RULES } from './config/alarmRules';
 import { PipelineGauges } from './services/PipelineGauges';
 import type { ObjectStore } from './storage/ObjectStore';
 import { UrlSigner } from './storage/signedUrls';
@@ -45,6 +45,7 @@ export class Runtime {
   ) {}
 
   static async open(config: Config, extras: RuntimeExtras = {}): Promise<Runtime> {
+    setLogLevel(config.logLevel);
     const log = logger('runtime');
     const dataSource = createDataSource(config.databaseUrl, { logger: extras.sqlLogger });
     await dataSource.initialize();

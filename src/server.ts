@@ -122,7 +122,7 @@ export class GatewayServer {
       const server = new GatewayServer(runtime, httpServer, apollo, async () => {
         await wsHandle.dispose();
       });
-      if (!process.env.PUBLIC_URL) runtime.signer.setPublicUrl(server.url);
+      if (!config.publicUrlGiven) runtime.signer.setPublicUrl(server.url);
       await runtime.startWorkers();
       await runtime.startBackground();
       if (!authConfigured(config)) {

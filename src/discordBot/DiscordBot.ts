@@ -3,7 +3,7 @@ import WebSocket from 'ws';
 import { discordMessages } from '../alerting/discordFormat';
 import { postToWebhook } from '../alerting/webhookPost';
 import type { Alarm } from '../entities/Alarm';
-import { gatewayRequest } from '../gatewayHttp';
+import { gatewayRequest } from '../cli/gatewayHttp';
 import { logger } from '../logger';
 import { AlarmEventType, AlarmState } from '../schema/enums';
 import { BotState } from './botState';

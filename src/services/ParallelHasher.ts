@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { Adler32 } from '../reco/checksums';
-import { builtScript } from '../workers/builtScript';
+import { builtScript } from '../reco/parallel/builtScript';
 
 const SLOTS = 8;
 const SLOT_BYTES = 1 << 20;

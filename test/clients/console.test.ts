@@ -2,7 +2,7 @@
 // (The functions passed to page.$eval and page.waitForFunction run in the browser.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { simulateDaq } from '../../src/cliSimulate';
+import { simulateDaq } from '../../src/cli/simulate';
 import { launchChromium } from '../support/browser';
 import { startTestGateway, type TestGateway } from '../support/gateway';
 

@@ -23,7 +23,7 @@ let gw: TestGateway;
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
-  if (!fs.existsSync(path.join(__dirname, '..', '..', 'dist', 'src', 'cli.js'))) {
+  if (!fs.existsSync(path.join(__dirname, '..', '..', 'dist', 'src', 'cli', 'index.js'))) {
     throw new Error('dist/ is missing: run the tests with `npm test`, which builds first');
   }
   // One PUT even on S3: s3rver has no multipart upload.

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { builtScript } from '../../workers/builtScript';
+import { builtScript } from './builtScript';
 import { RecoInputError } from '../image/errors';
 import type { RecoParameters } from '../image/parameters';
 import { sharePedestalMap, type PedestalMap } from '../image/pedestal';

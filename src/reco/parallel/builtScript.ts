@@ -9,7 +9,7 @@ import path from 'node:path';
 export function builtScript(moduleDir: string, name: string): string {
   const sibling = path.join(moduleDir, `${name}.js`);
   if (fs.existsSync(sibling)) return sibling;
-  const root = path.resolve(__dirname, '../..');
+  const root = path.resolve(__dirname, '../../..');
   const built = path.join(root, 'dist', path.relative(root, moduleDir), `${name}.js`);
   if (fs.existsSync(built)) return built;
   throw new Error(`worker script not built: run "npm run build" (looked for ${built})`);

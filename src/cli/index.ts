@@ -1,19 +1,19 @@
 import 'reflect-metadata';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ConfigError, loadConfig, type Config } from './config';
-import { createDataSource } from './db/dataSource';
-import { logger } from './logger';
-import { PubSub } from './pubsub';
-import { Runtime } from './runtime';
-import { buildGatewaySchema, renderSchema } from './schema/buildSchema';
-import { GatewayServer } from './server';
-import { simulateDaq } from './cliSimulate';
-import { recoCommand } from './cliReco';
-import { retentionCommand } from './cliRetention';
-import { subscribe } from './cliSubscribe';
-import { tokenCommand } from './cliToken';
-import { discordBotCommand } from './cliDiscordBot';
+import { ConfigError, loadConfig, type Config } from '../config';
+import { createDataSource } from '../db/dataSource';
+import { logger, setLogLevel } from '../logger';
+import { PubSub } from '../pubsub';
+import { Runtime } from '../runtime';
+import { buildGatewaySchema, renderSchema } from '../schema/buildSchema';
+import { GatewayServer } from '../server';
+import { simulateDaq } from './simulate';
+import { recoCommand } from './reco';
+import { retentionCommand } from './retention';
+import { subscribe } from './subscribe';
+import { tokenCommand } from './token';
+import { discordBotCommand } from './discordBot';
 
 const USAGE = `usage: cygno-gateway <command>
 
@@ -36,31 +36,40 @@ commands:
 Configuration comes from the environment (PORT, HOST, DATABASE_URL, REDIS_URL, OBJECT_STORE_URL,
 DAQ_BUFFER_DIR, API_TOKENS …); see README.md.`;
 
+/** The configuration, read once, with its log level applied. */
+function readConfig(): Config {
+  const config = loadConfig();
+  setLogLevel(config.logLevel);
+  return config;
+}
+
 /** Entry point of the `cygno-gateway` command. */
 export async function main(argv: string[]): Promise<void> {
   const [command, ...args] = argv;
+  let config: Config | undefined;
+  const configured = (): Config => (config = readConfig());
   try {
     switch (command) {
       case 'serve':
-        return await serve(loadConfig());
+        return await serve(configured());
       case 'worker':
-        return await worker(loadConfig(), args[0]);
+        return await worker(configured(), args[0]);
       case 'migrate':
-        return await migrate(loadConfig());
+        return await migrate(configured());
       case 'schema':
         return await schema(args.includes('--check'));
       case 'simulate-daq':
-        return await simulateDaq(loadConfig(), args);
+        return await simulateDaq(configured(), args);
       case 'subscribe':
         return await subscribe(args[0]);
       case 'reco':
-        return await recoCommand(loadConfig(), args);
+        return await recoCommand(configured(), args);
       case 'retention':
-        return await retentionCommand(loadConfig(), args);
+        return await retentionCommand(configured(), args);
       case 'discord-bot':
         return await discordBotCommand(args);
       case 'token':
-        return await tokenCommand(loadConfig(), args);
+        return await tokenCommand(configured(), args);
       case undefined:
       case '-h':
       case '--help':
@@ -77,7 +86,7 @@ export async function main(argv: string[]): Promise<void> {
     } else {
       // The message is for the user; the stack only when asked for (LOG_LEVEL=debug).
       const detail =
-        process.env.LOG_LEVEL === 'debug' ? (error as Error).stack : (error as Error).message;
+        config?.logLevel === 'debug' ? (error as Error).stack : (error as Error).message;
       process.stderr.write(`cygno-gateway: ${detail ?? error}\n`);
     }
     process.exit(1);
@@ -119,7 +128,7 @@ async function migrate(config: Config): Promise<void> {
 }
 
 async function schema(check: boolean): Promise<void> {
-  const file = path.resolve(__dirname, '..', '..', 'schema.graphql');
+  const file = path.resolve(__dirname, '..', '..', '..', 'schema.graphql');
   const pubsub = PubSub.inProcess();
   const sdl = renderSchema(await buildGatewaySchema(pubsub));
   await pubsub.close();

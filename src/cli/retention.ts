@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
-import type { Config } from './config';
-import { Runtime } from './runtime';
-import type { RetentionCandidate } from './services/RetentionService';
+import type { Config } from '../config';
+import { Runtime } from '../runtime';
+import type { RetentionCandidate } from '../services/RetentionService';
 
 const USAGE = `usage: cygno-gateway retention [--dry-run]
 

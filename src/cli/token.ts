@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
-import { isRole, type Role } from './auth/roles';
-import type { Config } from './config';
-import { Runtime } from './runtime';
+import { isRole, type Role } from '../auth/roles';
+import type { Config } from '../config';
+import { Runtime } from '../runtime';
 
 const USAGE = `usage: cygno-gateway token <create|list|revoke>
 

@@ -1,18 +1,18 @@
 import fs from 'node:fs';
 import { Transform } from 'node:stream';
 import { parseArgs } from 'node:util';
-import type { Config } from './config';
-import { cameraImageOf, squareSide } from './reco/cameraBank';
-import { ClusterTable } from './reco/clusterTable';
-import { RunSummary } from './reco/dq';
+import type { Config } from '../config';
+import { cameraImageOf, squareSide } from '../reco/cameraBank';
+import { ClusterTable } from '../reco/clusterTable';
+import { RunSummary } from '../reco/dq';
 import {
   decodePedestalMap,
   PedestalAccumulator,
   RecoInputError,
   type PedestalMap,
-} from './reco/image';
-import { readMidasEvents, type MidasEvent } from './reco/midas';
-import { ImagePool, reconstructEvents } from './reco/parallel';
+} from '../reco/image';
+import { readMidasEvents, type MidasEvent } from '../reco/midas';
+import { ImagePool, reconstructEvents } from '../reco/parallel';
 
 const USAGE = `usage: cygno-gateway reco FILE [--pedestal FILE] [--out FILE.arrow] [--threads N]
 

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
-import { checkWebhookUrl } from './alerting/discordFormat';
-import { DiscordBot } from './discordBot/DiscordBot';
-import { Severity } from './schema/enums';
+import { checkWebhookUrl } from '../config/discordWebhook';
+import { DiscordBot } from '../discordBot/DiscordBot';
+import { Severity } from '../schema/enums';
 
 const USAGE = `usage: cygno-gateway discord-bot [--min-severity WARNING] [--state FILE]
 

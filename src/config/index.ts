@@ -1,19 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { checkWebhookUrl } from './alerting/discordFormat';
-import { parseApiTokens, type ApiToken } from './auth/apiTokens';
-import { parseRoleMap, type OidcSettings } from './auth/oidc';
-import { isRole } from './auth/roles';
+import { checkWebhookUrl } from './discordWebhook';
+import { parseApiTokens, type ApiToken } from '../auth/apiTokens';
+import { parseRoleMap, type OidcSettings } from '../auth/oidc';
+import { isRole } from '../auth/roles';
 import {
   DEFAULT_DQ_BANDS,
   DEFAULT_FE55,
   parseDqBands,
   type DqBand,
   type Fe55Options,
-} from './reco/dq';
-import { CYGNO_DEFAULTS, recoParameters, type RecoParameters } from './reco/image';
-import { parseAlarmRules, type RuleSpec } from './services/AlarmRuleService';
+} from '../reco/dq';
+import { CYGNO_DEFAULTS, recoParameters, type RecoParameters } from '../reco/image';
+import { parseAlarmRules, type RuleSpec } from './alarmRules';
 
 /**
  * The gateway's configuration, read from the environment once at start-up and frozen.
@@ -69,6 +69,8 @@ export interface Config {
   readonly maxPageSize: number;
   /** Base of URLs the gateway hands out (signed downloads); defaults to http://HOST:PORT. */
   readonly publicUrl: string;
+  /** PUBLIC_URL was given; otherwise the server's own address once it listens replaces the guess. */
+  readonly publicUrlGiven: boolean;
   /** Key of signed download URLs; replicas must share it. Random per process when unset. */
   readonly urlSigningSecret: string;
   /** Camera reconstruction parameters: CYGNO's defaults with RECO_PARAMETERS (JSON) on top. */
@@ -200,6 +202,7 @@ export function loadConfig(env: Env = process.env): Config {
     jobBackoffMaxMs: reader.int('JOB_BACKOFF_MAX_MS', 3_600_000, { min: 0 }),
     maxPageSize: reader.int('MAX_PAGE_SIZE', 500, { min: 1, max: 10_000 }),
     publicUrl: '',
+    publicUrlGiven: Boolean(env.PUBLIC_URL),
     urlSigningSecret:
       reader.optionalString('URL_SIGNING_SECRET') ?? randomBytes(32).toString('hex'),
     recoParameters: reader.parsed('RECO_PARAMETERS', CYGNO_DEFAULTS, parseRecoParameters),

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Config } from './config';
+import type { Config } from '../config';
 import { gatewayRequest } from './gatewayHttp';
-import { writeSimulatedRun } from './reco/simulation';
+import { writeSimulatedRun } from '../reco/simulation';
 
 const USAGE = `usage: cygno-gateway simulate-daq [--runs N] [--events K] [--size W] [--rate HZ] [--gzip]
                                    [--pedestal-every P] [--first-run R] [--seed S]
