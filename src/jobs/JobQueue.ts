@@ -1,4 +1,4 @@
-import type { EntityManager } from 'typeorm';
+import type { EntityManager, UpdateQueryBuilder } from 'typeorm';
 import { isDeadlock, type Database } from '../db/Database';
 import { Job } from '../entities/Job';
 import type { JsonObject } from '../entities/columns';
@@ -164,8 +164,7 @@ export class JobQueue {
           .set({
             state: JobState.FAILED,
             finishedAt: now,
-            leaseOwner: null,
-            leaseUntil: null,
+            ...LEASE_RETURNED,
             lastError: `worker ${job.leaseOwner} stopped responding during the last attempt (${job.attempts}/${job.maxAttempts})`,
           })
           .where('id = :id AND state = :running AND leaseUntil < :now', {
@@ -181,22 +180,13 @@ export class JobQueue {
 
   /** Renews the lease and records progress; tells the worker whether to stop. */
   async heartbeat(job: Job, workerId: string, progress: number): Promise<HeartbeatResult> {
-    const result = await this.db.write((manager) =>
-      manager
-        .createQueryBuilder()
-        .update(Job)
-        .set({
-          leaseUntil: new Date(Date.now() + this.options.leaseMs),
-          progress: clamp01(progress),
-        })
-        .where('id = :id AND leaseOwner = :workerId AND state = :running', {
-          id: job.id,
-          workerId,
-          running: JobState.RUNNING,
-        })
-        .execute(),
+    const held = await this.db.write((manager) =>
+      this.updateHeld(manager, job, workerId, {
+        leaseUntil: new Date(Date.now() + this.options.leaseMs),
+        progress: clamp01(progress),
+      }),
     );
-    if (result.affected !== 1) return { leaseHeld: false, cancelRequested: false };
+    if (!held) return { leaseHeld: false, cancelRequested: false };
     const current = await this.get(job.id);
     this.pubsub.publish(Topic.JobUpdated, current); // live progress for subscribers
     return { leaseHeld: true, cancelRequested: current.cancelRequested };
@@ -214,25 +204,15 @@ export class JobQueue {
     commit?: (manager: EntityManager) => Promise<Job[] | void>,
   ): Promise<Job> {
     const followUps = await this.db.transaction(async (manager) => {
-      const update = await manager
-        .createQueryBuilder()
-        .update(Job)
-        .set({
-          state: JobState.SUCCEEDED,
-          progress: 1,
-          finishedAt: new Date(),
-          leaseOwner: null,
-          leaseUntil: null,
-          result,
-          lastError: null,
-        })
-        .where('id = :id AND leaseOwner = :workerId AND state = :running', {
-          id: job.id,
-          workerId,
-          running: JobState.RUNNING,
-        })
-        .execute();
-      if (update.affected !== 1) throw new LeaseLostError(job.id);
+      const held = await this.updateHeld(manager, job, workerId, {
+        state: JobState.SUCCEEDED,
+        progress: 1,
+        finishedAt: new Date(),
+        ...LEASE_RETURNED,
+        result,
+        lastError: null,
+      });
+      if (!held) throw new LeaseLostError(job.id);
       return (await commit?.(manager)) ?? [];
     });
     const done = await this.get(job.id);
@@ -248,38 +228,30 @@ export class JobQueue {
     const exhausted = permanent || job.attempts >= job.maxAttempts;
     const message = error.message.slice(0, 4000);
     const now = Date.now();
-    const update = await this.db.write((manager) =>
-      manager
-        .createQueryBuilder()
-        .update(Job)
-        .set(
-          exhausted
-            ? {
-                state: JobState.FAILED,
-                finishedAt: new Date(now),
-                leaseOwner: null,
-                leaseUntil: null,
-                lastError: message,
-              }
-            : {
-                state: JobState.QUEUED,
-                nextAttemptAt: new Date(
-                  now +
-                    backoffMs(job.attempts, this.options.backoffBaseMs, this.options.backoffMaxMs),
-                ),
-                leaseOwner: null,
-                leaseUntil: null,
-                lastError: message,
-              },
-        )
-        .where('id = :id AND leaseOwner = :workerId AND state = :running', {
-          id: job.id,
-          workerId,
-          running: JobState.RUNNING,
-        })
-        .execute(),
+    const held = await this.db.write((manager) =>
+      this.updateHeld(
+        manager,
+        job,
+        workerId,
+        exhausted
+          ? {
+              state: JobState.FAILED,
+              finishedAt: new Date(now),
+              ...LEASE_RETURNED,
+              lastError: message,
+            }
+          : {
+              state: JobState.QUEUED,
+              nextAttemptAt: new Date(
+                now +
+                  backoffMs(job.attempts, this.options.backoffBaseMs, this.options.backoffMaxMs),
+              ),
+              ...LEASE_RETURNED,
+              lastError: message,
+            },
+      ),
     );
-    if (update.affected !== 1) throw new LeaseLostError(job.id);
+    if (!held) throw new LeaseLostError(job.id);
     const failed = await this.get(job.id);
     const level = exhausted ? 'error' : 'warn';
     this.log[level](
@@ -306,48 +278,28 @@ export class JobQueue {
     workerId: string,
     defer?: { delayMs: number; reason: string },
   ): Promise<void> {
-    const update = await this.db.write((manager) =>
-      manager
-        .createQueryBuilder()
-        .update(Job)
-        .set({
-          state: JobState.QUEUED,
-          attempts: () => 'attempts - 1',
-          leaseOwner: null,
-          leaseUntil: null,
-          nextAttemptAt: new Date(Date.now() + (defer?.delayMs ?? 0)),
-          ...(defer ? { lastError: defer.reason.slice(0, 4000) } : {}),
-        })
-        .where('id = :id AND leaseOwner = :workerId AND state = :running', {
-          id: job.id,
-          workerId,
-          running: JobState.RUNNING,
-        })
-        .execute(),
+    const held = await this.db.write((manager) =>
+      this.updateHeld(manager, job, workerId, {
+        state: JobState.QUEUED,
+        attempts: () => 'attempts - 1',
+        ...LEASE_RETURNED,
+        nextAttemptAt: new Date(Date.now() + (defer?.delayMs ?? 0)),
+        ...(defer ? { lastError: defer.reason.slice(0, 4000) } : {}),
+      }),
     );
-    if (update.affected === 1) this.pubsub.publish(Topic.JobUpdated, await this.get(job.id));
+    if (held) this.pubsub.publish(Topic.JobUpdated, await this.get(job.id));
   }
 
   /** Settles a running job whose handler stopped on a cancellation request. */
   async markCancelled(job: Job, workerId: string): Promise<void> {
-    const update = await this.db.write((manager) =>
-      manager
-        .createQueryBuilder()
-        .update(Job)
-        .set({
-          state: JobState.CANCELLED,
-          finishedAt: new Date(),
-          leaseOwner: null,
-          leaseUntil: null,
-        })
-        .where('id = :id AND leaseOwner = :workerId AND state = :running', {
-          id: job.id,
-          workerId,
-          running: JobState.RUNNING,
-        })
-        .execute(),
+    const held = await this.db.write((manager) =>
+      this.updateHeld(manager, job, workerId, {
+        state: JobState.CANCELLED,
+        finishedAt: new Date(),
+        ...LEASE_RETURNED,
+      }),
     );
-    if (update.affected === 1) this.pubsub.publish(Topic.JobUpdated, await this.get(job.id));
+    if (held) this.pubsub.publish(Topic.JobUpdated, await this.get(job.id));
   }
 
   /** Cancels a queued job at once; asks a running one to stop (its worker sees it at the next heartbeat). */
@@ -406,6 +358,30 @@ export class JobQueue {
   }
 
   /**
+   * Changes a running job only while this worker still holds its lease: the guard of every step
+   * a worker takes (heartbeat, success, failure, release, cancellation). False when the lease is
+   * gone — it expired and another worker may own the job now.
+   */
+  private async updateHeld(
+    manager: EntityManager,
+    job: Pick<Job, 'id'>,
+    workerId: string,
+    values: Parameters<UpdateQueryBuilder<Job>['set']>[0],
+  ): Promise<boolean> {
+    const update = await manager
+      .createQueryBuilder()
+      .update(Job)
+      .set(values)
+      .where('id = :id AND leaseOwner = :workerId AND state = :running', {
+        id: job.id,
+        workerId,
+        running: JobState.RUNNING,
+      })
+      .execute();
+    return update.affected === 1;
+  }
+
+  /**
    * Changes a job only if it is still in the expected state, and returns it as written: read in
    * the same transaction, because a worker may claim a requeued job the moment it commits.
    */
@@ -425,6 +401,9 @@ export class JobQueue {
     });
   }
 }
+
+/** What settling a job (or giving it back) clears: nobody holds it any more. */
+const LEASE_RETURNED = { leaseOwner: null, leaseUntil: null };
 
 /** QUEUED and due, or RUNNING with an expired lease and attempts left; `prefix` is the alias. */
 function runnableCondition(kinds: readonly JobKind[], now: Date) {

@@ -7,7 +7,7 @@ import { logger } from '../logger';
 import { deriveFingerprint } from './alarmFingerprint';
 import { Topic, type PubSub } from '../pubsub';
 import { AlarmEventType, AlarmState, Severity } from '../schema/enums';
-import { paginate, type ListOptions, type Page, type PageArgs, type SortKey } from './pagination';
+import { byId, paginate, type ListOptions, type Page, type PageArgs } from './pagination';
 
 export interface RaiseAlarm {
   /**
@@ -43,12 +43,7 @@ export const SEVERITY_RANK: Record<Severity, number> = {
   [Severity.CRITICAL]: 2,
 };
 
-const NEWEST_FIRST: SortKey<Alarm> = {
-  column: 'alarm.id',
-  columns: ['id'],
-  direction: 'DESC',
-  valueOf: (a) => a.id,
-};
+const NEWEST_FIRST = byId<Alarm>('alarm', 'DESC');
 
 /**
  * Alarms: FIRING → ACKNOWLEDGED → RESOLVED with deduplication by fingerprint, as Alertmanager

@@ -2,16 +2,11 @@ import type { Database } from '../db/Database';
 import { bindDate } from '../db/bulkInsert';
 import { AuditEntry } from '../entities/AuditEntry';
 import { logger } from '../logger';
-import { paginate, type ListOptions, type Page, type PageArgs, type SortKey } from './pagination';
+import { byId, paginate, type ListOptions, type Page, type PageArgs } from './pagination';
 
 const log = logger('audit');
 
-const NEWEST_FIRST: SortKey<AuditEntry> = {
-  column: 'audit.id',
-  columns: ['id'],
-  direction: 'DESC',
-  valueOf: (e) => e.id,
-};
+const NEWEST_FIRST = byId<AuditEntry>('audit', 'DESC');
 
 export interface AuditFilter {
   principal?: string | null;

@@ -4,15 +4,10 @@ import { Event } from '../entities/Event';
 import { Run } from '../entities/Run';
 import { NotFoundError } from '../errors';
 import type { EventFilter } from '../schema/filters';
-import { paginate, type ListOptions, type Page, type PageArgs, type SortKey } from './pagination';
+import { byId, paginate, type ListOptions, type Page, type PageArgs } from './pagination';
 
 // File order: the offset within its file, files in id order.
-const IN_FILE_ORDER: SortKey<Event> = {
-  column: 'event.id',
-  columns: ['id'],
-  direction: 'ASC',
-  valueOf: (e) => e.id,
-};
+const IN_FILE_ORDER = byId<Event>('event', 'ASC');
 
 /** The event index of runs (filled by INGEST). */
 export class EventService {

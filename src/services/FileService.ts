@@ -3,16 +3,11 @@ import type { Database } from '../db/Database';
 import { DataFile } from '../entities/DataFile';
 import { TapeCopy } from '../entities/TapeCopy';
 import type { FileFilter } from '../schema/filters';
-import { paginate, type ListOptions, type Page, type PageArgs, type SortKey } from './pagination';
+import { byId, paginate, type ListOptions, type Page, type PageArgs } from './pagination';
 import type { ObjectStore } from '../storage/ObjectStore';
 import { ReplicaState } from '../schema/enums';
 
-const BY_ID: SortKey<DataFile> = {
-  column: 'file.id',
-  columns: ['id'],
-  direction: 'DESC',
-  valueOf: (f) => f.id,
-};
+const BY_ID = byId<DataFile>('file', 'DESC');
 
 /** How long a presigned download link stays valid. */
 export const DOWNLOAD_URL_TTL_SECONDS = 3600;

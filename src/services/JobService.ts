@@ -3,14 +3,9 @@ import type { Database } from '../db/Database';
 import { Job } from '../entities/Job';
 import type { JobQueue } from '../jobs/JobQueue';
 import type { JobFilter } from '../schema/filters';
-import { paginate, type ListOptions, type Page, type PageArgs, type SortKey } from './pagination';
+import { byId, paginate, type ListOptions, type Page, type PageArgs } from './pagination';
 
-const NEWEST_FIRST: SortKey<Job> = {
-  column: 'job.id',
-  columns: ['id'],
-  direction: 'DESC',
-  valueOf: (j) => j.id,
-};
+const NEWEST_FIRST = byId<Job>('job', 'DESC');
 
 /** Jobs as the API sees them: listing, retry and cancel (the engine itself is src/jobs). */
 export class JobService {

@@ -19,15 +19,10 @@ import {
 } from '../schema/enums';
 import type { ClusterFilter } from '../schema/filters';
 import type { RunService } from './RunService';
-import { paginate, type ListOptions, type Page, type PageArgs, type SortKey } from './pagination';
+import { byId, paginate, type ListOptions, type Page, type PageArgs } from './pagination';
 import { normaliseRunTypes } from './runType';
 
-const BY_ID: SortKey<Cluster> = {
-  column: 'cluster.id',
-  columns: ['id'],
-  direction: 'ASC',
-  valueOf: (c) => c.id,
-};
+const BY_ID = byId<Cluster>('cluster', 'ASC');
 
 /** Reconstruction as the API and the pipeline ask for it: which job, and the clusters. */
 export class RecoService {

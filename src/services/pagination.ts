@@ -38,6 +38,14 @@ export interface SortKey<T> {
   parse?: (value: string | number) => unknown;
 }
 
+/** Rows in id order on the query's `alias`: insertion order, or newest first (`DESC`). */
+export function byId<T extends { id: number }>(
+  alias: string,
+  direction: 'ASC' | 'DESC',
+): SortKey<T> {
+  return { column: `${alias}.id`, columns: ['id'], direction, valueOf: (row) => row.id };
+}
+
 const DEFAULT_PAGE_SIZE = 50;
 
 /** Cursors are opaque to clients: base64url of [sort value, id]. */

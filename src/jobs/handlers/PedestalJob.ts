@@ -3,17 +3,16 @@ import { DqMetric } from '../../entities/DqMetric';
 import { Run } from '../../entities/Run';
 import { cameraImageOf, squareSide } from '../../reco/cameraBank';
 import { PedestalAccumulator, pedestalSummary, RecoInputError } from '../../reco/image';
-import { FileKind, JobKind, RecoStatus } from '../../schema/enums';
-import type { RecordedAlarm } from '../../services/AlarmService';
+import { FileKind, JobKind } from '../../schema/enums';
 import type { DqService } from '../../services/DqService';
 import type { PedestalService } from '../../services/PedestalService';
 import type { RunService } from '../../services/RunService';
-import { derivedKey, recordDerivedFile } from '../../services/derivedFiles';
-import { storedEvents, storedRawFiles } from '../../services/runEvents';
+import { derivedKey } from '../../services/derivedFiles';
+import { storedEvents } from '../../services/runEvents';
 import type { ObjectStore } from '../../storage/ObjectStore';
 import { PermanentJobError } from '../errors';
 import type { JobContext, JobHandler, JobOutcome } from '../registry';
-import { jobRun, withRecoStatus } from './recoRuns';
+import { finishReconstruction, jobRun, rawFilesToRead, withRecoStatus } from './recoRuns';
 
 export interface PedestalOptions {
   site: string;
@@ -46,9 +45,7 @@ export class PedestalJob implements JobHandler {
   }
 
   private async build(run: Run, context: JobContext): Promise<JobOutcome> {
-    const files = await storedRawFiles(this.db, run.id);
-    if (files.length === 0)
-      throw new PermanentJobError(`run ${run.runNumber}: no raw file in the object store`);
+    const files = await rawFilesToRead(this.db, run);
     const expected = run.eventCount ?? 0;
 
     let accumulator: PedestalAccumulator | undefined;
@@ -91,26 +88,22 @@ export class PedestalJob implements JobHandler {
       pedestalDrift: previous == null ? null : mean - previous,
       hotPixels: map.mean.reduce((n, m) => (m >= this.options.cimax ? n + 1 : n), 0),
     };
-    let alarms: RecordedAlarm[] = [];
-    return {
-      result: { key, ...metrics, width: map.width, height: map.height },
-      commit: async (manager) => {
-        await recordDerivedFile(manager, {
-          runId: run.id,
-          name: key.slice(key.lastIndexOf('/') + 1),
+    return finishReconstruction(
+      { runs: this.runs, dq: this.dq },
+      {
+        run,
+        version: context.job.version,
+        output: {
           kind: FileKind.PEDESTAL_MAP,
           bucket: this.store.bucket,
           objectKey: key,
           ...stored,
-        });
-        alarms = await this.dq.record(manager, run, context.job.version, metrics, 'pedestal');
-        await manager.update(Run, run.id, { recoStatus: RecoStatus.DONE });
+        },
+        metrics,
+        setBy: 'pedestal',
+        result: { key, ...metrics, width: map.width, height: map.height },
       },
-      afterCommit: async () => {
-        await this.runs.publish(run.id);
-        this.dq.announce(alarms);
-      },
-    };
+    );
   }
 
   /** The mean pedestal of the previous pedestal run, for the drift. */

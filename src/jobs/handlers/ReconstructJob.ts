@@ -19,20 +19,25 @@ import {
   QualityStatus,
   RecoStatus,
 } from '../../schema/enums';
-import type { RecordedAlarm } from '../../services/AlarmService';
 import type { DqService } from '../../services/DqService';
 import type { PedestalService } from '../../services/PedestalService';
 import type { PreviewService } from '../../services/PreviewService';
 import { PreviewSampler } from './PreviewSampler';
 import type { QualityService } from '../../services/QualityService';
 import type { RunService } from '../../services/RunService';
-import { derivedKey, recordDerivedFile } from '../../services/derivedFiles';
+import { derivedKey } from '../../services/derivedFiles';
 import { clearResults, writeResults, type EventResult } from '../../services/recoResults';
-import { storedEvents, storedRawFiles } from '../../services/runEvents';
+import { storedEvents } from '../../services/runEvents';
 import type { ObjectStore } from '../../storage/ObjectStore';
 import { DeferJobError, PermanentJobError } from '../errors';
 import type { JobContext, JobHandler, JobOutcome } from '../registry';
-import { isSourceRun, jobRun, withRecoStatus } from './recoRuns';
+import {
+  finishReconstruction,
+  isSourceRun,
+  jobRun,
+  rawFilesToRead,
+  withRecoStatus,
+} from './recoRuns';
 
 export interface ReconstructOptions {
   site: string;
@@ -81,9 +86,7 @@ export class ReconstructJob implements JobHandler {
   private async reconstruct(run: Run, context: JobContext): Promise<JobOutcome> {
     const version = context.job.version;
     const { map, pedestalRun } = await this.pedestalFor(run);
-    const files = await storedRawFiles(this.db, run.id);
-    if (files.length === 0)
-      throw new PermanentJobError(`run ${run.runNumber}: no raw file in the object store`);
+    const files = await rawFilesToRead(this.db, run);
     const index = await this.eventIndex(run.id);
     await this.db.write((m) => clearResults(m, run.id, version));
 
@@ -141,38 +144,36 @@ export class ReconstructJob implements JobHandler {
       ...summary.metrics({ source: isSourceRun(run), fe55: this.options.fe55 }),
       pedestalRun: pedestalRun.runNumber,
     };
-    let alarms: RecordedAlarm[] = [];
-    return {
-      result: { clustersFile: key, ...metrics, badImages: badImages.slice(0, 5) },
-      commit: async (manager) => {
-        await recordDerivedFile(manager, {
-          runId: run.id,
-          name: key.slice(key.lastIndexOf('/') + 1),
+    return finishReconstruction(
+      { runs: this.runs, dq: this.dq },
+      {
+        run,
+        version,
+        output: {
           kind: FileKind.RECO,
           bucket: this.store.bucket,
           objectKey: key,
           sizeBytes: arrow.length,
           md5: createHash('md5').update(arrow).digest('hex'),
-        });
-        alarms = await this.dq.record(manager, run, version, metrics, 'reconstruction');
-        if (summary.imageCount === 0 && badImages.length === 0) {
-          await this.quality.add(manager, {
-            runId: run.id,
-            subsystem: 'camera',
-            status: QualityStatus.QUESTIONABLE,
-            source: FlagSource.AUTO,
-            comment: `no ${this.options.cameraBank} images in the run`,
-            cause: 'no-images',
-            setBy: 'reconstruction',
-          });
-        }
-        await manager.update(Run, run.id, { recoStatus: RecoStatus.DONE });
+        },
+        metrics,
+        setBy: 'reconstruction',
+        result: { clustersFile: key, ...metrics, badImages: badImages.slice(0, 5) },
+        also: async (manager) => {
+          if (summary.imageCount === 0 && badImages.length === 0) {
+            await this.quality.add(manager, {
+              runId: run.id,
+              subsystem: 'camera',
+              status: QualityStatus.QUESTIONABLE,
+              source: FlagSource.AUTO,
+              comment: `no ${this.options.cameraBank} images in the run`,
+              cause: 'no-images',
+              setBy: 'reconstruction',
+            });
+          }
+        },
       },
-      afterCommit: async () => {
-        await this.runs.publish(run.id);
-        this.dq.announce(alarms);
-      },
-    };
+    );
   }
 
   /** The live event display: the event with its clusters, before they reach the database. */

@@ -9,7 +9,7 @@ import { TapeAuthError, type TapeStore } from '../../tape';
 import { adler32Of } from '../../tape/checksumStream';
 import { DeferJobError, PermanentJobError } from '../errors';
 import type { JobContext, JobHandler, JobOutcome } from '../registry';
-import { tapeJobSubject } from './tapeFiles';
+import { tapeJobSubject, updateTapeCopy } from './tapeFiles';
 
 /**
  * TAPE_COPY: a raw file's verified cloud copy goes to tape; the tape's size and adler32 (from the
@@ -42,7 +42,12 @@ export class TapeCopyJob implements JobHandler {
       );
 
     const path = TapeService.pathOf(file);
-    await this.setCopy(copy, { state: TapeState.COPYING, attempts: copy.attempts + 1 }, file.runId);
+    await updateTapeCopy(
+      { db: this.db, runs: this.runs },
+      copy,
+      { state: TapeState.COPYING, attempts: copy.attempts + 1 },
+      file.runId,
+    );
     try {
       const source = await this.store.get(file.objectKey);
       await tape.put(path, source, file.sizeBytes);
@@ -64,7 +69,12 @@ export class TapeCopyJob implements JobHandler {
     } catch (error) {
       context.throwIfAborted();
       const message = (error as Error).message;
-      await this.setCopy(copy, { state: TapeState.FAILED, lastError: message }, file.runId);
+      await updateTapeCopy(
+        { db: this.db, runs: this.runs },
+        copy,
+        { state: TapeState.FAILED, lastError: message },
+        file.runId,
+      );
       const lastAttempt = context.job.attempts >= context.job.maxAttempts;
       if (error instanceof TapeAuthError) {
         await this.alarm(file.name, file.runId, `token refused: ${message}`, 'tape-token');
@@ -95,12 +105,6 @@ export class TapeCopyJob implements JobHandler {
       );
     }
     return { adler32: found, from };
-  }
-
-  private async setCopy(copy: TapeCopy, values: Partial<TapeCopy>, runId: number): Promise<void> {
-    Object.assign(copy, values);
-    await this.db.write((m) => m.update(TapeCopy, copy.id, values));
-    await this.runs.publish(runId);
   }
 
   private async alarm(name: string, runId: number, message: string, fingerprint: string) {

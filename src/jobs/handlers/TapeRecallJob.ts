@@ -11,7 +11,7 @@ import type { TapeStore } from '../../tape';
 import { HashingStream } from '../../tape/checksumStream';
 import { PermanentJobError } from '../errors';
 import type { JobContext, JobHandler, JobOutcome } from '../registry';
-import { tapeJobSubject } from './tapeFiles';
+import { tapeJobSubject, updateTapeCopy } from './tapeFiles';
 
 /**
  * TAPE_RECALL: tape → object store for a file whose cloud copy is gone. The bytes are hashed on
@@ -35,8 +35,12 @@ export class TapeRecallJob implements JobHandler {
     if (!file.objectKey || file.sizeBytes == null || !file.md5 || !file.adler32)
       throw new PermanentJobError(`${file.name}: no object key or checksums recorded`);
 
-    await this.db.write((m) => m.update(TapeCopy, copy.id, { state: TapeState.RECALLING }));
-    await this.runs.publish(file.runId);
+    await updateTapeCopy(
+      { db: this.db, runs: this.runs },
+      copy,
+      { state: TapeState.RECALLING },
+      file.runId,
+    );
     try {
       const hashing = new HashingStream();
       const body = new PassThrough();
@@ -59,7 +63,12 @@ export class TapeRecallJob implements JobHandler {
         throw new Error(`${file.name}: recalled copy rejected: ${problems.join('; ')}`);
       }
     } catch (error) {
-      await this.db.write((m) => m.update(TapeCopy, copy.id, { state: TapeState.ON_TAPE }));
+      await updateTapeCopy(
+        { db: this.db, runs: this.runs },
+        copy,
+        { state: TapeState.ON_TAPE },
+        file.runId,
+      );
       throw error;
     }
     return {

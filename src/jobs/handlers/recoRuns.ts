@@ -1,8 +1,14 @@
+import type { EntityManager } from 'typeorm';
 import type { Database } from '../../db/Database';
+import type { DataFile } from '../../entities/DataFile';
 import { Run } from '../../entities/Run';
 import { RecoStatus } from '../../schema/enums';
+import type { RecordedAlarm } from '../../services/AlarmService';
+import type { DqService } from '../../services/DqService';
 import type { RunService } from '../../services/RunService';
-import type { JobContext } from '../registry';
+import { recordDerivedFile, type DerivedFile } from '../../services/derivedFiles';
+import { storedRawFiles } from '../../services/runEvents';
+import type { JobContext, JobOutcome } from '../registry';
 import { PermanentJobError } from '../errors';
 
 /** The run a PEDESTAL or RECONSTRUCT job works on. */
@@ -46,4 +52,50 @@ export function isSourceRun(run: Pick<Run, 'runType' | 'description'>): boolean 
     /^(CAL|FE|SRC|SOURCE)/i.test(run.runType ?? '') ||
     /55\s*-?\s*Fe|Fe\s*-?\s*55|Fe source/i.test(run.description ?? '')
   );
+}
+
+/** The run's raw files in the object store; a run with none cannot be reconstructed. */
+export async function rawFilesToRead(db: Database, run: Run): Promise<DataFile[]> {
+  const files = await storedRawFiles(db, run.id);
+  if (files.length === 0)
+    throw new PermanentJobError(`run ${run.runNumber}: no raw file in the object store`);
+  return files;
+}
+
+/**
+ * How a PEDESTAL or RECONSTRUCT job ends: in the commit that settles the job, its output file,
+ * its DQ metrics (with their flags and alarms), anything `also` adds, and recoStatus DONE; after
+ * the commit, the run's change and the alarms are announced.
+ */
+export function finishReconstruction(
+  deps: { runs: RunService; dq: DqService },
+  step: {
+    run: Run;
+    version: number;
+    output: Omit<DerivedFile, 'runId' | 'name'>;
+    metrics: Readonly<Record<string, number | null>>;
+    setBy: string;
+    result: Record<string, unknown>;
+    also?: (manager: EntityManager) => Promise<void>;
+  },
+): JobOutcome {
+  const { run, output } = step;
+  let alarms: RecordedAlarm[] = [];
+  return {
+    result: step.result,
+    commit: async (manager) => {
+      await recordDerivedFile(manager, {
+        ...output,
+        runId: run.id,
+        name: output.objectKey.slice(output.objectKey.lastIndexOf('/') + 1),
+      });
+      alarms = await deps.dq.record(manager, run, step.version, step.metrics, step.setBy);
+      await step.also?.(manager);
+      await manager.update(Run, run.id, { recoStatus: RecoStatus.DONE });
+    },
+    afterCommit: async () => {
+      await deps.runs.publish(run.id);
+      deps.dq.announce(alarms);
+    },
+  };
 }

@@ -1,6 +1,7 @@
 import type { Database } from '../../db/Database';
 import { DataFile } from '../../entities/DataFile';
 import { TapeCopy } from '../../entities/TapeCopy';
+import type { RunService } from '../../services/RunService';
 import type { TapeStore } from '../../tape';
 import { PermanentJobError } from '../errors';
 import type { JobContext } from '../registry';
@@ -28,4 +29,16 @@ export async function tapeJobSubject(
     copy = await db.manager.findOneByOrFail(TapeCopy, { fileId, endpoint: tape.endpoint });
   }
   return { file, copy, tape };
+}
+
+/** Changes a tape copy (and the copy object in hand) and tells the run's subscribers. */
+export async function updateTapeCopy(
+  deps: { db: Database; runs: RunService },
+  copy: TapeCopy,
+  values: Partial<Pick<TapeCopy, 'state' | 'attempts' | 'lastError'>>,
+  runId: number,
+): Promise<void> {
+  Object.assign(copy, values);
+  await deps.db.write((m) => m.update(TapeCopy, copy.id, values));
+  await deps.runs.publish(runId);
 }
