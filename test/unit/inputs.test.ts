@@ -2,8 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { parseApiTokens, principalForToken } from '../../src/auth/apiTokens';
 import { bearerToken } from '../../src/auth/authenticate';
 import { hasAnyRole, Role } from '../../src/auth/roles';
+import { rowId } from '../../src/resolvers/ids';
 import { resolveBufferPath } from '../../src/services/bufferPaths';
-import { runTypeFromDescription } from '../../src/services/runType';
+import {
+  normaliseRunType,
+  normaliseRunTypes,
+  runTypeFromDescription,
+} from '../../src/services/runType';
 import { UrlSigner } from '../../src/storage/signedUrls';
 
 describe('runTypeFromDescription', () => {
@@ -12,6 +17,24 @@ describe('runTypeFromDescription', () => {
     expect(runTypeFromDescription('S001:ped:pedestal run')).toBe('PED');
     expect(runTypeFromDescription('free text')).toBeNull();
     expect(runTypeFromDescription(null)).toBeNull();
+  });
+});
+
+describe('normaliseRunType: the one rule for run types, stored and filtered', () => {
+  it('upper-cases and trims; blank is no type', () => {
+    expect(normaliseRunType(' cal ')).toBe('CAL');
+    expect(normaliseRunType('')).toBeNull();
+    expect(normaliseRunTypes(['cal', 'Data', ' '])).toEqual(['CAL', 'DATA']);
+    expect(normaliseRunTypes(null)).toEqual([]);
+  });
+});
+
+describe('rowId: the one parser of ID arguments', () => {
+  it('takes positive integers and names the argument otherwise', () => {
+    expect(rowId('42', 'a file', 'fileId')).toBe(42);
+    for (const bad of ['0', '-1', '1.5', '1e3', 'abc', '', '9007199254740993']) {
+      expect(() => rowId(bad, 'a file', 'fileId'), bad).toThrow(/^fileId: ".*" is not a file id$/);
+    }
   });
 });
 
