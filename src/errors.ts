@@ -9,6 +9,10 @@ export enum ErrorCode {
   UNAUTHENTICATED = 'UNAUTHENTICATED',
   /** Refused before running: too deep or too costly (see QUERY_MAX_DEPTH, QUERY_MAX_COST). */
   QUERY_TOO_COMPLEX = 'QUERY_TOO_COMPLEX',
+  /** The identity provider cannot be reached to check the token: 503, try again (Retry-After). */
+  IDP_UNAVAILABLE = 'IDP_UNAVAILABLE',
+  /** The gateway is configured for an issuer the identity provider does not call itself. */
+  IDP_MISCONFIGURED = 'IDP_MISCONFIGURED',
   /** Too many mutations from this caller; extensions.retryAfterMs says when to try again. */
   RATE_LIMITED = 'RATE_LIMITED',
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
@@ -21,10 +25,15 @@ export class AppError extends GraphQLError {
     message: string,
     extensions: Record<string, unknown> = {},
     httpStatus?: number,
+    httpHeaders?: Record<string, string>,
   ) {
-    super(message, {
-      extensions: { code, ...extensions, ...(httpStatus ? { http: { status: httpStatus } } : {}) },
-    });
+    const http = httpStatus
+      ? {
+          status: httpStatus,
+          ...(httpHeaders ? { headers: new Map(Object.entries(httpHeaders)) } : {}),
+        }
+      : undefined;
+    super(message, { extensions: { code, ...extensions, ...(http ? { http } : {}) } });
   }
 }
 
@@ -56,6 +65,25 @@ export class ForbiddenError extends AppError {
 export class UnauthenticatedError extends AppError {
   constructor(message = 'a valid bearer token is required') {
     super(ErrorCode.UNAUTHENTICATED, message, {}, 401);
+  }
+}
+
+/**
+ * The token could not be checked because the identity provider cannot be reached: not the
+ * caller's fault, and not a verdict on the token. HTTP 503 with Retry-After.
+ */
+export class IdpUnavailableError extends AppError {
+  constructor(message: string, retryAfterSeconds = 30) {
+    super(ErrorCode.IDP_UNAVAILABLE, message, { retryAfterSeconds }, 503, {
+      'retry-after': String(retryAfterSeconds),
+    });
+  }
+}
+
+/** OIDC_ISSUER differs from the issuer the provider names: an operator must fix it. HTTP 503. */
+export class IdpMisconfiguredError extends AppError {
+  constructor(message: string) {
+    super(ErrorCode.IDP_MISCONFIGURED, message, {}, 503, { 'retry-after': '300' });
   }
 }
 

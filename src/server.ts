@@ -18,6 +18,7 @@ import { GatewayMetrics } from './http/prometheus';
 import { serveGraphqlWs } from './subscriptions/wsTransport';
 import { gatewayWsOptions } from './subscriptions/wsOptions';
 import { apolloGuard } from './security/apolloGuard';
+import { auditRefusedMutation } from './security/auditRefusal';
 import { OperationGuard } from './security/operationGuard';
 import { objectRoutes } from './http/objects';
 import { createLoaders } from './loaders';
@@ -55,6 +56,7 @@ export class GatewayServer {
         maxPayload: 1 << 20,
       });
       const authenticator = new Authenticator(config, runtime.services.apiTokens);
+      authenticator.start();
       const guard = new OperationGuard(config, runtime.pubsub);
       const wsHandle = serveGraphqlWs(
         gatewayWsOptions({
@@ -92,7 +94,7 @@ export class GatewayServer {
       });
       await apollo.start();
 
-      app.use(healthRoutes(runtime));
+      app.use(healthRoutes(runtime, () => authenticator.idpState()));
       app.use(consoleRoutes());
       app.use(metrics.routes());
       app.use(objectRoutes(runtime.store, runtime.signer));
@@ -104,9 +106,17 @@ export class GatewayServer {
         }),
         expressMiddleware(apollo, {
           context: async ({ req }): Promise<GatewayContext> => ({
-            principal: await authenticator.authenticate({
-              authorization: req.headers.authorization,
-            }),
+            principal: await authenticator
+              .authenticate({ authorization: req.headers.authorization })
+              .catch(async (error: AppError) => {
+                await auditRefusedMutation(
+                  runtime.services.audit,
+                  req.body,
+                  req.socket.remoteAddress,
+                  error,
+                );
+                throw error;
+              }),
             address: req.socket.remoteAddress,
             services: runtime.services,
             loaders: createLoaders(runtime.services),

@@ -2,7 +2,7 @@ import { authConfigured, type Config } from '../config';
 import { UnauthenticatedError } from '../errors';
 import type { ApiTokenService } from '../services/ApiTokenService';
 import { principalForToken } from './apiTokens';
-import { looksLikeJwt, OidcVerifier } from './oidc';
+import { looksLikeJwt, OidcVerifier, type IdpState } from './oidc';
 import { Role, type Principal } from './roles';
 
 /** Without configured auth the server only listens on loopback, and loopback callers are admins. */
@@ -35,6 +35,16 @@ export class Authenticator {
     private readonly tokens: ApiTokenService,
   ) {
     this.oidc = config.oidc ? new OidcVerifier(config.oidc) : undefined;
+  }
+
+  /** Discovers the OIDC issuer (if any) now, so that a misconfiguration shows at start-up. */
+  start(): void {
+    this.oidc?.start();
+  }
+
+  /** The identity provider's state for /readyz; undefined without OIDC. */
+  idpState(): IdpState | undefined {
+    return this.oidc?.state();
   }
 
   async authenticate(credentials: Credentials): Promise<Principal> {

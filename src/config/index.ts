@@ -284,6 +284,8 @@ function readOidc(reader: EnvReader, problems: string[]): OidcSettings | undefin
       .filter(Boolean),
     clockSkewSeconds: reader.int('OIDC_CLOCK_SKEW_S', 30, { min: 0, max: 600 }),
     jwksCooldownMs: reader.int('OIDC_JWKS_COOLDOWN_MS', 30_000, { min: 0 }),
+    jwksMaxAgeMs: reader.int('OIDC_JWKS_MAX_AGE_MS', 600_000, { min: 0 }),
+    fetchTimeoutMs: reader.int('OIDC_FETCH_TIMEOUT_MS', 5_000, { min: 100, max: 60_000 }),
     algorithms,
   };
 }

@@ -1,8 +1,13 @@
 import { Router } from 'express';
+import type { IdpState } from '../auth/oidc';
 import type { Runtime } from '../runtime';
 
-/** `/healthz`: the process is alive. `/readyz`: database, pub/sub and object store answer. */
-export function healthRoutes(runtime: Runtime): Router {
+/**
+ * `/healthz`: the process is alive. `/readyz`: database, pub/sub and object store answer; the
+ * identity provider's state is reported too, as `degraded` rather than not ready — static and
+ * database tokens, and OIDC tokens whose keys are held, still work while it is away.
+ */
+export function healthRoutes(runtime: Runtime, idpState: () => IdpState | undefined): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -10,7 +15,13 @@ export function healthRoutes(runtime: Runtime): Router {
   router.get('/readyz', async (_req, res) => {
     const failures = await runtime.check();
     const ready = Object.keys(failures).length === 0;
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', failures });
+    const idp = idpState();
+    const degraded = idp !== undefined && idp.state !== 'ok';
+    res.status(ready ? 200 : 503).json({
+      status: !ready ? 'not ready' : degraded ? 'degraded' : 'ready',
+      failures,
+      ...(idp ? { idp } : {}),
+    });
   });
   return router;
 }

@@ -20,6 +20,15 @@ import { directDelivery, type WsExtra } from './wsTransport';
 /** Close codes: no valid credential (and a credential that expired), and no role. */
 export const CLOSE_UNAUTHENTICATED = 4401;
 export const CLOSE_FORBIDDEN = 4403;
+/** The token could not be checked (the IdP is away, or misconfigured): try again later. */
+export const CLOSE_TRY_AGAIN_LATER = 1013;
+
+function closeCodeFor(code: unknown): number {
+  if (code === ErrorCode.UNAUTHENTICATED) return CLOSE_UNAUTHENTICATED;
+  if (code === ErrorCode.IDP_UNAVAILABLE || code === ErrorCode.IDP_MISCONFIGURED)
+    return CLOSE_TRY_AGAIN_LATER;
+  return CLOSE_FORBIDDEN;
+}
 
 /** Timers cannot wait longer than this (about 24.8 days); longer expiries need no timer. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -74,9 +83,8 @@ export function gatewayWsOptions(deps: {
         sockets.track(principal, socket);
         return true;
       } catch (error) {
-        const code = (error as AppError).extensions?.code;
         socket.close(
-          code === ErrorCode.UNAUTHENTICATED ? CLOSE_UNAUTHENTICATED : CLOSE_FORBIDDEN,
+          closeCodeFor((error as AppError).extensions?.code),
           (error as Error).message.slice(0, 120), // a close reason holds at most 123 bytes
         );
         return false; // graphql-ws's own close (4403) finds the socket already closing

@@ -104,7 +104,7 @@ describe('loadConfig', () => {
       OIDC_ISSUER: 'https://iam.cloud.infn.it/',
       OIDC_AUDIENCE: 'cygno-gateway',
     });
-    expect(config.oidc?.roleMap.get('/cygno/shifter')).toBe('shifter');
+    expect(config.oidc?.roleMap.groups.get('/cygno/shifter')).toBe('shifter');
     expect(config.oidc?.groupClaims).toEqual(['groups', 'wlcg.groups']);
     expect(problems({ OIDC_ISSUER: 'https://iam.example.org/' })[0]).toMatch(
       /OIDC_AUDIENCE: required/,
