@@ -61,7 +61,7 @@ export async function main(argv: string[]): Promise<void> {
       case 'simulate-daq':
         return await simulateDaq(configured(), args);
       case 'subscribe':
-        return await subscribe(args[0]);
+        return await subscribe(args);
       case 'reco':
         return await recoCommand(configured(), args);
       case 'retention':

@@ -4,13 +4,19 @@ import { discordMessages } from '../alerting/discordFormat';
 import { postToWebhook } from '../alerting/webhookPost';
 import type { Alarm } from '../entities/Alarm';
 import { gatewayRequest } from '../cli/gatewayHttp';
+import { staticToken, type TokenSource } from '../cli/tokenSource';
+import { closeReason, connectionParamsOf, reconnectBeforeExpiry } from '../cli/wsClose';
 import { logger } from '../logger';
 import { AlarmEventType, AlarmState } from '../schema/enums';
 import { BotState } from './botState';
 
 export interface BotOptions {
   gatewayUrl: string;
+  /** A fixed token; or `tokens`, a source that renews it (a token file, client credentials). */
   token?: string;
+  tokens?: TokenSource;
+  /** Called when the bot gives up for good (the webhook is gone): the command exits non-zero. */
+  onFatal?: (reason: string) => void;
   webhookUrl: string;
   stateFile: string;
   minSeverity: string;
@@ -68,30 +74,72 @@ export class DiscordBot {
   sent = 0;
   connections = 0;
 
+  private readonly tokens: TokenSource;
+  private renewal: { stop(): void } | undefined;
+  private restartTimer: NodeJS.Timeout | undefined;
+
   constructor(private readonly options: BotOptions) {
     this.state = BotState.load(options.stateFile);
+    this.tokens = options.tokens ?? staticToken(options.token);
   }
 
   start(): void {
+    this.connect();
+  }
+
+  /**
+   * A graphql-ws client following alarmEvents. graphql-ws gives up for good on some closes (an
+   * expired token, 4401); the bot does not: it logs why and connects again with a new client,
+   * with backoff, for as long as it runs.
+   */
+  private connect(): void {
     let failures = 0;
-    this.client = createClient({
+    const renewal = reconnectBeforeExpiry(this.tokens, () => client.terminate());
+    this.renewal = renewal;
+    const client = createClient({
       url: `${this.options.gatewayUrl.replace(/^http/, 'ws')}/graphql`,
       webSocketImpl: WebSocket,
-      connectionParams: this.options.token ? { authorization: `Bearer ${this.options.token}` } : {},
+      // Asked on every connection: a renewed token is used from the next one on.
+      connectionParams: () => connectionParamsOf(this.tokens),
       lazy: false,
       keepAlive: 10_000,
       retryAttempts: Infinity,
       shouldRetry: () => !this.stopped,
       retryWait: async () => {
+        if (renewal.consumeRenewal()) return; // a token renewal: connect again at once
         const wait = Math.min(this.options.maxBackoffMs, 500 * 2 ** failures++);
         this.log.warn({ waitMs: wait }, 'gateway unreachable; reconnecting');
         await new Promise((resolve) => setTimeout(resolve, wait * (0.75 + Math.random() / 2)));
       },
-      onNonLazyError: (error) => this.log.error({ err: error }, 'gateway connection failed'),
+      onNonLazyError: (error) => {
+        renewal.stop();
+        if (this.stopped) return;
+        const wait = this.options.maxBackoffMs;
+        this.log.error(
+          { close: closeReason(error), retryInMs: wait },
+          'the gateway connection ended for good; starting a new one',
+        );
+        void client.dispose();
+        this.restartTimer = setTimeout(() => !this.stopped && this.connect(), wait);
+      },
       on: {
+        // Every close is logged with its code and reason; the bot keeps trying (with backoff):
+        // a renewed token, or a gateway back from a restart, lets it carry on by itself.
+        closed: (event) => {
+          if (this.stopped) return;
+          const code = (event as { code?: number })?.code;
+          const refused = code === 4401 || code === 4403;
+          this.log[refused ? 'error' : 'warn'](
+            { close: closeReason(event) },
+            refused
+              ? 'the gateway refused the bot token; waiting for a valid one (GATEWAY_TOKEN, token file or client credentials)'
+              : 'connection to the gateway closed',
+          );
+        },
         connected: () => {
           failures = 0;
           this.connections++;
+          renewal.connected(); // reconnect with a renewed token before this one expires
           this.log.info({ gateway: this.options.gatewayUrl }, 'following alarm events');
           this.catchUp().catch((error) =>
             this.log.error({ err: error }, 'could not catch up on missed alarm changes'),
@@ -99,7 +147,8 @@ export class DiscordBot {
         },
       },
     });
-    this.client.subscribe<{ alarmEvents: AlarmChange }>(
+    this.client = client;
+    client.subscribe<{ alarmEvents: AlarmChange }>(
       {
         query: `subscription($min: Severity) { alarmEvents(minSeverity: $min) { type alarm { ${ALARM_FIELDS} } } }`,
         variables: { min: this.options.minSeverity },
@@ -115,6 +164,8 @@ export class DiscordBot {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.restartTimer);
+    this.renewal?.stop();
     await this.client?.dispose();
     await this.sending;
   }
@@ -123,7 +174,7 @@ export class DiscordBot {
   private async catchUp(): Promise<void> {
     const data = await gatewayRequest<{ alarms: { nodes: Alarm[] } }>(
       this.options.gatewayUrl,
-      this.options.token,
+      await this.tokens.token(),
       `query($min: Severity) { alarms(first: 200, filter: { minSeverity: $min }) { nodes { ${ALARM_FIELDS} } } }`,
       { min: this.options.minSeverity },
     );
@@ -161,6 +212,7 @@ export class DiscordBot {
           if ((await postToWebhook(this.options.webhookUrl, message)) === 'gone') {
             this.log.fatal('the Discord webhook answered 404/401: fix DISCORD_WEBHOOK_URL');
             this.stopped = true;
+            this.options.onFatal?.('the Discord webhook answered 404/401: fix DISCORD_WEBHOOK_URL');
             return;
           }
           this.sent++;

@@ -1,6 +1,13 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clientCredentialsToken, fileToken } from '../../src/cli/tokenSource';
+import { DiscordBot } from '../../src/discordBot/DiscordBot';
 import { Topic } from '../../src/pubsub';
+import { fakeDiscord } from '../support/fakeDiscord';
 import { TestIdp, type IdpClient, type IdpUser } from '../support/idp';
 import { startTestGateway, type TestGateway } from '../support/gateway';
 import { waitFor } from '../support/wait';
@@ -248,7 +255,129 @@ describe('when the identity provider is away or misconfigured', () => {
   });
 });
 
-describe('subscriptions with IdP tokens', () => {
+describe('long-lived clients on IdP tokens', () => {
+  it('renews client-credentials tokens before they expire', async () => {
+    const tokens = clientCredentialsToken({
+      issuer: idp.issuer,
+      clientId: DAQ_SHORT.client_id,
+      clientSecret: DAQ_SHORT.client_secret,
+      scope: 'cygno.daq',
+    });
+    const first = await tokens.token();
+    expect(await tokens.token()).toBe(first); // reused while young
+    await sleep(1_700); // 3-second tokens are renewed past half their life
+    const second = await tokens.token();
+    expect(second).not.toBe(first);
+    expect(codeOf(await gw.gql(METRIC, {}, second))).toBe('OK');
+  });
+
+  it('reads a token file again when it changes, and keeps the old token while it is unreadable', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cygno-token-file-'));
+    const file = path.join(dir, 'token');
+    try {
+      await expect(fileToken(file).token()).rejects.toThrow(/token file .*no valid token/);
+      const first = await idp.userToken(USERS.reader);
+      fs.writeFileSync(file, `${first}\n`);
+      const tokens = fileToken(file);
+      expect(await tokens.token()).toBe(first);
+      const second = await idp.userToken(USERS.shifter);
+      fs.writeFileSync(file, second);
+      expect(await tokens.token()).toBe(second);
+      fs.writeFileSync(file, '');
+      expect(await tokens.token()).toBe(second); // empty: the last good token, until it expires
+      fs.rmSync(file);
+      expect(await tokens.token()).toBe(second);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps a Discord bot on client credentials forwarding across the expiry of its tokens', async () => {
+    const discord = fakeDiscord();
+    discord.setMode('ok');
+    const webhook = await discord.listen();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cygno-bot-oidc-'));
+    const bot = new DiscordBot({
+      gatewayUrl: gw.url,
+      tokens: clientCredentialsToken({
+        issuer: idp.issuer,
+        clientId: DAQ_SHORT.client_id, // 3-second tokens: the gateway closes at expiry + 5 s skew
+        clientSecret: DAQ_SHORT.client_secret,
+        scope: 'cygno.daq',
+      }),
+      webhookUrl: webhook,
+      stateFile: path.join(dir, 'state.json'),
+      minSeverity: 'WARNING',
+      groupMs: 50,
+      maxBackoffMs: 400,
+    });
+    const titles = () =>
+      discord.posts.flatMap((p) => p.body.embeds.map((e: { title: string }) => e.title));
+    try {
+      const started = Date.now();
+      bot.start();
+      await waitFor(() => bot.connections === 1, 'the bot to connect');
+      await gw.gql(RAISE('oidc:bot:1', 'Before expiry'), {}, STATIC_DAQ);
+      await waitFor(() => titles().some((t) => t.includes('Before expiry')), 'the first alarm');
+      // Its first token's connection is closed at expiry (+ skew); it reconnects with a new one.
+      await waitFor(() => bot.connections >= 2, 'the bot to reconnect with a new token', 15_000);
+      // Past the moment the gateway ends a connection on the first token (3 s + 5 s skew).
+      await sleep(Math.max(0, started + 8_500 - Date.now()));
+      await gw.gql(RAISE('oidc:bot:2', 'After expiry'), {}, STATIC_DAQ);
+      await waitFor(() => titles().some((t) => t.includes('After expiry')), 'the later alarm');
+    } finally {
+      await bot.stop();
+      discord.server.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('cygno-gateway subscribe renews client credentials, and says why it gives up', async () => {
+    const cli = path.join(__dirname, '..', '..', 'bin', 'cygno-gateway.js');
+    const query = 'subscription { runUpdated { runNumber } }';
+    const follower = spawn(process.execPath, [cli, 'subscribe', query], {
+      env: {
+        ...process.env,
+        GATEWAY_URL: gw.url,
+        GATEWAY_OIDC_ISSUER: idp.issuer,
+        GATEWAY_CLIENT_ID: DAQ_SHORT.client_id,
+        GATEWAY_CLIENT_SECRET: DAQ_SHORT.client_secret,
+        GATEWAY_OIDC_SCOPE: 'cygno.daq',
+      },
+    });
+    let out = '';
+    let err = '';
+    follower.stdout.on('data', (chunk) => (out += chunk));
+    follower.stderr.on('data', (chunk) => (err += chunk));
+    try {
+      const started = Date.now();
+      await waitFor(() => (err.match(/subscribed on/g) ?? []).length >= 2, 'a renewed connection');
+      await sleep(Math.max(0, started + 8_500 - Date.now())); // past the first token's end
+      const started4242 = await gw.gql(
+        `mutation { startRun(input: { runNumber: 4242 }) { id } }`,
+        {},
+        STATIC_DAQ,
+      );
+      expect(started4242.errors).toBeUndefined();
+      await waitFor(() => out.includes('4242'), 'the event after the first token expired');
+    } finally {
+      follower.kill();
+    }
+
+    const refused = spawn(process.execPath, [cli, 'subscribe', query], {
+      env: {
+        ...process.env,
+        GATEWAY_URL: gw.url,
+        GATEWAY_TOKEN: await idp.userToken(USERS.outsider),
+      },
+    });
+    let refusal = '';
+    refused.stderr.on('data', (chunk) => (refusal += chunk));
+    const code = await new Promise((resolve) => refused.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(refusal).toMatch(/gave up: 4403 oidc:dave \(sub u-dave\) maps to no role/);
+  });
+
   it('subscribes with a user token', async () => {
     const sub = await gw.subscribe(
       `subscription { runUpdated { runNumber } }`,
@@ -259,3 +388,6 @@ describe('subscriptions with IdP tokens', () => {
     sub.close();
   });
 });
+
+const RAISE = (fingerprint: string, name: string) =>
+  `mutation { raiseAlarm(input: { fingerprint: "${fingerprint}", name: "${name}", severity: CRITICAL, source: "midas", message: "m" }) { id } }`;
