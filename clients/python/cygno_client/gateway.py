@@ -9,8 +9,9 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import requests
 
-from .live import READY, is_connection_loss
+from .live import READY, close_code, is_connection_loss
 from .live import subscribe as _subscribe
+from .tokens import token_source
 
 RUN_FIELDS = """runNumber runType pedestal state recoStatus quality description eventCount
 exposureSeconds startedAt stoppedAt"""
@@ -34,24 +35,45 @@ class Gateway:
     >>> gw = Gateway("https://cygno-gateway.example.org", token="...")
     >>> import pandas as pd
     >>> runs = pd.DataFrame(gw.runs(run_types=["DATA"], limit=100))
+
+    The token: `token` (or GATEWAY_TOKEN); or a file kept fresh by something else, read again
+    when it changes (`token_file`, GATEWAY_TOKEN_FILE); or IAM client credentials, renewed
+    before they expire (`client_id`, `client_secret`, `issuer`, `scope`, or GATEWAY_CLIENT_ID,
+    GATEWAY_CLIENT_SECRET, GATEWAY_OIDC_ISSUER, GATEWAY_OIDC_SCOPE).
     """
 
-    def __init__(self, url: Optional[str] = None, token: Optional[str] = None, timeout: float = 60):
+    def __init__(
+        self,
+        url: Optional[str] = None,
+        token: Optional[str] = None,
+        timeout: float = 60,
+        *,
+        token_file: Optional[str] = None,
+        client_id: Optional[str] = None,
+        client_secret: Optional[str] = None,
+        issuer: Optional[str] = None,
+        scope: Optional[str] = None,
+    ):
         self.url = (url or os.environ.get("GATEWAY_URL", "http://127.0.0.1:4000")).rstrip("/")
-        self.token = token if token is not None else os.environ.get("GATEWAY_TOKEN")
+        self.tokens = token_source(token, token_file, client_id, client_secret, issuer, scope)
         self.timeout = timeout
         self.session = requests.Session()
         self.session.headers["content-type"] = "application/json"
-        if self.token:
-            self.session.headers["authorization"] = f"Bearer {self.token}"
+
+    @property
+    def token(self) -> Optional[str]:
+        """The bearer token sent now (renewed when its source renews it)."""
+        return self.tokens.token()
 
     # -- plain GraphQL -------------------------------------------------------------------
 
     def query(self, query: str, **variables: Any) -> Dict[str, Any]:
         """Runs a query or mutation; returns its `data`, raises GatewayError on any error."""
+        token = self.token
         response = self.session.post(
             f"{self.url}/graphql",
             json={"query": query, "variables": variables},
+            headers={"authorization": f"Bearer {token}"} if token else {},
             timeout=self.timeout,
         )
         try:
@@ -157,9 +179,10 @@ class Gateway:
         """Yields the run as it is, then each time it changes (state, reconstruction, quality),
         until `until(run)` is true — by default until its reconstruction is done or failed.
 
-        A dropped connection (a gateway restart, a network blip) is re-opened with backoff, and
-        the run is read again once subscribed, so a change made meanwhile is not lost; a refused
-        token, a GraphQL error or `timeout` seconds without news still raise."""
+        A dropped connection (a gateway restart, a network blip, or the end of a token that its
+        source renews) is re-opened with backoff, and the run is read again once subscribed, so a
+        change made meanwhile is not lost; a refused token, a GraphQL error or `timeout` seconds
+        without news still raise."""
         done = until or (lambda run: run["recoStatus"] in ("DONE", "FAILED"))
         query = f"subscription($n: Int) {{ runUpdated(runNumber: $n) {{ {RUN_FIELDS} }} }}"
         current = f"query($n: Int!) {{ run(runNumber: $n) {{ {RUN_FIELDS} }} }}"
@@ -181,7 +204,8 @@ class Gateway:
                         return
                 return  # the gateway ended the subscription
             except Exception as error:
-                lost = is_connection_loss(error) or isinstance(error, requests.ConnectionError)
+                renewable = self.tokens.renews and close_code(error) == 4401
+                lost = renewable or is_connection_loss(error) or isinstance(error, requests.ConnectionError)
                 if not reconnect or not lost or failures >= max_reconnects:
                     raise
                 failures += 1

@@ -159,5 +159,46 @@ class ClientTest(unittest.TestCase):
             list(Gateway(self.gw.url, token="not-a-token-at-all-0123").follow_run(2, timeout=5))
 
 
+class TokenTest(unittest.TestCase):
+    """Tokens from the identity provider the runner starts (IDP_ISSUER: panva's oidc-provider,
+    issuing as INDIGO IAM does); IDP_CLIENT_ID's tokens live 3 seconds."""
+
+    url = os.environ["GATEWAY_URL"]
+
+    def test_client_credentials_are_renewed_before_they_expire(self):
+        gw = Gateway(
+            self.url,
+            client_id=os.environ["IDP_CLIENT_ID"],
+            client_secret=os.environ["IDP_CLIENT_SECRET"],
+            issuer=os.environ["IDP_ISSUER"],
+            scope="cygno.daq",
+        )
+        first = gw.token
+        self.assertEqual([r["runNumber"] for r in gw.runs(max_run_number=2)], [2, 1])
+        self.assertEqual(gw.token, first)  # reused while young
+        time.sleep(1.7)  # past half the life of a 3-second token
+        self.assertNotEqual(gw.token, first)
+        time.sleep(2.0)  # the first token has expired by now
+        self.assertEqual(len(gw.runs(max_run_number=2)), 2)
+
+    def test_a_token_file_is_read_again_when_it_changes(self):
+        with tempfile.TemporaryDirectory() as directory:
+            path = os.path.join(directory, "token")
+            with self.assertRaises(RuntimeError):
+                Gateway(self.url, token_file=path).runs()
+            with open(path, "w") as file:
+                file.write("not-a-token-at-all-0123\n")
+            gw = Gateway(self.url, token_file=path)
+            with self.assertRaises(GatewayError):
+                gw.runs()
+            time.sleep(0.05)  # a new modification time
+            with open(path, "w") as file:
+                file.write(os.environ["GATEWAY_TOKEN"])
+            self.assertEqual(len(gw.runs(max_run_number=2)), 2)
+            with open(path, "w"):
+                pass  # emptied: the last good token is kept
+            self.assertEqual(len(gw.runs(max_run_number=2)), 2)
+
+
 if __name__ == "__main__":
     unittest.main()
