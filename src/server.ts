@@ -11,6 +11,7 @@ import { Authenticator } from './auth/authenticate';
 import { authConfigured, type Config } from './config';
 import type { GatewayContext } from './context';
 import { AppError } from './errors';
+import { alertmanagerRoutes } from './http/alertmanager';
 import { consoleRoutes } from './http/console';
 import { healthRoutes } from './http/health';
 import { plainJsonStatusPlugin } from './http/jsonStatus';
@@ -98,6 +99,7 @@ export class GatewayServer {
       app.use(consoleRoutes());
       app.use(metrics.routes());
       app.use(objectRoutes(runtime.store, runtime.signer));
+      app.use(alertmanagerRoutes(authenticator, runtime.services.alarms));
       app.use(
         '/graphql',
         express.json({

@@ -4,6 +4,7 @@ import { retryOnDeadlock, type Database } from '../db/Database';
 import { Alarm } from '../entities/Alarm';
 import { ConflictError, NotFoundError } from '../errors';
 import { logger } from '../logger';
+import type { AlertChange } from '../alerting/alertmanagerWebhook';
 import { deriveFingerprint } from './alarmFingerprint';
 import { Topic, type PubSub } from '../pubsub';
 import { AlarmEventType, AlarmState, Severity } from '../schema/enums';
@@ -158,23 +159,56 @@ export class AlarmService {
    * Conditional on it still being open: of two resolvers at once, one resolves and announces.
    */
   async resolve(fingerprint: string): Promise<Alarm | null> {
-    const open = await this.db.manager.findOne(Alarm, {
+    const resolved = await this.db.write((m) => this.resolveIn(m, fingerprint));
+    if (resolved) this.publish(AlarmEventType.RESOLVED, resolved);
+    return resolved;
+  }
+
+  private async resolveIn(manager: EntityManager, fingerprint: string): Promise<Alarm | null> {
+    const open = await manager.findOne(Alarm, {
       where: { openFingerprint: fingerprint },
       select: { id: true },
     });
     if (!open) return null;
-    const update = await this.db.write((m) =>
-      m
-        .createQueryBuilder()
-        .update(Alarm)
-        .set({ state: AlarmState.RESOLVED, resolvedAt: new Date(), openFingerprint: null })
-        .where('id = :id AND openFingerprint IS NOT NULL', { id: open.id })
-        .execute(),
+    const update = await manager
+      .createQueryBuilder()
+      .update(Alarm)
+      .set({ state: AlarmState.RESOLVED, resolvedAt: new Date(), openFingerprint: null })
+      .where('id = :id AND openFingerprint IS NOT NULL', { id: open.id })
+      .execute();
+    return update.affected === 1 ? manager.findOneByOrFail(Alarm, { id: open.id }) : null;
+  }
+
+  /**
+   * Stores what an external alerting system (Alertmanager) reports, all of it in one
+   * transaction, and announces it after the commit. A firing alert whose alarm is open already
+   * is a re-send (Alertmanager repeats itself): nothing changes. A resolved one resolves it.
+   */
+  async applyAlertChanges(
+    changes: readonly AlertChange[],
+    source: string,
+  ): Promise<{ raised: number; resolved: number; unchanged: number }> {
+    const { raised, resolved, unchanged } = await retryOnDeadlock(() =>
+      this.db.transaction(async (manager) => {
+        const out = { raised: [] as RecordedAlarm[], resolved: [] as Alarm[], unchanged: 0 };
+        for (const change of changes) {
+          if (change.kind === 'resolved') {
+            const alarm = await this.resolveIn(manager, change.fingerprint);
+            if (alarm) out.resolved.push(alarm);
+            else out.unchanged++;
+          } else if (await manager.existsBy(Alarm, { openFingerprint: change.fingerprint })) {
+            out.unchanged++;
+          } else {
+            const { kind: _kind, ...alarm } = change;
+            out.raised.push(await this.record(manager, { ...alarm, source }));
+          }
+        }
+        return out;
+      }),
     );
-    if (update.affected !== 1) return null;
-    const resolved = await this.get(open.id);
-    this.publish(AlarmEventType.RESOLVED, resolved);
-    return resolved;
+    for (const alarm of raised) this.announce(alarm);
+    for (const alarm of resolved) this.publish(AlarmEventType.RESOLVED, alarm);
+    return { raised: raised.length, resolved: resolved.length, unchanged };
   }
 
   async get(id: number): Promise<Alarm> {
