@@ -7,6 +7,8 @@ import { defineConfig } from 'vitest/config';
 const serviceSuites = [
   ...(process.env.REDIS_URL ? ['test/services/redis*.test.ts'] : []),
   ...(process.env.MARIADB_URL ? ['test/services/mariadb*.test.ts'] : []),
+  // Debian's prometheus and prometheus-alertmanager, installed and asked for by .ci/run.
+  ...(process.env.TEST_PROMETHEUS ? ['test/services/prometheus*.test.ts'] : []),
 ];
 // The client suites need Debian's chromium, python3-requests and python3-websockets: they run
 // with `npm run test:clients` (which sets CLIENT_SUITES), and .ci/run installs what they need.

@@ -7,6 +7,7 @@ import { DataFile } from '../entities/DataFile';
 import { Job } from '../entities/Job';
 import type { Runtime } from '../runtime';
 import { FileKind, JobState } from '../schema/enums';
+import { registerPipelineMetrics } from './pipelineMetrics';
 
 const DURATION_BUCKETS = [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 4 * 3600];
 
@@ -105,6 +106,8 @@ export class GatewayMetrics {
         for (const r of rows) this.set({ state: r.state, severity: r.severity }, Number(r.n));
       },
     });
+
+    registerPipelineMetrics(this.registry, runtime);
 
     this.graphqlDuration = new Histogram({
       name: 'cygno_graphql_operation_duration_seconds',

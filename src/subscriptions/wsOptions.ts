@@ -18,6 +18,9 @@ import { sharedSubscriptions } from './sharedSubscribe';
 import { directDelivery, type WsExtra } from './wsTransport';
 
 /** Close codes: no valid credential (and a credential that expired), and no role. */
+/** The graphql-ws connections of this replica, for /metrics (their live subscriptions). */
+export const openConnections = new Set<{ subscriptions: Record<string, unknown> }>();
+
 export const CLOSE_UNAUTHENTICATED = 4401;
 export const CLOSE_FORBIDDEN = 4403;
 /** The token could not be checked (the IdP is away, or misconfigured): try again later. */
@@ -74,8 +77,12 @@ export function gatewayWsOptions(deps: {
 
   return {
     schema,
+    onClose: (ctx) => {
+      openConnections.delete(ctx);
+    },
     onConnect: async (ctx) => {
       const socket = ctx.extra.socket;
+      openConnections.add(ctx);
       try {
         const principal = await authenticator.authenticate(ctx.connectionParams ?? {});
         ctx.extra.principal = principal;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Topic } from '../../src/pubsub';
 import { Severity } from '../../src/schema/enums';
 import { startTestGateway, type TestGateway } from '../support/gateway';
 import { smallMidasRun } from '../support/midasFixtures';
@@ -66,5 +67,22 @@ describe('/metrics (Prometheus)', () => {
     ).toBe(1);
     expect(text).toMatch(/^# TYPE cygno_job_duration_seconds histogram$/m);
     expect(text).toMatch(/^cygno_process_resident_memory_bytes \d+/m);
+  });
+
+  it('counts live subscriptions and exposes the pipeline gauges a dashboard needs', async () => {
+    const metrics = async () => (await fetch(`${gw.url}/metrics`)).text();
+    expect(sample(await metrics(), 'cygno_subscriptions')).toBe(0);
+    const sub = await gw.subscribe(
+      'subscription { runUpdated { runNumber } }',
+      {},
+      Topic.RunUpdated,
+    );
+    expect(sample(await metrics(), 'cygno_subscriptions')).toBe(1);
+    sub.close();
+    await waitFor(async () => sample(await metrics(), 'cygno_subscriptions') === 0, 'the close');
+    const text = await metrics();
+    expect(text).toMatch(/^# TYPE cygno_job_queue_oldest_age_seconds gauge$/m);
+    expect(text).toMatch(/^# TYPE cygno_reco_images_total counter$/m);
+    expect(sample(text, 'cygno_tape_backlog_bytes')).toBeGreaterThanOrEqual(0);
   });
 });

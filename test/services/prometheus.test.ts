@@ -1,0 +1,188 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Topic } from '../../src/pubsub';
+import { fakeDiscord } from '../support/fakeDiscord';
+import { startTestGateway, type TestGateway } from '../support/gateway';
+import {
+  promtoolCheckMetrics,
+  startAlertmanager,
+  startPrometheus,
+  type MonitoringServer,
+} from '../support/monitoring';
+import { waitFor } from '../support/wait';
+
+// Runs when TEST_PROMETHEUS is set (.ci/run installs Debian's prometheus and
+// prometheus-alertmanager and sets it): a real Prometheus scrapes the gateway's /metrics and
+// evaluates a rule on it; a real Alertmanager posts the alert to the gateway's webhook; the
+// alarm reaches a graphql-ws subscriber and the Discord dispatcher, and resolves when the rule
+// clears. The figures (rule firing to subscriber) are printed for the session note.
+
+const DAQ = 'monitoring-daq-token-0123456';
+const READER = 'monitoring-reader-token-0123';
+const discord = fakeDiscord();
+let gw: TestGateway;
+let prometheus: MonitoringServer;
+let alertmanager: MonitoringServer;
+
+beforeAll(async () => {
+  discord.setMode('ok');
+  const webhook = await discord.listen();
+  gw = await startTestGateway({
+    env: {
+      API_TOKENS: `daq:${DAQ},reader:${READER}`,
+      WORKERS: '0', // an INGEST job stays QUEUED: the condition the rule watches
+      DISCORD_WEBHOOK_URL: webhook,
+      DISCORD_GROUP_MS: '100',
+    },
+  });
+  alertmanager = await startAlertmanager(`
+route:
+  receiver: gateway
+  group_by: ['alertname']
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: gateway
+    webhook_configs:
+      - url: ${gw.url}/alertmanager/webhook
+        send_resolved: true
+        http_config:
+          authorization:
+            credentials: ${DAQ}
+`);
+  const target = gw.url.replace('http://', '');
+  prometheus = await startPrometheus(
+    `
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+rule_files: [rules.yml]
+alerting:
+  alertmanagers:
+    - static_configs:
+        - targets: ['${alertmanager.url.replace('http://', '')}']
+scrape_configs:
+  - job_name: cygno
+    static_configs:
+      - targets: ['${target}']
+`,
+    `
+groups:
+  - name: cygno
+    rules:
+      - alert: IngestQueued
+        expr: cygno_jobs{kind="INGEST",state="QUEUED"} > 0
+        labels:
+          severity: critical
+        annotations:
+          summary: 'an INGEST job waits in the queue'
+`,
+  );
+}, 60_000);
+afterAll(async () => {
+  await prometheus?.close();
+  await alertmanager?.close();
+  await gw?.close();
+  discord.server.close();
+});
+
+async function promQuery(query: string) {
+  const res = await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent(query)}`);
+  const body = (await res.json()) as {
+    data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> };
+  };
+  return body.data.result;
+}
+
+describe('the gateway in the monitoring ecosystem (real Prometheus and Alertmanager)', () => {
+  it('is scraped by Prometheus: its series in the query API with their labels', async () => {
+    await waitFor(
+      async () => (await promQuery('up{job="cygno"}'))[0]?.value[1] === '1',
+      'a scrape',
+      30_000,
+    );
+    // Every series the gateway exports is known to Prometheus (its metadata: type and help),
+    // those without samples yet (no job, no alarm) included.
+    for (const series of [
+      'cygno_jobs',
+      'cygno_alarms',
+      'cygno_job_queue_oldest_age_seconds',
+      'cygno_reco_images_total',
+      'cygno_tape_backlog_bytes',
+      'cygno_subscriptions',
+      'cygno_ingest_bytes_total',
+      'cygno_job_duration_seconds',
+    ]) {
+      const res = await fetch(`${prometheus.url}/api/v1/targets/metadata?metric=${series}`);
+      const body = (await res.json()) as { data: Array<{ type: string; help: string }> };
+      expect(body.data.length, series).toBeGreaterThan(0);
+      expect(body.data[0].help, series).not.toBe('');
+    }
+    const subscriptions = await promQuery('cygno_subscriptions');
+    expect(subscriptions[0].metric).toMatchObject({
+      job: 'cygno',
+      instance: gw.url.replace('http://', ''),
+    });
+  });
+
+  it('passes promtool check metrics, but for prom-client’s three known names', async () => {
+    const text = await (await fetch(`${gw.url}/metrics`)).text();
+    const { status, problems } = promtoolCheckMetrics(text);
+    const unexpected = problems.filter(
+      (p) => !/nodejs_active_(handles|requests|resources)_total/.test(p),
+    );
+    expect(unexpected, problems.join('\n')).toEqual([]);
+    expect(problems.length).toBeLessThanOrEqual(3);
+    expect([0, 3]).toContain(status); // 3: lint problems, which are only the three above
+  });
+
+  it('an alert of a Prometheus rule reaches subscribers and Discord, and resolves when it clears', async () => {
+    const events = await gw.subscribe(
+      `subscription { alarmEvents { type alarm { fingerprint name severity source message } } }`,
+      {},
+      Topic.AlarmEvent,
+      READER,
+    );
+    const queued = Date.now();
+    const closed = await gw.gql(
+      `mutation { closeRun(input: { runNumber: 9001 }) { id } }`,
+      {},
+      DAQ,
+    );
+    expect(closed.errors).toBeUndefined();
+    const raised = await events.next(30_000);
+    const firingMs = Date.now() - queued;
+    expect(raised).toMatchObject({
+      type: 'RAISED',
+      alarm: {
+        name: 'IngestQueued',
+        severity: 'CRITICAL',
+        source: 'alertmanager',
+        message: 'an INGEST job waits in the queue',
+      },
+    });
+    await waitFor(
+      () => discord.posts.some((p) => p.body.embeds.some((e) => e.title.includes('IngestQueued'))),
+      'the Discord dispatcher to send it',
+    );
+
+    const { id } = (
+      await gw.gql(`{ jobs(filter: { runNumber: 9001 }) { nodes { id } } }`, {}, READER)
+    ).data.jobs.nodes[0];
+    const cleared = Date.now();
+    await gw.server.runtime.queue.cancel(Number(id));
+    const resolved = await events.next(30_000);
+    const resolvingMs = Date.now() - cleared;
+    expect(resolved).toMatchObject({
+      type: 'RESOLVED',
+      alarm: { fingerprint: raised.alarm.fingerprint },
+    });
+    events.close();
+    // Figures for the note: condition → subscriber, through scrape, rule, Alertmanager, webhook.
+    console.log(
+      `monitoring e2e: condition to RAISED ${firingMs} ms, cleared to RESOLVED ${resolvingMs} ms`,
+    );
+    expect(firingMs).toBeLessThan(10_000);
+  });
+});
