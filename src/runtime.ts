@@ -12,6 +12,7 @@ import { PubSub } from './pubsub';
 import { createServices, type Services } from './services';
 import { createObjectStore } from './storage/createObjectStore';
 import { createTapeStore } from './tape';
+import { AlertmanagerPusher } from './alerting/AlertmanagerPusher';
 import { DiscordDispatcher } from './alerting/DiscordDispatcher';
 import { DEFAULT_RULES } from './config/alarmRules';
 import { PipelineGauges } from './services/PipelineGauges';
@@ -32,6 +33,7 @@ export class Runtime {
   private gauges?: PipelineGauges;
   /** Alarm dispatch to Discord, when configured (replicas sharing Redis send each alarm once). */
   discord?: DiscordDispatcher;
+  alertmanager?: AlertmanagerPusher;
 
   private constructor(
     readonly config: Config,
@@ -135,6 +137,15 @@ export class Runtime {
       );
       await this.discord.start();
     }
+    if (this.config.alertmanagerUrl) {
+      this.alertmanager = new AlertmanagerPusher(
+        this.config.alertmanagerUrl,
+        this.pubsub,
+        () => this.services.alarms.openAlarms(),
+        { resendMs: this.config.alertmanagerResendMs, publicUrl: this.config.publicUrl },
+      );
+      await this.alertmanager.start();
+    }
   }
 
   /** Readiness: every backend answers. Returns the failures, empty when ready. */
@@ -160,6 +171,7 @@ export class Runtime {
   async close(): Promise<void> {
     await this.services.alarmEngine.stop();
     await this.discord?.stop();
+    await this.alertmanager?.stop();
     this.gauges?.stop();
     await this.worker?.stop();
     await this.pubsub.close();

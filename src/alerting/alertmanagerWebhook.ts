@@ -1,4 +1,5 @@
 import { Severity } from '../schema/enums';
+import { ORIGIN_GATEWAY, ORIGIN_LABEL } from './AlertmanagerPusher';
 
 /** What one alert of an Alertmanager webhook asks of the gateway. */
 export type AlertChange =
@@ -10,7 +11,9 @@ export type AlertChange =
       message: string;
       labels: Record<string, string>;
     }
-  | { kind: 'resolved'; fingerprint: string };
+  | { kind: 'resolved'; fingerprint: string }
+  /** An alert the gateway pushed itself (`cygno_origin="gateway"`), sent on by Alertmanager. */
+  | { kind: 'echo' };
 
 /** A webhook body the gateway cannot take; the message says which part and why. */
 export class WebhookPayloadError extends Error {}
@@ -55,6 +58,7 @@ export function parseAlertmanagerWebhook(body: unknown): AlertChange[] {
     if (typeof alert !== 'object' || alert === null)
       throw new WebhookPayloadError(`${where}: not an object`);
     const { status, labels, annotations, fingerprint } = alert as Record<string, unknown>;
+    if (isStringMap(labels) && labels[ORIGIN_LABEL] === ORIGIN_GATEWAY) return { kind: 'echo' };
     if (typeof fingerprint !== 'string' || !/^[0-9a-f]{1,64}$/.test(fingerprint))
       throw new WebhookPayloadError(
         `${where}.fingerprint: Alertmanager's hex fingerprint is required`,

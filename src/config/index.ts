@@ -53,6 +53,10 @@ export interface Config {
   readonly discordWebhookUrl: string | undefined;
   /** Alarm events within this window go to Discord as one message. */
   readonly discordGroupMs: number;
+  /** Alertmanager to push the gateway's own alarms to (API v2); undefined: none. */
+  readonly alertmanagerUrl: string | undefined;
+  /** How often open alarms are pushed again (Alertmanager resolves what it stops hearing). */
+  readonly alertmanagerResendMs: number;
   /** A still-firing alarm is sent again at most this often. */
   readonly alarmRepeatIntervalMs: number;
   readonly logLevel: string;
@@ -226,6 +230,8 @@ export function loadConfig(env: Env = process.env): Config {
       'after-tape',
     ]) as Config['retentionBuffer'],
     retentionCloudDays: reader.int('RETENTION_CLOUD_DAYS', 0, { min: 0, max: 36_500 }),
+    alertmanagerUrl: reader.optionalUrl('ALERTMANAGER_URL', ['http:', 'https:']),
+    alertmanagerResendMs: reader.int('ALERTMANAGER_RESEND_MS', 60_000, { min: 100 }),
   };
   config.publicUrl = reader.url('PUBLIC_URL', `http://${hostForUrl(config.host)}:${config.port}`, [
     'http:',

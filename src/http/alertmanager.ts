@@ -1,6 +1,7 @@
 import express, { Router } from 'express';
 import type { Authenticator } from '../auth/authenticate';
 import { hasAnyRole, Role } from '../auth/roles';
+import { ALERTMANAGER_SOURCE } from '../alerting/AlertmanagerPusher';
 import { parseAlertmanagerWebhook, WebhookPayloadError } from '../alerting/alertmanagerWebhook';
 import { AppError, ErrorCode } from '../errors';
 import { logger } from '../logger';
@@ -32,7 +33,7 @@ export function alertmanagerRoutes(authenticator: Authenticator, alarms: AlarmSe
         if (!hasAnyRole(principal, [Role.DAQ]))
           return refuse(res, 403, ErrorCode.FORBIDDEN, 'the webhook needs a token with role daq');
         const changes = parseAlertmanagerWebhook(req.body);
-        const stored = await alarms.applyAlertChanges(changes, 'alertmanager');
+        const stored = await alarms.applyAlertChanges(changes, ALERTMANAGER_SOURCE);
         res.json(stored);
       } catch (error) {
         if (error instanceof WebhookPayloadError) {

@@ -192,7 +192,9 @@ export class AlarmService {
       this.db.transaction(async (manager) => {
         const out = { raised: [] as RecordedAlarm[], resolved: [] as Alarm[], unchanged: 0 };
         for (const change of changes) {
-          if (change.kind === 'resolved') {
+          if (change.kind === 'echo') {
+            out.unchanged++; // one of ours, coming back: the alarm is here already
+          } else if (change.kind === 'resolved') {
             const alarm = await this.resolveIn(manager, change.fingerprint);
             if (alarm) out.resolved.push(alarm);
             else out.unchanged++;
@@ -215,6 +217,16 @@ export class AlarmService {
     const alarm = await this.db.manager.findOneBy(Alarm, { id });
     if (!alarm) throw new NotFoundError('alarm', id);
     return alarm;
+  }
+
+  /** Every open alarm (FIRING or ACKNOWLEDGED), oldest first, at most `limit`. */
+  openAlarms(limit = 1000): Promise<Alarm[]> {
+    return this.db.manager
+      .createQueryBuilder(Alarm, 'alarm')
+      .where('alarm.openFingerprint IS NOT NULL')
+      .orderBy('alarm.id', 'ASC')
+      .limit(limit)
+      .getMany();
   }
 
   async openFingerprints(prefix: string): Promise<string[]> {

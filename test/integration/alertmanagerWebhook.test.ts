@@ -120,6 +120,12 @@ describe('POST /alertmanager/webhook', () => {
     expect(await alarmsOf('b1')).toEqual([]); // nothing half-stored
   });
 
+  it("ignores the gateway's own alarms coming back from Alertmanager (no loop)", async () => {
+    const echo = alert('e1', { labels: { alertname: 'Ours', cygno_origin: 'gateway' } });
+    expect((await post(withAlerts([echo]))).body).toEqual({ raised: 0, resolved: 0, unchanged: 1 });
+    expect(await alarmsOf('e1')).toEqual([]);
+  });
+
   it('needs a token with role daq', async () => {
     const anonymous = await post(FIRING, null);
     expect(anonymous.status).toBe(401);

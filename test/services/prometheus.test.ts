@@ -1,4 +1,6 @@
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Alarm } from '../../src/entities/Alarm';
 import { Topic } from '../../src/pubsub';
 import { fakeDiscord } from '../support/fakeDiscord';
 import { startTestGateway, type TestGateway } from '../support/gateway';
@@ -9,6 +11,23 @@ import {
   type MonitoringServer,
 } from '../support/monitoring';
 import { waitFor } from '../support/wait';
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Alertmanager's active alerts of one alertname (API v2). */
+async function activeAlerts(name: string) {
+  const filter = encodeURIComponent(`alertname="${name}"`);
+  const res = await fetch(
+    `${alertmanager.url}/api/v2/alerts?active=true&silenced=false&filter=${filter}`,
+  );
+  return (await res.json()) as Array<{ labels: Record<string, string>; endsAt: string }>;
+}
 
 // Runs when TEST_PROMETHEUS is set (.ci/run installs Debian's prometheus and
 // prometheus-alertmanager and sets it): a real Prometheus scrapes the gateway's /metrics and
@@ -26,14 +45,9 @@ let alertmanager: MonitoringServer;
 beforeAll(async () => {
   discord.setMode('ok');
   const webhook = await discord.listen();
-  gw = await startTestGateway({
-    env: {
-      API_TOKENS: `daq:${DAQ},reader:${READER}`,
-      WORKERS: '0', // an INGEST job stays QUEUED: the condition the rule watches
-      DISCORD_WEBHOOK_URL: webhook,
-      DISCORD_GROUP_MS: '100',
-    },
-  });
+  // Both directions on: Alertmanager posts to the gateway, the gateway pushes to Alertmanager.
+  const port = await freePort();
+  const gatewayUrl = `http://127.0.0.1:${port}`;
   alertmanager = await startAlertmanager(`
 route:
   receiver: gateway
@@ -44,12 +58,23 @@ route:
 receivers:
   - name: gateway
     webhook_configs:
-      - url: ${gw.url}/alertmanager/webhook
+      - url: ${gatewayUrl}/alertmanager/webhook
         send_resolved: true
         http_config:
           authorization:
             credentials: ${DAQ}
 `);
+  gw = await startTestGateway({
+    env: {
+      PORT: String(port),
+      API_TOKENS: `daq:${DAQ},reader:${READER}`,
+      WORKERS: '0', // an INGEST job stays QUEUED: the condition the rule watches
+      DISCORD_WEBHOOK_URL: webhook,
+      DISCORD_GROUP_MS: '100',
+      ALERTMANAGER_URL: alertmanager.url,
+      ALERTMANAGER_RESEND_MS: '1000',
+    },
+  });
   const target = gw.url.replace('http://', '');
   prometheus = await startPrometheus(
     `
@@ -184,5 +209,52 @@ describe('the gateway in the monitoring ecosystem (real Prometheus and Alertmana
       `monitoring e2e: condition to RAISED ${firingMs} ms, cleared to RESOLVED ${resolvingMs} ms`,
     );
     expect(firingMs).toBeLessThan(10_000);
+  });
+
+  it('pushes its own alarms to Alertmanager, resolves them there, and never loops', async () => {
+    const raisedAt = Date.now();
+    const raised = await gw.gql(
+      `mutation { raiseAlarm(input: { name: "GEM1 trip", severity: CRITICAL, source: "midas", message: "current above limit", labels: { channel: "GEM1" } }) { id fingerprint } }`,
+      {},
+      DAQ,
+    );
+    expect(raised.errors).toBeUndefined();
+    await waitFor(
+      async () => (await activeAlerts('GEM1 trip')).length === 1,
+      'the alert in Alertmanager',
+    );
+    const pushMs = Date.now() - raisedAt;
+    const [alert] = await activeAlerts('GEM1 trip');
+    expect(alert.labels).toMatchObject({
+      alertname: 'GEM1 trip',
+      severity: 'critical',
+      source: 'midas',
+      channel: 'GEM1',
+      cygno_origin: 'gateway',
+      fingerprint: raised.data.raiseAlarm.fingerprint,
+    });
+    // Alertmanager sends it on to the gateway's webhook (group_wait 1 s): it is known there as
+    // ours and opens nothing; and what came from Alertmanager is never pushed back to it.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const named = await gw.server.runtime.db.manager.findBy(Alarm, { name: 'GEM1 trip' });
+    expect(named).toHaveLength(1);
+    expect(named[0]).toMatchObject({ source: 'midas', count: 1 });
+    for (const fromPrometheus of await activeAlerts('IngestQueued'))
+      expect(fromPrometheus.labels.cygno_origin).toBeUndefined();
+
+    const resolvedAt = Date.now();
+    await gw.gql(
+      `mutation($f: String!) { resolveAlarm(fingerprint: $f) { id } }`,
+      { f: raised.data.raiseAlarm.fingerprint },
+      DAQ,
+    );
+    await waitFor(
+      async () => (await activeAlerts('GEM1 trip')).length === 0,
+      'the alert resolved in Alertmanager',
+    );
+    console.log(
+      `monitoring e2e: gateway alarm to Alertmanager ${pushMs} ms, resolved there ${Date.now() - resolvedAt} ms`,
+    );
+    expect(pushMs).toBeLessThan(2_000);
   });
 });
