@@ -11,6 +11,7 @@ import { GatewayServer } from '../server';
 import { simulateDaq } from './simulate';
 import { recoCommand } from './reco';
 import { retentionCommand } from './retention';
+import { midasBridgeCommand } from './midasBridge';
 import { subscribe } from './subscribe';
 import { tokenCommand } from './token';
 import { discordBotCommand } from './discordBot';
@@ -31,6 +32,7 @@ commands:
   discord-bot      forward the gateway's alarm events to a Discord webhook (--help for more)
   token ACTION     create, list or revoke API tokens kept in the database (--help for more)
   subscribe QUERY  print each event of a GraphQL subscription as a JSON line
+  midas-bridge     MIDAS alarms and ODB variables into gateway alarms and metrics
                    (GATEWAY_URL, default http://127.0.0.1:4000; GATEWAY_TOKEN)
 
 Configuration comes from the environment (PORT, HOST, DATABASE_URL, REDIS_URL, OBJECT_STORE_URL,
@@ -62,6 +64,8 @@ export async function main(argv: string[]): Promise<void> {
         return await simulateDaq(configured(), args);
       case 'subscribe':
         return await subscribe(args);
+      case 'midas-bridge':
+        return await midasBridgeCommand(args);
       case 'reco':
         return await recoCommand(configured(), args);
       case 'retention':
