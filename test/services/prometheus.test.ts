@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import net from 'node:net';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Alarm } from '../../src/entities/Alarm';
 import { Topic } from '../../src/pubsub';
@@ -256,5 +258,18 @@ describe('the gateway in the monitoring ecosystem (real Prometheus and Alertmana
       `monitoring e2e: gateway alarm to Alertmanager ${pushMs} ms, resolved there ${Date.now() - resolvedAt} ms`,
     );
     expect(pushMs).toBeLessThan(2_000);
+  });
+
+  it('ships Prometheus, rule and Alertmanager configurations the real tools accept', () => {
+    const deploy = path.join(__dirname, '..', '..', 'deploy', 'prometheus');
+    const check = (binary: string, args: string[]) => {
+      const result = spawnSync(binary, args, { encoding: 'utf8' });
+      expect(result.status, `${binary} ${args.join(' ')}: ${result.stdout}${result.stderr}`).toBe(
+        0,
+      );
+    };
+    check('promtool', ['check', 'rules', path.join(deploy, 'cygno-rules.yml')]);
+    check('promtool', ['check', 'config', path.join(deploy, 'prometheus.yml')]);
+    check('amtool', ['check-config', path.join(deploy, 'alertmanager.yml')]);
   });
 });
