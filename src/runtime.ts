@@ -145,6 +145,12 @@ export class Runtime {
         { resendMs: this.config.alertmanagerResendMs, publicUrl: this.config.publicUrl },
       );
       await this.alertmanager.start();
+      const pusher = this.alertmanager;
+      const silences = this.services.silences;
+      silences.onChange(
+        (silence, change) =>
+          void pusher.mirrorSilence(silence, change, (id) => silences.setMirrorId(silence.id, id)),
+      );
     }
   }
 

@@ -1,4 +1,5 @@
 import type { Alarm } from '../entities/Alarm';
+import type { Silence } from '../entities/Silence';
 import { logger } from '../logger';
 import { Topic, type PubSub } from '../pubsub';
 import { AlarmEventType, AlarmState } from '../schema/enums';
@@ -38,6 +39,29 @@ export function alertOf(alarm: Alarm, publicUrl: string) {
       ? { endsAt: new Date(alarm.resolvedAt).toISOString() }
       : {}),
     generatorURL: `${publicUrl.replace(/\/$/, '')}/console/`,
+  };
+}
+
+/**
+ * The Alertmanager API v2 silence of a gateway silence: each matcher exact or `/regex/`; the
+ * severity, upper-case in the gateway, is lower-case on the alerts it pushes.
+ */
+export function silenceOf(silence: Silence) {
+  return {
+    matchers: Object.entries(silence.matchers).map(([name, wanted]) => {
+      const regex = /^\/(.*)\/$/.exec(wanted);
+      const severity = name === 'severity';
+      const value = regex
+        ? `${severity ? '(?i)' : ''}${regex[1]}`
+        : severity
+          ? wanted.toLowerCase()
+          : wanted;
+      return { name, value, isRegex: Boolean(regex), isEqual: true };
+    }),
+    startsAt: new Date(silence.startsAt).toISOString(),
+    endsAt: new Date(silence.endsAt).toISOString(),
+    createdBy: silence.createdBy,
+    comment: silence.comment ?? `silence ${silence.id} of cygno-gateway`,
   };
 }
 
@@ -98,6 +122,45 @@ export class AlertmanagerPusher {
       this.timer = undefined;
       this.sending ??= this.push().finally(() => (this.sending = undefined));
     }, delayMs);
+  }
+
+  /**
+   * Mirrors a gateway silence into Alertmanager: created there (its id kept through `record`)
+   * and expired there with it. Best effort: a failure is logged, never passed on — the
+   * gateway's own silence holds either way.
+   */
+  async mirrorSilence(
+    silence: Silence,
+    change: 'created' | 'expired',
+    record: (alertmanagerId: string) => Promise<void>,
+  ): Promise<void> {
+    const base = this.url.replace(/\/$/, '');
+    try {
+      if (change === 'expired') {
+        if (!silence.alertmanagerSilenceId) return;
+        const response = await fetch(`${base}/api/v2/silence/${silence.alertmanagerSilenceId}`, {
+          method: 'DELETE',
+          signal: AbortSignal.timeout(10_000),
+        });
+        if (!response.ok) throw new Error(`Alertmanager answered ${response.status}`);
+        return;
+      }
+      const response = await fetch(`${base}/api/v2/silences`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(silenceOf(silence)),
+        signal: AbortSignal.timeout(10_000),
+      });
+      const body = (await response.json().catch(() => ({}))) as { silenceID?: string };
+      if (!response.ok || !body.silenceID)
+        throw new Error(`Alertmanager answered ${response.status}: ${JSON.stringify(body)}`);
+      await record(body.silenceID);
+    } catch (error) {
+      this.log.warn(
+        { err: error, silenceId: silence.id, change },
+        'could not mirror a silence to Alertmanager; it holds in the gateway',
+      );
+    }
   }
 
   private async push(): Promise<void> {

@@ -30,4 +30,11 @@ export class Silence {
   comment: string | null;
 
   @Field(() => Date) @CreatedAtColumn() createdAt: Date;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'The id of its copy in Alertmanager (ALERTMANAGER_URL), once mirrored.',
+  })
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  alertmanagerSilenceId: string | null;
 }

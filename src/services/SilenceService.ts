@@ -35,7 +35,19 @@ export function silenceMatches(
  * the record. A silence is created, and may be expired early; an expired one stays for history.
  */
 export class SilenceService {
+  /** Told of every silence created or expired (the Alertmanager mirror), after the write. */
+  private readonly listeners: Array<(silence: Silence, change: 'created' | 'expired') => void> = [];
+
   constructor(private readonly db: Database) {}
+
+  onChange(listener: (silence: Silence, change: 'created' | 'expired') => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Records the id Alertmanager gave the silence's copy. */
+  async setMirrorId(id: number, alertmanagerSilenceId: string): Promise<void> {
+    await this.db.write((m) => m.update(Silence, id, { alertmanagerSilenceId }));
+  }
 
   async create(input: NewSilence, principal: Principal): Promise<Silence> {
     const entries = Object.entries(input.matchers ?? {});
@@ -67,6 +79,7 @@ export class SilenceService {
       createdBy: principal.name,
     });
     await this.db.write((m) => m.insert(Silence, silence));
+    for (const listener of this.listeners) listener(silence, 'created');
     return silence;
   }
 
@@ -88,6 +101,7 @@ export class SilenceService {
     if (!silence) throw new NotFoundError('silence', id);
     if (update.affected !== 1)
       throw new ConflictError(`silence ${id} ended at ${silence.endsAt.toISOString()} already`);
+    for (const listener of this.listeners) listener(silence, 'expired');
     return silence;
   }
 

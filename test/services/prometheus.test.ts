@@ -3,6 +3,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Alarm } from '../../src/entities/Alarm';
+import { Silence } from '../../src/entities/Silence';
 import { Topic } from '../../src/pubsub';
 import { fakeDiscord } from '../support/fakeDiscord';
 import { startTestGateway, type TestGateway } from '../support/gateway';
@@ -39,6 +40,7 @@ async function activeAlerts(name: string) {
 
 const DAQ = 'monitoring-daq-token-0123456';
 const READER = 'monitoring-reader-token-0123';
+const SHIFTER = 'monitoring-shifter-token-0123';
 const discord = fakeDiscord();
 let gw: TestGateway;
 let prometheus: MonitoringServer;
@@ -69,7 +71,7 @@ receivers:
   gw = await startTestGateway({
     env: {
       PORT: String(port),
-      API_TOKENS: `daq:${DAQ},reader:${READER}`,
+      API_TOKENS: `daq:${DAQ},reader:${READER},shifter:${SHIFTER}`,
       WORKERS: '0', // an INGEST job stays QUEUED: the condition the rule watches
       DISCORD_WEBHOOK_URL: webhook,
       DISCORD_GROUP_MS: '100',
@@ -271,5 +273,41 @@ describe('the gateway in the monitoring ecosystem (real Prometheus and Alertmana
     check('promtool', ['check', 'rules', path.join(deploy, 'cygno-rules.yml')]);
     check('promtool', ['check', 'config', path.join(deploy, 'prometheus.yml')]);
     check('amtool', ['check-config', path.join(deploy, 'alertmanager.yml')]);
+  });
+
+  it('mirrors gateway silences into Alertmanager and expires them there', async () => {
+    const created = await gw.gql(
+      `mutation { createSilence(input: { matchers: { source: "midas", severity: "CRITICAL", channel: "/GEM.*/" }, endsAt: ${Date.now() + 3_600_000}, comment: "GEM work" }) { id } }`,
+      {},
+      SHIFTER,
+    );
+    expect(created.errors).toBeUndefined();
+    const id = Number(created.data.createSilence.id);
+    const mirrorId = await waitFor(
+      async () =>
+        (await gw.server.runtime.db.manager.findOneByOrFail(Silence, { id })).alertmanagerSilenceId,
+      'the silence mirrored',
+    );
+    const silenceIn = async () =>
+      (await (await fetch(`${alertmanager.url}/api/v2/silence/${mirrorId}`)).json()) as {
+        status: { state: string };
+        matchers: Array<{ name: string; value: string; isRegex: boolean }>;
+        comment: string;
+      };
+    const mirrored = await silenceIn();
+    expect(mirrored.status.state).toBe('active');
+    expect(mirrored.comment).toBe('GEM work');
+    expect(mirrored.matchers).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'source', value: 'midas', isRegex: false }),
+        expect.objectContaining({ name: 'severity', value: 'critical', isRegex: false }),
+        expect.objectContaining({ name: 'channel', value: 'GEM.*', isRegex: true }),
+      ]),
+    );
+    await gw.gql(`mutation { expireSilence(id: "${id}") { id } }`, {}, SHIFTER);
+    await waitFor(
+      async () => (await silenceIn()).status.state === 'expired',
+      'the silence expired there',
+    );
   });
 });

@@ -3,6 +3,7 @@ import { FileDeletions1764100000000 } from './1764100000000-FileDeletions';
 import { Security1764200000000 } from './1764200000000-Security';
 import { EventPreviews1764300000000 } from './1764300000000-EventPreviews';
 import { OpenAlarmKey1764400000000 } from './1764400000000-OpenAlarmKey';
+import { SilenceMirror1764500000000 } from './1764500000000-SilenceMirror';
 
 /** Every migration, oldest first. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   Security1764200000000,
   EventPreviews1764300000000,
   OpenAlarmKey1764400000000,
+  SilenceMirror1764500000000,
 ];
