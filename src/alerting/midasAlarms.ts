@@ -108,3 +108,55 @@ export function metricSamplesOf(
       : [],
   );
 }
+
+/** A MIDAS history variable as mhttpd names it: event, tag and array index. */
+export interface HistoryVariable {
+  event: string;
+  tag: string;
+  index: number;
+}
+
+/** `GasSystem:Measured[3]` (or `HV:Current`, index 0) as a history variable. */
+export function parseHistoryVariable(text: string): HistoryVariable {
+  const match = /^([^:]+):([^[\]]+)(?:\[(\d+)\])?$/.exec(text.trim());
+  if (!match) throw new Error(`"${text}" is not EVENT:TAG or EVENT:TAG[INDEX]`);
+  return { event: match[1], tag: match[2], index: Number(match[3] ?? 0) };
+}
+
+/** The gateway metric of a history variable: `midas.<event>.<tag>.<index>`. */
+export function historyMetricName(variable: HistoryVariable): string {
+  return `midas.${variable.event}.${variable.tag}.${variable.index}`.replace(/[^\w.:-]/g, '_');
+}
+
+/**
+ * Decodes the binary answer of mhttpd's JSON-RPC `hs_read_arraybuffer`: little-endian float64
+ * values — a leading word, the number of variables N, N status words, N sample counts, then per
+ * variable its samples as (unix time, value) pairs — into the samples of each variable.
+ */
+export function decodeHistoryArrayBuffer(
+  buffer: ArrayBuffer | Uint8Array,
+): Array<Array<{ time: Date; value: number }>> {
+  const bytes = buffer instanceof Uint8Array ? buffer : new Uint8Array(buffer);
+  if (bytes.byteLength % 8 !== 0 || bytes.byteLength < 16)
+    throw new Error(`hs_read_arraybuffer: ${bytes.byteLength} bytes is not a float64 array`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const word = (i: number) => view.getFloat64(i * 8, true);
+  const words = bytes.byteLength / 8;
+  const variables = word(1);
+  if (!Number.isInteger(variables) || variables < 0 || 2 + 2 * variables > words)
+    throw new Error(`hs_read_arraybuffer: ${variables} variables do not fit ${words} values`);
+  let at = 2 + 2 * variables;
+  const out: Array<Array<{ time: Date; value: number }>> = [];
+  for (let v = 0; v < variables; v++) {
+    const count = word(2 + variables + v);
+    if (!Number.isInteger(count) || at + 2 * count > words)
+      throw new Error(`hs_read_arraybuffer: variable ${v} claims ${count} samples past the end`);
+    const samples: Array<{ time: Date; value: number }> = [];
+    for (let k = 0; k < count; k++, at += 2) {
+      const value = word(at + 1);
+      if (Number.isFinite(value)) samples.push({ time: new Date(word(at) * 1000), value });
+    }
+    out.push(samples);
+  }
+  return out;
+}

@@ -1,6 +1,14 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { alarmChanges, metricSamplesOf, midasAlarmsOf } from '../alerting/midasAlarms';
+import {
+  alarmChanges,
+  decodeHistoryArrayBuffer,
+  historyMetricName,
+  metricSamplesOf,
+  midasAlarmsOf,
+  parseHistoryVariable,
+  type HistoryVariable,
+} from '../alerting/midasAlarms';
 import { logger } from '../logger';
 import { gatewayRequest } from './gatewayHttp';
 import { tokenSourceFrom, type TokenSource } from './tokenSource';
@@ -8,11 +16,13 @@ import { tokenSourceFrom, type TokenSource } from './tokenSource';
 const log = logger('midas-bridge');
 
 const USAGE = `usage: cygno-gateway midas-bridge (--mhttpd URL | --odb FILE) [--variables PATH[,PATH…]]
-                                 [--interval SECONDS] [--once]
+                                 [--history EVENT:TAG[INDEX][,…]] [--interval SECONDS] [--once]
 
 Turns what MIDAS offers into gateway calls: the ODB alarm records (/Alarms/Alarms/*: Active,
 Triggered, Type, Alarm Class, Condition) into raiseAlarm/resolveAlarm, and ODB variables
-(e.g. /Equipment/GasSystem/Variables/Measured) into recordMetrics as midas.<equipment>.<name>[.i].
+(e.g. /Equipment/GasSystem/Variables/Measured) into recordMetrics as midas.<equipment>.<name>[.i],
+and MIDAS history variables (--history HV:Current[3], through hs_read_arraybuffer, each sample at
+its own time) as midas.<event>.<tag>.<index>.
 --mhttpd reads them through mhttpd's JSON-RPC (db_get_values), every --interval seconds (10);
 --odb reads an ODB JSON dump once. GATEWAY_URL and a token with role daq (GATEWAY_TOKEN, a token
 file or client credentials, as for subscribe).`;
@@ -45,6 +55,39 @@ export function mhttpdReader(url: string): OdbReader {
   };
 }
 
+/** The samples of history variables between two times (unix seconds), one list per variable. */
+type HistoryReader = (
+  variables: HistoryVariable[],
+  from: number,
+  to: number,
+) => Promise<Array<Array<{ time: Date; value: number }>>>;
+
+/** mhttpd's JSON-RPC `hs_read_arraybuffer` (MIDAS history, as mhttpd's own plots read it). */
+export function mhttpdHistory(url: string): HistoryReader {
+  return async (variables, from, to) => {
+    const response = await fetch(`${url.replace(/\/$/, '')}/?mjsonrpc`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        method: 'hs_read_arraybuffer',
+        params: {
+          start_time: from,
+          end_time: to,
+          events: variables.map((v) => v.event),
+          tags: variables.map((v) => v.tag),
+          index: variables.map((v) => v.index),
+        },
+        id: 1,
+      }),
+      signal: AbortSignal.timeout(30_000),
+    });
+    if (!response.ok)
+      throw new Error(`mhttpd ${url}: hs_read_arraybuffer answered ${response.status}`);
+    return decodeHistoryArrayBuffer(await response.arrayBuffer());
+  };
+}
+
 /** An ODB JSON dump (as `odbedit save -j` or mhttpd writes it). */
 export function odbFileReader(file: string): OdbReader {
   return async (paths) => {
@@ -66,7 +109,13 @@ export function odbFileReader(file: string): OdbReader {
 export async function bridgeOnce(
   read: OdbReader,
   gateway: { url: string; tokens: TokenSource },
-  options: { variables: string[]; raised: Set<string>; first: boolean },
+  options: {
+    variables: string[];
+    raised: Set<string>;
+    first: boolean;
+    /** MIDAS history to copy, from `since` (unix seconds; advanced on success) to now. */
+    history?: { read: HistoryReader; variables: HistoryVariable[]; since: number };
+  },
 ): Promise<{ raised: number; resolved: number; samples: number }> {
   const [alarmsTree, ...values] = await read(['/Alarms', ...options.variables]);
   const changes = alarmChanges(midasAlarmsOf(alarmsTree));
@@ -88,7 +137,18 @@ export async function bridgeOnce(
   }
   const now = new Date();
   const samples = options.variables.flatMap((path, i) => metricSamplesOf(path, values[i], now));
-  if (samples.length > 0) await call(RECORD, { samples });
+  const history = options.history;
+  const to = Math.floor(now.getTime() / 1000);
+  if (history && history.variables.length > 0) {
+    const series = await history.read(history.variables, history.since, to);
+    series.forEach((points, i) => {
+      const name = historyMetricName(history.variables[i]);
+      for (const point of points) samples.push({ name, value: point.value, time: point.time });
+    });
+  }
+  for (let i = 0; i < samples.length; i += 1000)
+    await call(RECORD, { samples: samples.slice(i, i + 1000) });
+  if (history) history.since = to;
   return { raised, resolved, samples: samples.length };
 }
 
@@ -100,6 +160,7 @@ export async function midasBridgeCommand(argv: string[], env = process.env): Pro
       mhttpd: { type: 'string' },
       odb: { type: 'string' },
       variables: { type: 'string' },
+      history: { type: 'string' },
       interval: { type: 'string' },
       once: { type: 'boolean' },
       help: { type: 'boolean' },
@@ -117,7 +178,26 @@ export async function midasBridgeCommand(argv: string[], env = process.env): Pro
     .filter(Boolean);
   const intervalMs = Number(values.interval ?? 10) * 1000;
   if (!(intervalMs > 0)) throw new Error('--interval: a positive number of seconds');
-  const state = { variables, raised: new Set<string>(), first: true };
+  const historyVariables = (values.history ?? '')
+    .split(',')
+    .filter((v) => v.trim())
+    .map(parseHistoryVariable);
+  if (historyVariables.length > 0 && !values.mhttpd)
+    throw new Error('--history reads MIDAS history through mhttpd: give --mhttpd');
+  const state = {
+    variables,
+    raised: new Set<string>(),
+    first: true,
+    ...(values.mhttpd && historyVariables.length > 0
+      ? {
+          history: {
+            read: mhttpdHistory(values.mhttpd),
+            variables: historyVariables,
+            since: Math.floor(Date.now() / 1000) - 600, // the last ten minutes on start
+          },
+        }
+      : {}),
+  };
   let stop = false;
   process.once('SIGINT', () => (stop = true));
   process.once('SIGTERM', () => (stop = true));

@@ -3,8 +3,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { alarmChanges, midasAlarmsOf } from '../../src/alerting/midasAlarms';
-import { bridgeOnce, mhttpdReader } from '../../src/cli/midasBridge';
+import {
+  alarmChanges,
+  decodeHistoryArrayBuffer,
+  midasAlarmsOf,
+  parseHistoryVariable,
+} from '../../src/alerting/midasAlarms';
+import { bridgeOnce, mhttpdHistory, mhttpdReader } from '../../src/cli/midasBridge';
 import { staticToken } from '../../src/cli/tokenSource';
 import { Alarm } from '../../src/entities/Alarm';
 import { startTestGateway, type TestGateway } from '../support/gateway';
@@ -31,13 +36,40 @@ let mhttpd: http.Server;
 let mhttpdUrl: string;
 let gw: TestGateway;
 
-/** Stand-in for mhttpd's JSON-RPC (db_get_values only), serving `odb`. */
+/** MIDAS history the stand-in serves: per "event:tag[index]", (unix time, value) samples. */
+const HISTORY: Record<string, Array<[number, number]>> = {
+  'HV:Current[3]': [
+    [1_796_000_000, 0.5],
+    [1_796_000_060, 0.75],
+  ],
+  'GasSystem:Measured[0]': [[1_796_000_030, 20.4]],
+};
+
+/**
+ * hs_read_arraybuffer's answer as mhttpd encodes it: float64 little-endian — a leading word,
+ * the number of variables N, N statuses, N sample counts, then (time, value) pairs per variable.
+ */
+function historyAnswer(params: { events: string[]; tags: string[]; index: number[] }): Buffer {
+  const series = params.events.map(
+    (event, i) => HISTORY[`${event}:${params.tags[i]}[${params.index[i]}]`] ?? [],
+  );
+  const words = [0, series.length, ...series.map(() => 1), ...series.map((s) => s.length)];
+  for (const samples of series) for (const [time, value] of samples) words.push(time, value);
+  return Buffer.from(new Float64Array(words).buffer);
+}
+
+/** Stand-in for mhttpd's JSON-RPC (db_get_values, hs_read_arraybuffer), serving `odb`. */
 function startMhttpd(): Promise<void> {
   mhttpd = http.createServer((req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
     req.on('end', () => {
       const { method, params, id } = JSON.parse(body);
+      if (req.url === '/?mjsonrpc' && method === 'hs_read_arraybuffer') {
+        res.writeHead(200, { 'content-type': 'application/octet-stream' });
+        res.end(historyAnswer(params));
+        return;
+      }
       if (req.url !== '/?mjsonrpc' || method !== 'db_get_values') {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(
@@ -153,6 +185,40 @@ describe('the MIDAS bridge', () => {
     });
     expect((await openMidasAlarms()).map((a) => a.fingerprint)).toEqual(['midas:Gas_Alarm_2']);
     expect((await openMidasAlarms())[0].count).toBe(1); // raised once across three passes
+  });
+
+  it('copies MIDAS history (hs_read_arraybuffer), each sample at its own time', async () => {
+    const history = {
+      read: mhttpdHistory(mhttpdUrl),
+      variables: ['HV:Current[3]', 'GasSystem:Measured', 'Nowhere:Missing[1]'].map(
+        parseHistoryVariable,
+      ),
+      since: 1_795_999_000,
+    };
+    const state = { variables: [], raised: new Set<string>(), first: false, history };
+    const pass = await bridgeOnce(
+      mhttpdReader(mhttpdUrl),
+      { url: gw.url, tokens: staticToken(DAQ) },
+      state,
+    );
+    expect(pass.samples).toBe(3);
+    expect(history.since).toBeGreaterThan(1_795_999_000); // the next pass starts where this ended
+    const series = await gw.gql(
+      `{ metricSeries(name: "midas.HV.Current.3", from: "2026-11-30T00:50:00Z", to: "2026-11-30T01:00:00Z", intervalMs: 1000) { time value } }`,
+      {},
+      DAQ,
+    );
+    expect(series.errors).toBeUndefined();
+    expect(series.data.metricSeries).toEqual([
+      { time: new Date(1_796_000_000_000).toISOString(), value: 0.5 },
+      { time: new Date(1_796_000_060_000).toISOString(), value: 0.75 },
+    ]);
+  });
+
+  it('refuses a history answer that does not add up', () => {
+    expect(() => decodeHistoryArrayBuffer(new Uint8Array(12))).toThrow(/not a float64 array/);
+    const lying = new Float64Array([0, 1, 1, 5, 1_796_000_000, 1]); // claims 5 samples, has 1
+    expect(() => decodeHistoryArrayBuffer(lying.buffer)).toThrow(/past the end/);
   });
 
   it('says what mhttpd answered when it refuses', async () => {
