@@ -17,6 +17,7 @@ beforeAll(async () => {
       OIDC_AUDIENCE: 'cygno-gateway',
       OIDC_CLOCK_SKEW_S: '5',
       OIDC_JWKS_COOLDOWN_MS: '0',
+      API_TOKENS: `admin:${ADMIN}`,
     },
   });
 });
@@ -26,6 +27,7 @@ afterAll(async () => {
 });
 
 const WHOAMI = `{ runs(first: 1) { totalCount } }`;
+const ADMIN = 'oidc-suite-admin-token-0123';
 const FLAG = `mutation { setQualityFlag(input: { runNumber: 1, subsystem: "camera", status: GOOD }) { id } }`;
 const now = () => Math.floor(Date.now() / 1000);
 
@@ -69,7 +71,26 @@ describe('OIDC bearer tokens', () => {
       const res = await gw.gql(WHOAMI, {}, token);
       expect(res.errors?.[0].extensions?.code, name).toBe('UNAUTHENTICATED');
       expect(res.status, name).toBe(401);
+      // The same token on a mutation: refused, and the refusal is in the audit log.
+      const mutation = await gw.gql(
+        `mutation { recordMetrics(samples: [{ name: "forged.${name.replace(/\W/g, '_')}", value: 1 }]) }`,
+        {},
+        token,
+      );
+      expect(mutation.errors?.[0].extensions?.code, name).toBe('UNAUTHENTICATED');
     }
+    const audit = await gw.gql(
+      `{ auditLog(first: 100, filter: { operation: "recordMetrics" }) { nodes { principal outcome arguments } } }`,
+      {},
+      ADMIN,
+    );
+    const refused = audit.data.auditLog.nodes.filter(
+      (n: { outcome: string }) => n.outcome === 'UNAUTHENTICATED',
+    );
+    expect(refused).toHaveLength(Object.keys(cases).length);
+    expect(refused.every((n: { principal: string }) => n.principal === 'unauthenticated')).toBe(
+      true,
+    );
   });
 
   it('picks up a key rotation at the issuer without a restart', async () => {
