@@ -1,4 +1,3 @@
-import fsp from 'node:fs/promises';
 import { In, type EntityManager } from 'typeorm';
 import type { Database } from '../db/Database';
 import { DataFile } from '../entities/DataFile';
@@ -9,12 +8,15 @@ import { logger } from '../logger';
 import { FileKind, LocalState, ReplicaState, TapeState } from '../schema/enums';
 import type { ObjectStore } from '../storage/ObjectStore';
 import type { TapeStore } from '../tape';
+import { removeFromBuffer } from './bufferPaths';
 
 export interface RetentionPolicy {
   /** off | after-cloud (verified cloud copy) | after-tape (verified cloud and tape copies). */
   buffer: 'off' | 'after-cloud' | 'after-tape';
   /** Cloud copies of raw files of runs older than this (days) go, when on tape; 0: never. */
   cloudDays: number;
+  /** The DAQ buffer: buffer files are deleted only from inside it, never through a link. */
+  bufferDir: string;
 }
 
 export interface RetentionCandidate {
@@ -75,8 +77,14 @@ export class RetentionService {
     for (const c of freed) {
       const file = await this.db.manager.findOneByOrFail(DataFile, { id: c.fileId });
       try {
-        if (c.location === 'BUFFER') await fsp.rm(file.localPath!, { force: true });
-        else await this.store.delete(file.objectKey!);
+        if (c.location === 'BUFFER') {
+          const outcome = await removeFromBuffer(this.policy.bufferDir, file.localPath!);
+          if (outcome === 'refused')
+            this.log.error(
+              { fileId: c.fileId },
+              'not deleting a buffer path that now leads outside the DAQ buffer (a link)',
+            );
+        } else await this.store.delete(file.objectKey!);
       } catch (error) {
         // Recorded as freed: the bytes are garbage now, whoever removes them.
         this.log.warn(

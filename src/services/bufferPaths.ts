@@ -124,3 +124,23 @@ export async function readTextInBuffer(
     await handle.close();
   }
 }
+
+/**
+ * Deletes a buffer file (retention), only if it is no link and really lies inside the buffer:
+ * a path turned into a way out after ingestion must never delete a file elsewhere.
+ */
+export async function removeFromBuffer(
+  bufferDir: string,
+  localPath: string,
+): Promise<'removed' | 'gone' | 'refused'> {
+  try {
+    if ((await fsp.lstat(localPath)).isSymbolicLink()) return 'refused';
+    await realPathInside(bufferDir, localPath);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'gone';
+    if (error instanceof OutsideBufferError) return 'refused';
+    throw error;
+  }
+  await fsp.rm(localPath, { force: true });
+  return 'removed';
+}

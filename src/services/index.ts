@@ -80,7 +80,10 @@ export function createServices(deps: {
     dq: new DqService(db, quality, alarms, deps.dqBands),
     reco: new RecoService(db, queue, runs, { maxPageSize, version: deps.recoVersion }),
     tape: new TapeService(db, queue, deps.tape),
-    retention: new RetentionService(db, store, deps.tape, deps.retention),
+    retention: new RetentionService(db, store, deps.tape, {
+      ...deps.retention,
+      bufferDir: daqBufferDir,
+    }),
     storage,
     alarmRules,
     alarmEngine: new AlarmEngine(db, alarmRules, alarms, storage),

@@ -4,6 +4,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway';
 import { smallMidasRun } from '../support/midasFixtures';
+import { JobKind } from '../../src/schema/enums';
+import { drainJobs } from '../support/drainJobs';
 import { readWhenDone } from '../support/wait';
 
 // The DAQ buffer is a jail: symbolic links that lead outside it, to a file or through a
@@ -17,7 +19,9 @@ let gw: TestGateway;
 
 beforeAll(async () => {
   fs.writeFileSync(secret, smallMidasRun(1, 2));
-  gw = await startTestGateway();
+  // No worker of its own: each INGEST runs when the test says (drainJobs), after the links
+  // that should stop it are in place.
+  gw = await startTestGateway({ env: { WORKERS: '0' } });
 });
 afterAll(async () => {
   await gw?.close();
@@ -28,6 +32,7 @@ const link = (target: string, name: string) =>
   fs.symlinkSync(target, path.join(gw.bufferDir, name));
 
 async function ingestOf(runNumber: number) {
+  await drainJobs(gw.server.runtime, [JobKind.INGEST]);
   return readWhenDone(
     async () => (await gw.gql(RUN, { runNumber })).data.run,
     (run) => ['SUCCEEDED', 'FAILED'].includes(run.jobs[0]?.state),

@@ -148,6 +148,7 @@ class Scenario {
           {
             buffer: s.buffer,
             cloudDays: s.cloudDays,
+            bufferDir: path.join(this.dir, 'buffer'),
           },
         );
         await retention.apply('property-test', new Date(Date.now() + s.ageDays * 86_400_000));
