@@ -7,7 +7,7 @@ import { loadConfig } from '../src/config';
 import { createDataSource } from '../src/db/dataSource';
 import { GatewayServer } from '../src/server';
 import { startBaseline } from './support/baselineServer';
-import { load, type LoadResult } from './support/loadgen';
+import { measurePairs } from './support/pairs';
 import { seedRuns } from './support/seed';
 
 // npm run bench:api — the notebook query over HTTP against 10,000 runs on SQLite, served by the
@@ -89,39 +89,12 @@ async function main(): Promise<void> {
     if (JSON.stringify(await post(gateway.url)) !== JSON.stringify(await post(baseline.url))) {
       throw new Error('gateway and baseline answer differently');
     }
-    for (const server of [gateway, baseline]) await load(server.url, body, CONCURRENCY, 2); // JIT, caches
-    // Short alternating measurements: each pair sees the same state of the shared machine.
-    const results: Record<'gateway' | 'baseline', LoadResult[]> = { gateway: [], baseline: [] };
-    for (let round = 1; round <= ROUNDS; round++) {
-      for (const [mode, server] of [
-        ['gateway', gateway],
-        ['baseline', baseline],
-      ] as const) {
-        const result = await load(server.url, body, CONCURRENCY, SECONDS);
-        results[mode].push(result);
-        console.log(
-          `round ${String(round).padStart(2)} ${mode.padEnd(8)} ${result.perSecond.toFixed(0).padStart(6)} req/s  p50 ${result.p50Ms.toFixed(1)} ms  p99 ${result.p99Ms.toFixed(1)} ms`,
-        );
-      }
-    }
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-    const summary = (mode: 'gateway' | 'baseline') => ({
-      rps: median(results[mode].map((r) => r.perSecond)),
-      p50: median(results[mode].map((r) => r.p50Ms)),
-      p99: median(results[mode].map((r) => r.p99Ms)),
+    await measurePairs({ gateway: gateway.url, baseline: baseline.url }, body, {
+      rounds: ROUNDS,
+      seconds: SECONDS,
+      concurrency: CONCURRENCY,
+      target: 0.5,
     });
-    const g = summary('gateway');
-    const b = summary('baseline');
-    const ratios = results.gateway.map((r, i) => r.perSecond / results.baseline[i].perSecond);
-    console.log(
-      `\nmedian   gateway  ${g.rps.toFixed(0)} req/s (p50 ${g.p50.toFixed(1)} ms, p99 ${g.p99.toFixed(1)} ms)`,
-    );
-    console.log(
-      `median   baseline ${b.rps.toFixed(0)} req/s (p50 ${b.p50.toFixed(1)} ms, p99 ${b.p99.toFixed(1)} ms)`,
-    );
-    console.log(
-      `ratio    gateway/baseline requests/s, median of ${ROUNDS} pairs: ${median(ratios).toFixed(2)} (range ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}; target >= 0.50)`,
-    );
   } finally {
     gateway.child.kill('SIGINT');
     baseline.child.kill('SIGINT');
