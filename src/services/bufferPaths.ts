@@ -78,7 +78,16 @@ function existingPartStaysInside(bufferDir: string, resolved: string): boolean {
 /** The real path of a buffer file; OutsideBufferError when it leads out of the buffer. */
 async function realPathInside(bufferDir: string, localPath: string): Promise<string> {
   const root = await fsp.realpath(bufferDir);
-  const real = await fsp.realpath(localPath); // ENOENT for a file that is not there (yet)
+  let real: string;
+  try {
+    real = await fsp.realpath(localPath);
+  } catch (error) {
+    // Not there (yet): the part of the path that exists must still lead inside — a missing
+    // file behind a link out of the buffer is refused, not reported missing.
+    if (!existingPartStaysInside(bufferDir, path.resolve(localPath)))
+      throw new OutsideBufferError(localPath);
+    throw error;
+  }
   if (!isInside(root, real)) throw new OutsideBufferError(localPath);
   return real;
 }

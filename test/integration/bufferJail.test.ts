@@ -88,6 +88,24 @@ describe('the DAQ buffer as a jail', () => {
     expect(run.files.map((f: { cloudState: string | null }) => f.cloudState)).toEqual([null, null]);
   });
 
+  it('fails at once when one file leads outside, even if another is only not there yet', async () => {
+    // The checks of a run's files end in any order: the permanent refusal must win over the
+    // transient "not found" (which alone would be retried), whichever ends first. And a file
+    // missing behind a link out of the buffer is refused as outside, not reported missing.
+    for (let i = 0; i < 5; i++) {
+      const runNumber = 810 + i;
+      const files = [`wait${i}.mid`, `gone${i}/run.mid`, `wait${i}b.mid`];
+      const closed = await gw.gql(CLOSE_RUN, {
+        input: { runNumber, files: files.map((p) => ({ path: p })) },
+      });
+      expect(closed.errors).toBeUndefined();
+      link(outside, `gone${i}`); // outside/run.mid does not exist
+      const run = await ingestOf(runNumber);
+      expect(run.jobs[0]).toMatchObject({ state: 'FAILED', attempts: 1 });
+      expect(run.jobs[0].lastError).toMatch(/gone\d\/run\.mid: leads outside the DAQ buffer/);
+    }
+  });
+
   it('follows a link that stays inside the buffer', async () => {
     gw.writeBufferFile('store/run00805.mid', smallMidasRun(805, 2));
     link(path.join(gw.bufferDir, 'store', 'run00805.mid'), 'run00805.mid');

@@ -70,7 +70,7 @@ export class IngestJob implements JobHandler {
       where: { runId, kind: FileKind.RAW },
       order: { id: 'ASC' },
     });
-    const sizes = await Promise.all(files.map((file) => this.sizeInBuffer(file)));
+    const sizes = await allOrPermanentFirst(files.map((file) => this.sizeInBuffer(file)));
     const total = sizes.reduce((sum, size) => sum + size, 0);
 
     const ingested: Ingested[] = [];
@@ -273,4 +273,16 @@ export class IngestJob implements JobHandler {
     }
     return size;
   }
+}
+
+/**
+ * Like Promise.all, but when several fail, a permanent failure wins over a passing one: a run
+ * with one file that can never be ingested must fail at once, whatever the order the checks end in.
+ */
+async function allOrPermanentFirst<T>(promises: Array<Promise<T>>): Promise<T[]> {
+  const settled = await Promise.allSettled(promises);
+  const failures = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []));
+  if (failures.length > 0)
+    throw failures.find((f) => f instanceof PermanentJobError) ?? failures[0];
+  return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
 }
