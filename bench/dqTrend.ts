@@ -1,14 +1,7 @@
 import 'reflect-metadata';
-import { fork, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
 import Database from 'better-sqlite3';
-import { loadConfig } from '../src/config';
-import { createDataSource } from '../src/db/dataSource';
-import { GatewayServer } from '../src/server';
-import { measurePairs } from './support/pairs';
+import { runPairBench } from './support/pairBench';
 import { seedRuns } from './support/seed';
 
 // npm run bench:dqtrend — Grafana's DQ-trend panel: 500 runs with their DQ metrics of the newest
@@ -71,94 +64,17 @@ function startFloor(dbFile: string): Promise<http.Server> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
-async function serve(mode: string, dbFile: string): Promise<void> {
-  if (mode === 'baseline') {
-    const server = await startFloor(dbFile);
-    process.send!({ port: (server.address() as { port: number }).port });
-    return;
-  }
-  const dir = path.dirname(dbFile);
-  const server = await GatewayServer.start(
-    loadConfig({
-      PORT: '0',
-      DATABASE_URL: `sqlite:${dbFile}`,
-      OBJECT_STORE_URL: `file:${path.join(dir, 'objects')}`,
-      DAQ_BUFFER_DIR: dir,
-      WORKERS: '0',
-      LOG_LEVEL: 'silent',
-    }),
-  );
-  process.send!({ port: server.port });
-}
-
-function spawnServer(mode: string, dbFile: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = fork(__filename, ['--serve', mode, dbFile], {
-    env: { ...process.env, LOG_LEVEL: 'silent', NODE_ENV: 'production' },
-  });
-  return new Promise((resolve, reject) => {
-    child.once('message', (m: { port: number }) =>
-      resolve({ child, url: `http://127.0.0.1:${m.port}/graphql` }),
-    );
-    child.once('exit', (code) => reject(new Error(`${mode} server exited with ${code}`)));
-  });
-}
-
-async function main(): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cygno-bench-dq-'));
-  const dbFile = path.join(dir, 'bench.sqlite');
-  const ds = createDataSource(`sqlite:${dbFile}`);
-  await ds.initialize();
-  await ds.runMigrations();
-  await ds.destroy();
-  seedRuns(dbFile, RUNS);
-  seedMetrics(dbFile);
-  const rounds = Number(process.env.BENCH_ROUNDS ?? 15);
-  const seconds = Number(process.env.BENCH_SECONDS ?? 1.5);
-  const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 4);
-  console.log(
+runPairBench({
+  file: __filename,
+  name: 'dqtrend',
+  body: JSON.stringify({ query: QUERY }),
+  target: 0.25,
+  defaultConcurrency: 4,
+  seed: (dbFile) => {
+    seedRuns(dbFile, RUNS);
+    seedMetrics(dbFile);
+  },
+  startBaseline: startFloor,
+  describe: ({ concurrency, rounds }) =>
     `bench:dqtrend — ${RUNS} runs × 2 versions × ${METRICS.length} DQ metrics on SQLite, page of 500, ${concurrency} connections, ${rounds} rounds`,
-  );
-  const body = JSON.stringify({ query: QUERY });
-  const gateway = await spawnServer('gateway', dbFile);
-  const baseline = await spawnServer('baseline', dbFile);
-  try {
-    const answer = async (url: string) =>
-      JSON.stringify(
-        await (
-          await fetch(url, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body,
-          })
-        ).json(),
-      );
-    if ((await answer(gateway.url)) !== (await answer(baseline.url)))
-      throw new Error('gateway and floor answer differently');
-    await measurePairs({ gateway: gateway.url, baseline: baseline.url }, body, {
-      rounds,
-      seconds,
-      concurrency,
-      target: 0.25,
-    });
-  } finally {
-    gateway.child.kill('SIGINT');
-    baseline.child.kill('SIGINT');
-  }
-  fs.rmSync(dir, { recursive: true, force: true });
-}
-
-if (process.argv[2] === '--serve') {
-  process.on('SIGINT', () => process.exit(0));
-  serve(process.argv[3], process.argv[4]).catch((error) => {
-    console.error(error);
-    process.exit(1);
-  });
-} else {
-  main().then(
-    () => process.exit(0),
-    (error) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-}
+});

@@ -30,21 +30,25 @@ file or client credentials, as for subscribe).`;
 /** Where the bridge reads the ODB: mhttpd's JSON-RPC, or an ODB JSON dump. */
 type OdbReader = (paths: string[]) => Promise<unknown[]>;
 
+/** One call of mhttpd's JSON-RPC (`POST /?mjsonrpc`); the raw response, for JSON or binary answers. */
+async function mjsonrpc(
+  url: string,
+  method: string,
+  params: Record<string, unknown>,
+  timeoutMs: number,
+): Promise<Response> {
+  return fetch(`${url.replace(/\/$/, '')}/?mjsonrpc`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', method, params, id: 1 }),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+}
+
 /** mhttpd's JSON-RPC `db_get_values`: the values of several ODB paths (null where missing). */
 export function mhttpdReader(url: string): OdbReader {
-  let id = 0;
   return async (paths) => {
-    const response = await fetch(`${url.replace(/\/$/, '')}/?mjsonrpc`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        method: 'db_get_values',
-        params: { paths },
-        id: ++id,
-      }),
-      signal: AbortSignal.timeout(10_000),
-    });
+    const response = await mjsonrpc(url, 'db_get_values', { paths }, 10_000);
     const body = (await response.json()) as {
       result?: { data?: unknown[]; status?: number[] };
       error?: { message?: string };
@@ -65,23 +69,18 @@ type HistoryReader = (
 /** mhttpd's JSON-RPC `hs_read_arraybuffer` (MIDAS history, as mhttpd's own plots read it). */
 export function mhttpdHistory(url: string): HistoryReader {
   return async (variables, from, to) => {
-    const response = await fetch(`${url.replace(/\/$/, '')}/?mjsonrpc`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        method: 'hs_read_arraybuffer',
-        params: {
-          start_time: from,
-          end_time: to,
-          events: variables.map((v) => v.event),
-          tags: variables.map((v) => v.tag),
-          index: variables.map((v) => v.index),
-        },
-        id: 1,
-      }),
-      signal: AbortSignal.timeout(30_000),
-    });
+    const response = await mjsonrpc(
+      url,
+      'hs_read_arraybuffer',
+      {
+        start_time: from,
+        end_time: to,
+        events: variables.map((v) => v.event),
+        tags: variables.map((v) => v.tag),
+        index: variables.map((v) => v.index),
+      },
+      30_000,
+    );
     if (!response.ok)
       throw new Error(`mhttpd ${url}: hs_read_arraybuffer answered ${response.status}`);
     return decodeHistoryArrayBuffer(await response.arrayBuffer());

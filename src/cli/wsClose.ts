@@ -67,14 +67,19 @@ export function reconnectBeforeExpiry(tokens: TokenSource, reconnect: () => void
   };
 }
 
-/** graphql-ws retry wait: at once after a token renewal, else a randomised exponential backoff. */
+/**
+ * graphql-ws retry wait: at once after a token renewal, else a randomised exponential backoff
+ * (`retries` is graphql-ws's own count, back to 0 once a connection is acknowledged).
+ */
 export function retryWaitWith(
   renewal: { consumeRenewal(): boolean },
-  maxMs = 30_000,
+  backoff: { maxMs?: number; baseMs?: number; onWait?: (waitMs: number) => void } = {},
 ): (retries: number) => Promise<void> {
+  const { maxMs = 30_000, baseMs = 1_000, onWait } = backoff;
   return async (retries) => {
     if (renewal.consumeRenewal()) return;
-    const wait = Math.min(maxMs, 1_000 * 2 ** retries) * (0.75 + Math.random() / 2);
-    await new Promise((resolve) => setTimeout(resolve, wait));
+    const wait = Math.min(maxMs, baseMs * 2 ** retries);
+    onWait?.(wait);
+    await new Promise((resolve) => setTimeout(resolve, wait * (0.75 + Math.random() / 2)));
   };
 }

@@ -5,7 +5,12 @@ import { postToWebhook } from '../alerting/webhookPost';
 import type { Alarm } from '../entities/Alarm';
 import { gatewayRequest } from '../cli/gatewayHttp';
 import { staticToken, type TokenSource } from '../cli/tokenSource';
-import { closeReason, connectionParamsOf, reconnectBeforeExpiry } from '../cli/wsClose';
+import {
+  closeReason,
+  connectionParamsOf,
+  reconnectBeforeExpiry,
+  retryWaitWith,
+} from '../cli/wsClose';
 import { logger } from '../logger';
 import { AlarmEventType, AlarmState } from '../schema/enums';
 import { BotState } from './botState';
@@ -93,7 +98,6 @@ export class DiscordBot {
    * with backoff, for as long as it runs.
    */
   private connect(): void {
-    let failures = 0;
     const renewal = reconnectBeforeExpiry(this.tokens, () => client.terminate());
     this.renewal = renewal;
     const client = createClient({
@@ -105,12 +109,12 @@ export class DiscordBot {
       keepAlive: 10_000,
       retryAttempts: Infinity,
       shouldRetry: () => !this.stopped,
-      retryWait: async () => {
-        if (renewal.consumeRenewal()) return; // a token renewal: connect again at once
-        const wait = Math.min(this.options.maxBackoffMs, 500 * 2 ** failures++);
-        this.log.warn({ waitMs: wait }, 'gateway unreachable; reconnecting');
-        await new Promise((resolve) => setTimeout(resolve, wait * (0.75 + Math.random() / 2)));
-      },
+      // At once after a token renewal; otherwise backoff, from 0.5 s up to maxBackoffMs.
+      retryWait: retryWaitWith(renewal, {
+        maxMs: this.options.maxBackoffMs,
+        baseMs: 500,
+        onWait: (waitMs) => this.log.warn({ waitMs }, 'gateway unreachable; reconnecting'),
+      }),
       onNonLazyError: (error) => {
         renewal.stop();
         if (this.stopped) return;
@@ -137,7 +141,6 @@ export class DiscordBot {
           );
         },
         connected: () => {
-          failures = 0;
           this.connections++;
           renewal.connected(); // reconnect with a renewed token before this one expires
           this.log.info({ gateway: this.options.gatewayUrl }, 'following alarm events');

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database';
 import { fakeDiscord } from '../support/fakeDiscord';
 import { startTestGateway, type TestGateway } from '../support/gateway';
 import { waitFor } from '../support/wait';
+import { freePort } from '../support/ports';
 
 // The Discord bot as a separate client: its own token, graphql-ws, a webhook that throttles
 // once; it reconnects when the gateway restarts and resumes after its own restart without
@@ -25,14 +25,6 @@ let database: TestDatabase;
 let port: number;
 let gw: TestGateway;
 let bot: DiscordBot | undefined;
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const startGateway = () =>
   startTestGateway({

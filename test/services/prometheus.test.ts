@@ -1,5 +1,4 @@
 import { spawnSync } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Alarm } from '../../src/entities/Alarm';
@@ -14,14 +13,7 @@ import {
   type MonitoringServer,
 } from '../support/monitoring';
 import { waitFor } from '../support/wait';
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { freePort } from '../support/ports';
 
 /** Alertmanager's active alerts of one alertname (API v2). */
 async function activeAlerts(name: string) {
