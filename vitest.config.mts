@@ -9,6 +9,8 @@ const serviceSuites = [
   ...(process.env.MARIADB_URL ? ['test/services/mariadb*.test.ts'] : []),
   // Debian's prometheus and prometheus-alertmanager, installed and asked for by .ci/run.
   ...(process.env.TEST_PROMETHEUS ? ['test/services/prometheus*.test.ts'] : []),
+  // Debian's xrootd-server and xrootd-scitokens-plugins: a real tape door with WLCG tokens.
+  ...(process.env.TEST_XROOTD ? ['test/services/xrootd*.test.ts'] : []),
 ];
 // The client suites need Debian's chromium, python3-requests and python3-websockets: they run
 // with `npm run test:clients` (which sets CLIENT_SUITES), and .ci/run installs what they need.

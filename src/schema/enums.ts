@@ -56,6 +56,8 @@ export enum TapeState {
   ON_TAPE = 'ON_TAPE',
   FAILED = 'FAILED',
   RECALLING = 'RECALLING',
+  /** Was ON_TAPE, but a recall read other bytes than ingestion measured: never a replica again. */
+  BAD = 'BAD',
 }
 
 /**

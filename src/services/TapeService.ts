@@ -2,6 +2,7 @@ import { In, type EntityManager } from 'typeorm';
 import type { Database } from '../db/Database';
 import { DataFile } from '../entities/DataFile';
 import { Job } from '../entities/Job';
+import { Run } from '../entities/Run';
 import { TapeCopy } from '../entities/TapeCopy';
 import { ConflictError, NotFoundError } from '../errors';
 import type { JobQueue } from '../jobs/JobQueue';
@@ -73,10 +74,33 @@ export class TapeService {
       });
       return { copy, job, created };
     });
+    await this.startOrRerun(job, created); // recalled before: recall again
+    return copy;
+  }
+
+  /**
+   * Queues a file's tape copy again (its copy on tape was found corrupt): a TAPE_COPY job that
+   * finished before runs again.
+   */
+  async copyAgain(fileId: number): Promise<void> {
+    const { job, created } = await this.db.transaction(async (manager) => {
+      const file = await manager.findOneByOrFail(DataFile, { id: fileId });
+      const run = await manager.findOneByOrFail(Run, { id: file.runId });
+      return this.queue.enqueue(manager, {
+        kind: JobKind.TAPE_COPY,
+        subject: jobSubject.file(fileId),
+        runId: file.runId,
+        runNumber: run.runNumber,
+        payload: { fileId },
+      });
+    });
+    await this.startOrRerun(job, created);
+  }
+
+  private async startOrRerun(job: Job, created: boolean): Promise<void> {
     if (created) this.queue.announce([job]);
     else if ([JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED].includes(job.state))
-      await this.queue.rerun(job.id); // recalled before: recall again
-    return copy;
+      await this.queue.rerun(job.id);
   }
 
   async copiesOf(fileId: number): Promise<TapeCopy[]> {

@@ -50,14 +50,14 @@ export class WebDavTapeStore implements TapeStore {
     const res = await this.request('PUT', path, { 'Content-Length': String(size) }, body);
     res.body.resume();
     if (res.status !== 200 && res.status !== 201 && res.status !== 204)
-      throw this.failure('PUT', path, res.status);
+      throw this.failure('PUT', this.urlFor(path), res.status);
   }
 
   async stat(path: string): Promise<TapeObject | null> {
     const res = await this.request('HEAD', path, { 'Want-Digest': 'adler32' });
     res.body.resume();
     if (res.status === 404) return null;
-    if (res.status !== 200) throw this.failure('HEAD', path, res.status);
+    if (res.status !== 200) throw this.failure('HEAD', this.urlFor(path), res.status);
     const size = Number(res.headers['content-length']);
     if (!Number.isSafeInteger(size))
       throw new Error(`HEAD ${this.urlFor(path)}: no Content-Length in the answer`);
@@ -68,7 +68,7 @@ export class WebDavTapeStore implements TapeStore {
     const res = await this.request('GET', path, {});
     if (res.status !== 200) {
       res.body.resume();
-      throw this.failure('GET', path, res.status);
+      throw this.failure('GET', this.urlFor(path), res.status);
     }
     return res.body;
   }
@@ -76,7 +76,8 @@ export class WebDavTapeStore implements TapeStore {
   async delete(path: string): Promise<void> {
     const res = await this.request('DELETE', path, {});
     res.body.resume();
-    if (![200, 202, 204, 404].includes(res.status)) throw this.failure('DELETE', path, res.status);
+    if (![200, 202, 204, 404].includes(res.status))
+      throw this.failure('DELETE', this.urlFor(path), res.status);
   }
 
   /**
@@ -86,18 +87,16 @@ export class WebDavTapeStore implements TapeStore {
   private async makeParents(path: string): Promise<void> {
     const full = new URL(this.urlFor(path)).pathname.split('/').filter(Boolean).slice(0, -1);
     for (let i = 1; i <= full.length; i++) {
-      const res = await this.send(
-        'MKCOL',
-        new URL(`/${full.slice(0, i).join('/')}/`, this.base),
-        {},
-      );
+      const collection = new URL(`/${full.slice(0, i).join('/')}/`, this.base);
+      const res = await this.send('MKCOL', collection, {});
       res.body.resume();
-      if (res.status === 401 || res.status === 403) throw this.failure('MKCOL', path, res.status);
+      if (res.status === 401 || res.status === 403)
+        throw this.failure('MKCOL', collection.toString(), res.status);
     }
   }
 
-  private failure(method: string, path: string, status: number): Error {
-    const where = `${method} ${this.urlFor(path)}`;
+  private failure(method: string, url: string, status: number): Error {
+    const where = `${method} ${url}`;
     if (status === 401 || status === 403) {
       return new TapeAuthError(
         `${where}: HTTP ${status}, the tape endpoint refused the token${
@@ -127,9 +126,13 @@ export class WebDavTapeStore implements TapeStore {
   ): Promise<Response> {
     const token = await this.tokens?.token();
     const client = url.protocol === 'https:' ? https : http;
+    // A new connection per request: doors close idle ones at will (XRootD after an error
+    // answer), and a request sent on a socket the door just closed fails with ECONNRESET. A
+    // tape copy is one large request, so the handshake costs nothing worth keeping a pool for.
     return new Promise<Response>((resolve, reject) => {
       const req = client.request(url, {
         method,
+        agent: false,
         headers: { ...headers, ...(token ? { Authorization: `Bearer ${token}` } : {}) },
         timeout: this.timeoutMs,
       });

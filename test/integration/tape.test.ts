@@ -104,7 +104,7 @@ describe('tape stores', () => {
   });
 });
 
-describe('TAPE_COPY and TAPE_RECALL through a WebDAV door', () => {
+describe('TAPE_COPY and TAPE_RECALL through the fault-injecting WebDAV stand-in', () => {
   let gw: TestGateway;
   let door: TapeDoor;
   const tokenFile = path.join(tmp, 'gateway-token');

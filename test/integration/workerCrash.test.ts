@@ -127,10 +127,14 @@ describe.each([
       await new Promise((resolve) => first.child.once('exit', resolve));
 
       const second = startGatewayProcess(command);
+      // The worker logs success after its commit: the row can be SUCCEEDED a moment before the
+      // line reaches our pipe, so wait for both before stopping it.
+      const succeededLogged = () =>
+        logLines(second.output(), 'job succeeded').some((l) => l.jobId === running.id);
       const done = await waitFor(
         async () => {
           const [job] = await jobs();
-          return job?.state === JobState.SUCCEEDED ? job : null;
+          return job?.state === JobState.SUCCEEDED && succeededLogged() ? job : null;
         },
         'the second worker to finish the job',
         90_000, // 640 MB through s3rver on a loaded 2-core machine

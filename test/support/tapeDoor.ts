@@ -7,7 +7,9 @@ import { v2 as webdav } from 'webdav-server';
 import { Adler32 } from '../../src/reco/checksums';
 
 /**
- * A WebDAV tape door for the tests: the `webdav-server` package (a real WebDAV server) storing
+ * A stand-in WebDAV tape door, kept for the faults a real door cannot be made to produce (a PUT
+ * corrupted in flight) and for the run without Debian's XRootD; every success path also runs
+ * against the real XRootD door (test/services/xrootd.test.ts). The `webdav-server` package storing
  * into a temporary directory, behind a front that does what StoRM WebDAV does and the package
  * does not — bearer tokens (401 otherwise) and, when asked, `Digest: adler32` — and that can
  * fail on purpose: go down, or corrupt the next PUT.

@@ -1,6 +1,9 @@
 import type { Database } from '../../db/Database';
 import { TapeCopy } from '../../entities/TapeCopy';
-import { JobKind, ReplicaState, Severity, TapeState } from '../../schema/enums';
+import type { Readable } from 'node:stream';
+import type { DataFile } from '../../entities/DataFile';
+import { JobKind, LocalState, ReplicaState, Severity, TapeState } from '../../schema/enums';
+import { openInBuffer } from '../../services/bufferPaths';
 import type { AlarmService } from '../../services/AlarmService';
 import type { RunService } from '../../services/RunService';
 import { TapeService } from '../../services/TapeService';
@@ -12,7 +15,7 @@ import type { JobContext, JobHandler, JobOutcome } from '../registry';
 import { tapeJobSubject, updateTapeCopy } from './tapeFiles';
 
 /**
- * TAPE_COPY: a raw file's verified cloud copy goes to tape; the tape's size and adler32 (from the
+ * TAPE_COPY: a raw file's verified cloud copy (or, once that is gone, the buffer's) goes to tape; the tape's size and adler32 (from the
  * endpoint's Digest, or by reading the copy back) must equal what ingestion measured, or the
  * copy is deleted, marked FAILED and tried again — it never counts as a replica unverified.
  * After the last attempt an alarm goes out; a refused token raises one at once and the copy
@@ -27,6 +30,7 @@ export class TapeCopyJob implements JobHandler {
     private readonly tape: TapeStore | null,
     private readonly runs: RunService,
     private readonly alarms: AlarmService,
+    private readonly bufferDir: string,
     /** How long a copy refused for its token waits before trying the (maybe renewed) token. */
     private readonly options: { tokenRetryMs: number },
   ) {}
@@ -34,14 +38,13 @@ export class TapeCopyJob implements JobHandler {
   async run(context: JobContext): Promise<JobOutcome> {
     const { file, copy, tape } = await tapeJobSubject(this.db, this.tape, context);
     if (copy.state === TapeState.ON_TAPE) return { result: { alreadyOnTape: true } };
-    if (file.cloudState !== ReplicaState.AVAILABLE || !file.objectKey)
-      throw new PermanentJobError(`${file.name}: no verified cloud copy to copy to tape`);
     if (!file.adler32 || file.sizeBytes == null)
       throw new PermanentJobError(
         `${file.name}: no adler32 and size from ingestion to verify against`,
       );
 
     const path = TapeService.pathOf(file);
+    const condemned = copy.state === TapeState.BAD;
     await updateTapeCopy(
       { db: this.db, runs: this.runs },
       copy,
@@ -49,7 +52,10 @@ export class TapeCopyJob implements JobHandler {
       file.runId,
     );
     try {
-      const source = await this.store.get(file.objectKey);
+      const source = await this.source(file);
+      // A door may cache a file's checksum by size and whole-second mtime (XRootD): a
+      // corrupt copy overwritten within the second could still answer the old one.
+      if (condemned) await tape.delete(path);
       await tape.put(path, source, file.sizeBytes);
       context.progress(0.8);
       const verified = await this.verify(tape, path, file.sizeBytes, file.adler32);
@@ -84,6 +90,23 @@ export class TapeCopyJob implements JobHandler {
         await this.alarm(file.name, file.runId, message, `tape-copy:${file.id}`);
       throw error;
     }
+  }
+
+  /**
+   * What to copy: the verified cloud copy, or the buffer's file where the cloud copy is gone (a
+   * tape copy found corrupt after retention freed the cloud). Either is checked against
+   * ingestion's adler32 once on tape.
+   */
+  private async source(file: DataFile): Promise<Readable> {
+    if (file.cloudState === ReplicaState.AVAILABLE && file.objectKey)
+      return this.store.get(file.objectKey);
+    if (file.localState === LocalState.PRESENT && file.localPath) {
+      const handle = await openInBuffer(this.bufferDir, file.localPath);
+      return handle.createReadStream({ highWaterMark: 1 << 20 });
+    }
+    throw new PermanentJobError(
+      `${file.name}: no copy to put on tape (cloud ${file.cloudState}, buffer ${file.localState})`,
+    );
   }
 
   /** Size and adler32 on tape must equal ingestion's; a bad copy is removed before retrying. */

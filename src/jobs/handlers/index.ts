@@ -20,10 +20,18 @@ export function createHandlerRegistry(deps: {
 }): HandlerRegistry {
   const { db, services, config, store, pubsub } = deps;
   return new HandlerRegistry([
-    new TapeCopyJob(db, store, services.tape.tape, services.runs, services.alarms, {
-      tokenRetryMs: config.tapeTokenRetryMs,
-    }),
-    new TapeRecallJob(db, store, services.tape.tape, services.runs),
+    new TapeCopyJob(
+      db,
+      store,
+      services.tape.tape,
+      services.runs,
+      services.alarms,
+      config.daqBufferDir,
+      {
+        tokenRetryMs: config.tapeTokenRetryMs,
+      },
+    ),
+    new TapeRecallJob(db, store, services.tape.tape, services.runs, services.tape, services.alarms),
     new IngestJob(
       db,
       services.runs,
