@@ -39,7 +39,8 @@ export default defineConfig({
       ...clientSuites,
     ],
     // Builds dist/ first: worker threads and CLI tests run the compiled copy.
-    globalSetup: ['test/support/buildFirst.ts'],
+    // With TEST_OBJECT_STORE=rgw, one Ceph RGW for the whole run.
+    globalSetup: ['test/support/buildFirst.ts', 'test/support/rgwCluster.ts'],
     setupFiles: ['test/support/logLevel.ts'],
     env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent' },
     testTimeout: 30_000,

@@ -8,7 +8,15 @@ import {
   type ObjectStore,
   type ObjectUpload,
 } from './ObjectStore';
-import { uploadThroughPut } from './uploadThroughPut';
+import { S3Upload } from './s3Upload';
+
+type IncompleteUpload = { key: string; uploadId: string; initiated: Date };
+
+/**
+ * A multipart upload started this long ago and not completed is abandoned: no raw file takes
+ * hours to upload, and the key's next upload aborts a younger one anyway.
+ */
+const ABANDONED_MS = 6 * 3_600_000;
 
 export interface S3Location {
   endPoint: string;
@@ -41,11 +49,10 @@ export function parseS3Url(value: string): S3Location {
 
 /**
  * How long an idle connection to the store is kept for the next request: well under the
- * keep-alive timeout of S3 servers (5 s for MinIO and node-based ones). The minio client reads
- * a whole part (up to S3_PART_SIZE) into memory before it sends the PUT; on a connection idle
- * for as long as that took, the server may have just closed it, and the upload fails with
- * EPIPE or ECONNRESET (seen on 1 GB single-part PUTs). An older idle connection is dropped and
- * the request opens a new one.
+ * keep-alive timeout of S3 servers (5 s for MinIO and node-based ones). A part (up to
+ * S3_PART_SIZE) is read into memory before it is sent; on a connection idle for as long as that
+ * took, the server may have just closed it, and the upload fails with EPIPE or ECONNRESET (seen
+ * on 1 GB single-part PUTs). An older idle connection is dropped and the request opens a new one.
  */
 const IDLE_CONNECTION_MS = 2000;
 
@@ -54,14 +61,22 @@ function isNotFound(error: unknown): boolean {
   return code === 'NotFound' || code === 'NoSuchKey';
 }
 
-/** S3 or MinIO through the `minio` client. Objects above `partSize` are uploaded in parts. */
+/**
+ * S3 (Ceph RGW, MinIO, AWS) through the `minio` client. Objects above `partSize` are uploaded
+ * in parts by S3Upload, which verifies what the store holds by its ETag.
+ */
 export class S3ObjectStore implements ObjectStore {
   readonly bucket: string;
   readonly location: string;
   private readonly client: Client;
+  private readonly region: string;
 
-  constructor(s3: S3Location, partSize: number) {
+  constructor(
+    s3: S3Location,
+    private readonly partSize: number,
+  ) {
     this.bucket = s3.bucket;
+    this.region = s3.region ?? 'us-east-1';
     this.location = `s3://${s3.endPoint}${s3.port ? `:${s3.port}` : ''}/${s3.bucket}`;
     this.client = new Client({
       endPoint: s3.endPoint,
@@ -79,26 +94,88 @@ export class S3ObjectStore implements ObjectStore {
     });
   }
 
-  /** Creates the bucket when it does not exist yet. */
+  /**
+   * Checks the credentials, creates the bucket when it does not exist yet, and aborts multipart
+   * uploads abandoned long ago (a gateway killed mid-upload; the parts would be kept and billed
+   * forever). A recent abandoned upload is aborted when its key is uploaded again.
+   */
   async init(): Promise<void> {
-    if (!(await this.client.bucketExists(this.bucket))) await this.client.makeBucket(this.bucket);
+    const exists = await this.client
+      .bucketExists(this.bucket)
+      .catch((error: Error) => this.explain(error, `bucket ${this.bucket}`));
+    if (!exists)
+      await this.client
+        .makeBucket(this.bucket, this.region)
+        .catch((error: Error) => this.explain(error, `creating bucket ${this.bucket}`));
+    await this.abortUploads('', (upload) => Date.now() - upload.initiated.getTime() > ABANDONED_MS);
   }
 
   async put(key: string, body: Readable, size?: number): Promise<ObjectInfo> {
-    assertValidKey(key);
-    const { etag } = await this.client.putObject(this.bucket, key, body, size);
-    const stat = await this.stat(key);
-    if (!stat) throw new Error(`object ${key} missing right after upload`);
-    if (size !== undefined && stat.size !== size) {
-      await this.delete(key);
-      throw new Error(`object ${key}: expected ${size} bytes, store has ${stat.size}`);
+    const upload = this.openUpload(key, size);
+    try {
+      for await (const chunk of body) await upload.write(chunk as Buffer);
+    } catch (error) {
+      await upload.abort(error as Error);
+      throw error;
     }
-    return { ...stat, etag: etag ?? stat.etag };
+    return upload.finish();
   }
 
   openUpload(key: string, size?: number): ObjectUpload {
     assertValidKey(key);
-    return uploadThroughPut((body) => this.put(key, body, size));
+    return new S3Upload(
+      {
+        client: this.client,
+        bucket: this.bucket,
+        key,
+        partSize: this.partSize,
+        // Whoever uploads a key holds its job's lease: an earlier upload of it is abandoned.
+        abandonEarlier: () => this.abortUploads(key, (upload) => upload.key === key),
+      },
+      size,
+    );
+  }
+
+  /** Multipart uploads not completed (their parts are stored, not yet an object). */
+  async incompleteUploads(prefix = ''): Promise<IncompleteUpload[]> {
+    const uploads: IncompleteUpload[] = [];
+    let keyMarker = '';
+    let uploadIdMarker = '';
+    for (;;) {
+      const page = await this.client
+        .listIncompleteUploadsQuery(this.bucket, prefix, keyMarker, uploadIdMarker, '')
+        .catch((error: Error) => {
+          // A store without multipart upload (s3rver) has no unfinished ones either.
+          if ((error as { code?: string }).code === 'NotImplemented') return null;
+          throw error;
+        });
+      if (!page) return uploads;
+      uploads.push(...page.uploads);
+      if (!page.isTruncated) return uploads;
+      keyMarker = page.nextKeyMarker;
+      uploadIdMarker = page.nextUploadIdMarker;
+    }
+  }
+
+  private async abortUploads(
+    prefix: string,
+    abandoned: (upload: IncompleteUpload) => boolean,
+  ): Promise<void> {
+    for (const upload of (await this.incompleteUploads(prefix)).filter(abandoned)) {
+      await this.client.abortMultipartUpload(this.bucket, upload.key, upload.uploadId);
+    }
+  }
+
+  /** An S3 refusal said in words a DAQ expert can act on. */
+  private explain(error: Error, what: string): never {
+    const code = (error as { code?: string }).code ?? '';
+    const where = `${what} at ${this.location}`;
+    if (['SignatureDoesNotMatch', 'InvalidAccessKeyId', 'AccessDenied', 'Forbidden'].includes(code))
+      throw new Error(
+        `${where}: the object store refused the credentials (${code}): check the access key and secret in OBJECT_STORE_URL`,
+        { cause: error },
+      );
+    throw new Error(`${where}: ${code ? `${code}: ` : ''}${error.message}`, { cause: error });
   }
 
   async get(key: string, range?: { start: number; end?: number }): Promise<Readable> {
@@ -130,7 +207,9 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async ping(): Promise<void> {
-    if (!(await this.client.bucketExists(this.bucket)))
-      throw new Error(`bucket ${this.bucket} does not exist`);
+    const exists = await this.client
+      .bucketExists(this.bucket)
+      .catch((error: Error) => this.explain(error, `bucket ${this.bucket}`));
+    if (!exists) throw new Error(`bucket ${this.bucket} does not exist at ${this.location}`);
   }
 }

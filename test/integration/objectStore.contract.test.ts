@@ -7,10 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createObjectStore } from '../../src/storage/createObjectStore';
 import type { ObjectStore } from '../../src/storage/ObjectStore';
 import { UrlSigner } from '../../src/storage/signedUrls';
-import { startS3, type TestS3 } from '../support/s3';
+import { s3ServerName, startS3, type TestS3 } from '../support/s3';
 import { md5, readAll } from '../support/bytes';
 
-// One contract, every backend: the file store and S3 (s3rver, started here).
+// One contract, every backend: the file store and S3 (Ceph RGW with TEST_OBJECT_STORE=rgw,
+// else s3rver started here).
 
 const PART_SIZE = 5 * 1024 * 1024;
 
@@ -45,7 +46,7 @@ const backends: Array<{
     },
   },
   {
-    name: 's3 (s3rver)',
+    name: `s3 (${s3ServerName()})`,
     open: async () => {
       const s3: TestS3 = await startS3();
       const store = await createObjectStore(

@@ -88,7 +88,8 @@ export function testRedisPrefix(databaseUrl: string): string {
 
 /**
  * Boots the real gateway on a free loopback port over a fresh database: SQLite by default,
- * MariaDB/Redis when MARIADB_URL/REDIS_URL are set, S3 (s3rver) when TEST_OBJECT_STORE=s3.
+ * MariaDB/Redis when MARIADB_URL/REDIS_URL are set, S3 when TEST_OBJECT_STORE is s3 (s3rver)
+ * or rgw (Ceph RGW).
  */
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cygno-gw-'));
@@ -97,7 +98,9 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   const ownDatabase = !options.database;
   const database = options.database ?? (await createTestDatabase());
   const s3: TestS3 | undefined =
-    process.env.TEST_OBJECT_STORE === 's3' ? await startS3() : undefined;
+    process.env.TEST_OBJECT_STORE === 's3' || process.env.TEST_OBJECT_STORE === 'rgw'
+      ? await startS3()
+      : undefined;
   const config = loadConfig({
     PORT: '0',
     HOST: '127.0.0.1',
