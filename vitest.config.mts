@@ -11,6 +11,8 @@ const serviceSuites = [
   ...(process.env.TEST_PROMETHEUS ? ['test/services/prometheus*.test.ts'] : []),
   // Debian's xrootd-server and xrootd-scitokens-plugins: a real tape door with WLCG tokens.
   ...(process.env.TEST_XROOTD ? ['test/services/xrootd*.test.ts'] : []),
+  // Debian's Ceph (radosgw, ceph-mon, ceph-osd): S3 with multipart, one cluster per run.
+  ...(process.env.TEST_OBJECT_STORE === 'rgw' ? ['test/services/rgw*.test.ts'] : []),
 ];
 // The client suites need Debian's chromium, python3-requests and python3-websockets: they run
 // with `npm run test:clients` (which sets CLIENT_SUITES), and .ci/run installs what they need.

@@ -8,7 +8,10 @@ import {
   type ObjectStore,
   type ObjectUpload,
 } from './ObjectStore';
+import { logger } from '../logger';
 import { S3Upload } from './s3Upload';
+
+const log = logger('s3');
 
 type IncompleteUpload = { key: string; uploadId: string; initiated: Date };
 
@@ -163,6 +166,10 @@ export class S3ObjectStore implements ObjectStore {
   ): Promise<void> {
     for (const upload of (await this.incompleteUploads(prefix)).filter(abandoned)) {
       await this.client.abortMultipartUpload(this.bucket, upload.key, upload.uploadId);
+      log.info(
+        { key: upload.key, uploadId: upload.uploadId, initiated: upload.initiated },
+        'aborted an unfinished multipart upload (its parts are freed)',
+      );
     }
   }
 

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Job } from '../../src/entities/Job';
+import { S3ObjectStore } from '../../src/storage/S3ObjectStore';
 import { JobKind, JobState } from '../../src/schema/enums';
 import { startTestGateway, type TestGateway } from '../support/gateway';
 import { writeLargeMidasRun } from '../support/midasFixtures';
@@ -18,6 +19,11 @@ const CLI = path.join(__dirname, '..', '..', 'bin', 'cygno-gateway.js');
 // MariaDB, s3rver and the other test files load both cores; a lost lease would be claimed again.
 const LEASE_MS = 5000;
 const EVENTS = 60; // ~640 MB of camera events: copying and hashing them takes seconds
+// s3rver has no multipart upload: one PUT there. On Ceph RGW, the production part size: the
+// killed process leaves an unfinished multipart upload, which the next one must abort.
+const PART_SIZE = String(process.env.TEST_OBJECT_STORE === 'rgw' ? 64 << 20 : 2 ** 30);
+// ... once some of its parts are stored.
+const KILL_AFTER = process.env.TEST_OBJECT_STORE === 'rgw' ? 0.3 : 0;
 
 let gw: TestGateway;
 const children: ChildProcess[] = [];
@@ -26,9 +32,8 @@ beforeAll(async () => {
   if (!fs.existsSync(path.join(__dirname, '..', '..', 'dist', 'src', 'cli', 'index.js'))) {
     throw new Error('dist/ is missing: run the tests with `npm test`, which builds first');
   }
-  // One PUT even on S3: s3rver has no multipart upload.
   gw = await startTestGateway({
-    env: { WORKERS: '0', JOB_LEASE_MS: String(LEASE_MS), S3_PART_SIZE: String(2 ** 30) },
+    env: { WORKERS: '0', JOB_LEASE_MS: String(LEASE_MS), S3_PART_SIZE: PART_SIZE },
   });
 });
 afterAll(async () => {
@@ -50,7 +55,7 @@ function startGatewayProcess(command: Command): { child: ChildProcess; output: (
       REDIS_URL: gw.config.redisUrl ?? '',
       REDIS_PREFIX: gw.config.redisPrefix,
       JOB_LEASE_MS: String(LEASE_MS),
-      S3_PART_SIZE: String(2 ** 30),
+      S3_PART_SIZE: PART_SIZE,
       JOB_POLL_MS: '50',
       WORKERS: '1',
       PORT: '0',
@@ -76,6 +81,7 @@ const logLines = (output: string, msg: string) =>
           workerId?: string;
           jobId?: number;
           kind?: string;
+          key?: string;
         },
     )
     .filter((line) => line.msg === msg);
@@ -113,7 +119,8 @@ describe.each([
       const running = await waitFor(
         async () => {
           const [job] = await jobs();
-          const midJob = job?.state === JobState.RUNNING && job.progress > 0 && job.progress < 0.5;
+          const midJob =
+            job?.state === JobState.RUNNING && job.progress > KILL_AFTER && job.progress < 0.6;
           return midJob && (command[0] !== 'serve' || listening()) ? job : null;
         },
         'the first process to be mid-job',
@@ -180,6 +187,15 @@ describe.each([
       );
       expect(Number(count)).toBe(EVENTS);
       expect((await gw.server.runtime.store.stat(`LNGS/${name}`))?.size).toBe(FILE_SIZE);
+      // No parts left behind by the killed process's upload (S3 lists unfinished ones).
+      const { store } = gw.server.runtime;
+      if (store instanceof S3ObjectStore) {
+        expect(await store.incompleteUploads()).toEqual([]);
+        // ... because the second process aborted the first one's, which it had left.
+        expect(
+          logLines(second.output(), 'aborted an unfinished multipart upload (its parts are freed)'),
+        ).toEqual([expect.objectContaining({ key: `LNGS/${name}` })]);
+      }
     },
     150_000,
   );
