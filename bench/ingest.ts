@@ -13,11 +13,24 @@ import type { ObjectStore } from '../src/storage/ObjectStore';
 import { UrlSigner } from '../src/storage/signedUrls';
 import { fork } from 'node:child_process';
 import { benchEventIndex } from './eventIndex';
+import { minioPut } from './support/minioFloor';
+import { benchTapeCopy } from './tapeCopy';
+import { startCephRgw } from '../test/support/cephRgw';
+
+type CopyFloor = (key: string, file: string, size: number) => Promise<unknown>;
+const storePut =
+  (store: ObjectStore): CopyFloor =>
+  (key, file, size) =>
+    store.put(key, fs.createReadStream(file, { highWaterMark: 1 << 20 }), size);
+const PRODUCTION_PART_SIZE = 64 * 1024 * 1024;
 
 // npm run bench:ingest — INGEST's copy + hash + index pass on a >= 1 GB synthetic CYGNO run,
-// gzip and plain, to the file store and to s3rver, against the two floors it cannot beat,
-// measured in the same run: a plain streaming copy of the same file to the same store, and a
-// plain streaming decompression of it to nowhere. Target: ingest <= 1.25x the slower floor.
+// gzip and plain, to the file store, to s3rver and to Ceph RGW (multipart, 64 MiB parts; when
+// Debian's Ceph is installed), against the two floors it cannot beat, measured in the same run:
+// a plain streaming copy of the same file to the same store (for S3, the minio client's own
+// upload), and a plain streaming decompression of it to nowhere. Target: ingest <= 1.25x the
+// slower floor. Then the tape row: TAPE_COPY's PUT + adler32 check against a real XRootD door,
+// against a plain PUT of the same file (target <= 1.25x).
 // For reading, not for the target: the MD5 of the file alone, on one thread (MD5 is one
 // sequential stream that no second core can share, so ingest cannot beat it either), and the
 // ingest against it: how well everything else hides behind the hashing.
@@ -79,14 +92,38 @@ async function main(): Promise<void> {
     s3.once('message', (m: { url: string }) => resolve(m.url));
     s3.once('exit', (code) => reject(new Error(`s3rver exited with ${code}`)));
   });
-  const stores: Array<[string, ObjectStore]> = [
-    [
-      'file store',
-      await createObjectStore(`file:${path.join(dir, 'objects')}`, 5 * 1024 ** 3, signer),
-    ],
-    // One PUT: s3rver has no multipart upload.
-    ['s3rver', await createObjectStore(s3Url, 5 * 1024 ** 3, signer)],
-  ];
+  // Each store with its copy floor: a bare streaming copy of the file to the same place.
+  const stores: Array<[string, ObjectStore, CopyFloor]> = [];
+  const fileStore = await createObjectStore(
+    `file:${path.join(dir, 'objects')}`,
+    5 * 1024 ** 3,
+    signer,
+  );
+  stores.push(['file store', fileStore, storePut(fileStore)]);
+  // One PUT: s3rver has no multipart upload.
+  stores.push([
+    's3rver',
+    await createObjectStore(s3Url, 5 * 1024 ** 3, signer),
+    minioPut(s3Url, 5 * 1024 ** 3),
+  ]);
+  // A real S3 server with multipart upload at the production part size; the floor is the
+  // minio client's own upload of the file.
+  let rgw: { stop: () => Promise<void> } | undefined;
+  if (wantStore('Ceph RGW') && fs.existsSync('/usr/bin/radosgw')) {
+    const started = await startCephRgw();
+    rgw = started;
+    const { endpoint, accessKey, secretKey } = started.cluster;
+    const url = `s3://${accessKey}:${secretKey}@${new URL(endpoint).host}/bench?ssl=false&region=us-east-1`;
+    stores.push([
+      'Ceph RGW',
+      await createObjectStore(url, PRODUCTION_PART_SIZE, signer),
+      minioPut(url, PRODUCTION_PART_SIZE),
+    ]);
+  } else if (wantStore('Ceph RGW')) {
+    console.log(
+      'Ceph RGW is not installed (apt-get install radosgw ceph-mon ceph-osd): row not measured',
+    );
+  }
   try {
     const files = {
       gzip: path.join(dir, 'run00001.mid.gz'),
@@ -101,21 +138,21 @@ async function main(): Promise<void> {
     console.log(
       'store        file   ingest s  copy s  unzip s  md5 s  ingest/slower floor  ingest/md5',
     );
-    for (const [storeName, store] of stores.filter(([name]) => wantStore(name))) {
+    for (const [storeName, store, copyFloor] of stores.filter(([name]) => wantStore(name))) {
       const ingest = new IngestService(store, dir);
       for (const [kind, file] of Object.entries(files).filter(([kind]) => wantKind(kind))) {
         const size = fs.statSync(file).size;
         const ratios: number[] = [];
         const md5Ratios: number[] = [];
         for (let round = 0; round < ROUNDS && ratios.length === round; round++) {
-          const copy = await seconds(() =>
-            store.put('bench/copy', fs.createReadStream(file, { highWaterMark: 1 << 20 }), size),
-          ).catch((error: Error) => {
-            console.log(
-              `${storeName.padEnd(12)} ${kind.padEnd(6)} the store failed the copy floor: ${error.message}`,
-            );
-            return NaN;
-          });
+          const copy = await seconds(() => copyFloor('bench/copy', file, size)).catch(
+            (error: Error) => {
+              console.log(
+                `${storeName.padEnd(12)} ${kind.padEnd(6)} the store failed the copy floor: ${error.message}`,
+              );
+              return NaN;
+            },
+          );
           if (Number.isNaN(copy)) break;
           const unzip =
             kind === 'gzip'
@@ -161,8 +198,10 @@ async function main(): Promise<void> {
           );
       }
     }
+    if (wantStore('tape')) await benchTapeCopy(files, ROUNDS);
   } finally {
     s3.kill('SIGTERM');
+    await rgw?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
