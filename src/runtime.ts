@@ -66,12 +66,12 @@ export class Runtime {
         ? await PubSub.redis(config.redisUrl, config.redisPrefix)
         : PubSub.inProcess();
       const signer = new UrlSigner(config.urlSigningSecret, config.publicUrl);
-      const store = await createObjectStore(config.objectStoreUrl, config.s3PartSize, signer).catch(
-        async (error: Error) => {
-          await pubsub.close();
-          throw new Error(`OBJECT_STORE_URL: cannot open the object store: ${error.message}`);
-        },
-      );
+      const store = await createObjectStore(config.objectStoreUrl, config.s3PartSize, signer, {
+        timeoutMs: config.s3TimeoutMs,
+      }).catch(async (error: Error) => {
+        await pubsub.close();
+        throw new Error(`OBJECT_STORE_URL: cannot open the object store: ${error.message}`);
+      });
       const queue = new JobQueue(db, pubsub, {
         leaseMs: config.jobLeaseMs,
         maxAttempts: config.jobMaxAttempts,

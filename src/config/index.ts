@@ -30,6 +30,8 @@ export interface Config {
   readonly objectStoreUrl: string;
   /** Objects larger than this are uploaded to S3 in parts of this size. */
   readonly s3PartSize: number;
+  /** An S3 request that neither sends nor receives a byte for this long fails (a hung store). */
+  readonly s3TimeoutMs: number;
   readonly tapeUrl: string;
   readonly tapeTokenFile: string | undefined;
   readonly daqBufferDir: string;
@@ -160,6 +162,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisPrefix: reader.string('REDIS_PREFIX', 'cygno:'),
     objectStoreUrl: reader.url('OBJECT_STORE_URL', 'file:./var/objects', ['file:', 's3:']),
     s3PartSize: reader.int('S3_PART_SIZE', 64 * 1024 * 1024, { min: 5 * 1024 * 1024 }),
+    s3TimeoutMs: reader.int('S3_TIMEOUT_MS', 120_000, { min: 100 }),
     tapeUrl:
       env.TAPE_URL === 'none'
         ? 'none'

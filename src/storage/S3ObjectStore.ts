@@ -59,6 +59,33 @@ export function parseS3Url(value: string): S3Location {
  */
 const IDLE_CONNECTION_MS = 2000;
 
+/**
+ * A store that stops answering (Ceph RGW while its OSDs are down) leaves a request waiting
+ * forever, and an ingest with it, holding its job's lease. A request silent for this long —
+ * nothing sent, nothing received — fails instead, and the job is retried.
+ */
+const DEFAULT_TIMEOUT_MS = 120_000;
+
+function withInactivityTimeout(
+  transport: typeof http | typeof https,
+  timeoutMs: number,
+  location: string,
+): Pick<typeof http, 'request'> {
+  return {
+    request: ((options: http.RequestOptions, callback?: (res: http.IncomingMessage) => void) => {
+      const req = transport.request(options, callback);
+      req.setTimeout(timeoutMs, () =>
+        req.destroy(
+          new Error(
+            `${options.method ?? 'GET'} ${location}: the object store sent nothing for ${timeoutMs} ms (S3_TIMEOUT_MS)`,
+          ),
+        ),
+      );
+      return req;
+    }) as typeof http.request,
+  };
+}
+
 function isNotFound(error: unknown): boolean {
   const code = (error as { code?: string }).code;
   return code === 'NotFound' || code === 'NoSuchKey';
@@ -77,6 +104,7 @@ export class S3ObjectStore implements ObjectStore {
   constructor(
     s3: S3Location,
     private readonly partSize: number,
+    timeoutMs = DEFAULT_TIMEOUT_MS,
   ) {
     this.bucket = s3.bucket;
     this.region = s3.region ?? 'us-east-1';
@@ -90,6 +118,7 @@ export class S3ObjectStore implements ObjectStore {
       region: s3.region,
       partSize,
       pathStyle: true,
+      transport: withInactivityTimeout(s3.useSSL ? https : http, timeoutMs, this.location),
       transportAgent: new (s3.useSSL ? https : http).Agent({
         keepAlive: true,
         timeout: IDLE_CONNECTION_MS,

@@ -15,13 +15,14 @@ export async function createObjectStore(
   url: string,
   partSize: number,
   signer: UrlSigner,
+  options: { timeoutMs?: number } = {},
 ): Promise<ObjectStore> {
   if (url.startsWith('file:')) {
     const store = new FileObjectStore(fileUrlPath(url), signer);
     await store.init();
     return store;
   }
-  const store = new S3ObjectStore(parseS3Url(url), partSize);
+  const store = new S3ObjectStore(parseS3Url(url), partSize, options.timeoutMs);
   await store.init();
   return store;
 }

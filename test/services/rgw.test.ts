@@ -198,6 +198,38 @@ describe('multipart upload on Ceph RGW', () => {
   }, 240_000);
 });
 
+describe('Ceph RGW going away mid-upload', () => {
+  it('radosgw killed mid-multipart and started again: the next upload of the key aborts the orphan and completes', async () => {
+    const own = await startS3('rgw-killed', { outage: true });
+    try {
+      const killed = (await createObjectStore(own.url, PART, signer)) as S3ObjectStore;
+      const data = bytes(4 * PART + 1, 13);
+      const upload = killed.openUpload('LNGS/run07001.mid', data.length);
+      await upload.write(data.subarray(0, 2 * PART + 1)); // part 1 stored, part 2 on its way
+      await own.down();
+      const error = await upload
+        .write(data.subarray(2 * PART + 1))
+        .then(() => upload.finish())
+        .catch((e: Error) => e);
+      expect(error).toBeInstanceOf(Error);
+      expect((error as Error).message).toMatch(
+        /part \d failed 4 times: .*(ECONNREFUSED|ECONNRESET)/,
+      );
+      await own.up();
+      // The dead upload's parts are still there (its abort could not reach the store) ...
+      expect(await killed.incompleteUploads()).toEqual([
+        expect.objectContaining({ key: 'LNGS/run07001.mid' }),
+      ]);
+      // ... until the key is uploaded again.
+      const info = await killed.put('LNGS/run07001.mid', Readable.from([data]), data.length);
+      expect(info.etag).toBe(s3Etag(partMd5s(data, PART), true));
+      expect(await killed.incompleteUploads()).toEqual([]);
+    } finally {
+      await own.stop();
+    }
+  });
+});
+
 describe('RGW’s refusals, said clearly', () => {
   it('wrong credentials: the store says the credentials were refused, and which', async () => {
     const wrongSecret = s3.url.replace(/:([^:@/]+)@/, ':not-the-secret@');

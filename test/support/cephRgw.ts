@@ -122,7 +122,17 @@ export async function startRadosgw(
   return Object.assign(daemon, { endpoint });
 }
 
-export async function startCephRgw(): Promise<{ cluster: RgwCluster; stop: () => Promise<void> }> {
+/** The cluster's one OSD, to take down (RGW then holds every request) and bring back. */
+export interface OsdControl {
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+export async function startCephRgw(): Promise<{
+  cluster: RgwCluster;
+  osd: OsdControl;
+  stop: () => Promise<void>;
+}> {
   for (const binary of ['monmaptool', 'ceph-mon', 'ceph-osd', 'radosgw', 'radosgw-admin']) {
     need(binary);
   }
@@ -170,17 +180,29 @@ export async function startCephRgw(): Promise<{ cluster: RgwCluster; stop: () =>
     await run(need('ceph-osd'), ['-c', conf, '-i', id, '--mkfs', '--osd-uuid', osdUuid], {
       env: cephEnv(),
     });
-    const osd = new CephDaemon('ceph-osd', ['-c', conf, '-i', id, '-f']);
-    daemons.push(osd);
-    await waitFor(
-      async () => {
-        if (osd.exited) throw osd.failure('ceph-osd');
-        return /^osd\.0 up/m.test(await ceph(conf, 'osd', 'dump').catch(() => ''));
+    let osd: CephDaemon | undefined;
+    const osdControl: OsdControl = {
+      async start() {
+        osd = new CephDaemon('ceph-osd', ['-c', conf, '-i', id, '-f']);
+        daemons.splice(1, 0, osd);
+        const started = osd;
+        await waitFor(
+          async () => {
+            if (started.exited) throw started.failure('ceph-osd');
+            return /^osd\.0 up/m.test(await ceph(conf, 'osd', 'dump').catch(() => ''));
+          },
+          'the Ceph OSD to be up',
+          60_000,
+          250,
+        );
       },
-      'the Ceph OSD to be up',
-      60_000,
-      250,
-    );
+      async stop() {
+        await osd?.stop();
+        daemons.splice(daemons.indexOf(osd!), 1);
+        osd = undefined;
+      },
+    };
+    await osdControl.start();
 
     const rgw = await startRadosgw(conf, 'a', await freePort());
     daemons.push(rgw);
@@ -200,7 +222,11 @@ export async function startCephRgw(): Promise<{ cluster: RgwCluster; stop: () =>
       ],
       { env: cephEnv() },
     );
-    return { cluster: { endpoint: rgw.endpoint, accessKey, secretKey, conf }, stop };
+    return {
+      cluster: { endpoint: rgw.endpoint, accessKey, secretKey, conf },
+      osd: osdControl,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;
