@@ -83,6 +83,7 @@ export class Runtime {
         queue,
         pubsub,
         store,
+        signer,
         daqBufferDir: config.daqBufferDir,
         site: config.site,
         maxPageSize: config.maxPageSize,

@@ -21,6 +21,7 @@ import { gatewayWsOptions } from './subscriptions/wsOptions';
 import { apolloGuard } from './security/apolloGuard';
 import { auditRefusedMutation } from './security/auditRefusal';
 import { OperationGuard } from './security/operationGuard';
+import { eventBytesRoutes } from './http/eventBytes';
 import { objectRoutes } from './http/objects';
 import { createLoaders } from './loaders';
 import { logger } from './logger';
@@ -99,6 +100,7 @@ export class GatewayServer {
       app.use(consoleRoutes());
       app.use(metrics.routes());
       app.use(objectRoutes(runtime.store, runtime.signer));
+      app.use(eventBytesRoutes(runtime.services.eventBytes));
       app.use(alertmanagerRoutes(authenticator, runtime.services.alarms));
       app.use(
         '/graphql',

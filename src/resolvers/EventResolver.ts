@@ -38,6 +38,14 @@ export class EventResolver {
     return run!.runNumber;
   }
 
+  @FieldResolver(() => String, {
+    description:
+      'A signed link (valid for an hour) to this event alone, header and banks as in the raw file: read as a byte range of a plain file, or from the nearest point of the seek index stored with a gzip file, never the whole file.',
+  })
+  downloadUrl(@Root() event: Event, @Ctx() ctx: GatewayContext): string {
+    return ctx.services.eventBytes.downloadUrl(event.id);
+  }
+
   @FieldResolver(() => [Cluster], {
     description: 'Clusters of the current reconstruction version (empty before reconstruction).',
   })

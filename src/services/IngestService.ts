@@ -1,16 +1,23 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import type { Stats } from 'node:fs';
-import { PassThrough, type Writable } from 'node:stream';
+import { PassThrough, Readable, type Writable } from 'node:stream';
 import { Crc32c, parseCrc32cSidecar, type Crc32cSidecar } from '../reco/checksums';
 import { detectCompression, eventText, indexMidasEvents } from '../reco/midas';
 import { parseOdbDump, type OdbTree } from '../reco/midas/odb';
 import type { ObjectInfo, ObjectStore } from '../storage/ObjectStore';
 import { openInBuffer, readTextInBuffer, statInBuffer } from './bufferPaths';
+import { logger } from '../logger';
+import { GzipSeekIndexer } from './GzipSeekIndexer';
 import { ParallelHasher } from './ParallelHasher';
 import { RecyclingFileReader } from './RecyclingFileReader';
 
 /** One indexed MIDAS data event, as the events table stores it. */
+const log = logger('ingest');
+
+/** Where a gzip file's seek index is stored: beside the file's object. */
+export const seekIndexKeyOf = (key: string): string => `${key}.gzidx`;
+
 export interface EventIndexRow {
   serial: number;
   eventId: number;
@@ -28,6 +35,8 @@ export interface CopyResult {
   /** Computed only when asked for (a .crc32c sidecar exists): it costs a pass of its own. */
   crc32c?: string;
   stored: ObjectInfo;
+  /** Object key of the gzip seek index stored beside the file (gzip files only). */
+  seekIndexKey?: string;
   events: EventIndexRow[];
   bor?: OdbTree;
   eor?: OdbTree;
@@ -108,6 +117,7 @@ export class IngestService {
     const crc = options.crc32c ? new Crc32c() : undefined;
     const parse = new PassThrough({ highWaterMark: 4 << 20 });
     const events: EventIndexRow[] = [];
+    let seekIndexer: GzipSeekIndexer | undefined;
     let bor: OdbTree | undefined;
     let eor: OdbTree | undefined;
 
@@ -144,12 +154,17 @@ export class IngestService {
     const { aborted, forget } = whenAborted(options.signal);
     const reading = (async () => {
       for await (const chunk of reader.chunks()) {
-        if (copied === 0) plain = detectCompression(chunk) === 'none';
+        if (copied === 0) {
+          const compression = detectCompression(chunk);
+          plain = compression === 'none';
+          if (compression === 'gzip') seekIndexer = new GzipSeekIndexer();
+        }
         crc?.update(chunk);
         const consumed = Promise.all([
           hasher.update(chunk),
           upload.write(chunk),
           feed(parse, plain ? chunk : Buffer.from(chunk)),
+          seekIndexer?.update(chunk),
         ]);
         await (aborted ? Promise.race([consumed, aborted]) : consumed);
         copied += chunk.length;
@@ -172,12 +187,14 @@ export class IngestService {
       const [sizeBytes] = await Promise.all([reading, indexing]);
       const stored = await upload.finish();
       const { md5, adler32 } = await hasher.digest();
+      const seekIndexKey = seekIndexer && (await this.storeSeekIndex(seekIndexer, key));
       return {
         sizeBytes,
         md5,
         adler32,
         crc32c: crc?.hex(),
         stored,
+        seekIndexKey,
         events,
         bor,
         eor,
@@ -186,11 +203,30 @@ export class IngestService {
       stopAll(error as Error);
       await Promise.allSettled([reading, indexing, stopping]);
       await hasher.close();
+      await seekIndexer?.close();
       await this.store.delete(key).catch(() => undefined);
       throw error;
     } finally {
       forget();
       await input.close();
+    }
+  }
+
+  /**
+   * Stores a gzip file's seek index beside it. Without one, an event of the file is still
+   * served, by inflating from the start: a failure here costs speed, never the ingest.
+   */
+  private async storeSeekIndex(indexer: GzipSeekIndexer, key: string): Promise<string | undefined> {
+    try {
+      const index = await indexer.finish();
+      await this.store.put(seekIndexKeyOf(key), Readable.from([index]), index.length);
+      return seekIndexKeyOf(key);
+    } catch (error) {
+      log.warn(
+        { err: error, key },
+        'no gzip seek index for this file: events are read from its start',
+      );
+      return undefined;
     }
   }
 

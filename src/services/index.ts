@@ -10,6 +10,8 @@ import { ApiTokenService } from './ApiTokenService';
 import { AuditService } from './AuditService';
 import { DqService } from './DqService';
 import { EventService } from './EventService';
+import type { UrlSigner } from '../storage/signedUrls';
+import { EventBytesService } from './EventBytesService';
 import { FileService } from './FileService';
 import { IngestService } from './IngestService';
 import { JobService } from './JobService';
@@ -28,6 +30,7 @@ import { SilenceService } from './SilenceService';
 export interface Services {
   runs: RunService;
   files: FileService;
+  eventBytes: EventBytesService;
   jobs: JobService;
   quality: QualityService;
   alarms: AlarmService;
@@ -53,6 +56,7 @@ export function createServices(deps: {
   queue: JobQueue;
   pubsub: PubSub;
   store: ObjectStore;
+  signer: UrlSigner;
   daqBufferDir: string;
   site: string;
   maxPageSize: number;
@@ -76,6 +80,7 @@ export function createServices(deps: {
     silences: new SilenceService(db),
     ingest: new IngestService(store, daqBufferDir),
     events: new EventService(db, maxPageSize),
+    eventBytes: new EventBytesService(db, store, deps.signer),
     pedestals: new PedestalService(db, store),
     dq: new DqService(db, quality, alarms, deps.dqBands),
     reco: new RecoService(db, queue, runs, { maxPageSize, version: deps.recoVersion }),

@@ -21,6 +21,18 @@ export class UrlSigner {
     return `${this.publicUrl.replace(/\/$/, '')}${path}?expires=${expires}&signature=${this.signature(key, expires)}`;
   }
 
+  /** A signed link to another route of the gateway: `/<route>/<id>`, checked as `<route>/<id>`. */
+  signRoute(route: string, id: string, expiresSeconds: number, now = Date.now()): string {
+    const expires = Math.floor(now / 1000) + expiresSeconds;
+    const signature = this.signature(`route:${route}/${id}`, expires);
+    return `${this.publicUrl.replace(/\/$/, '')}/${route}/${encodeURIComponent(id)}?expires=${expires}&signature=${signature}`;
+  }
+
+  /** True when a `signRoute` link's signature matches and has not expired. */
+  verifyRoute(route: string, id: string, expires?: string, signature?: string): boolean {
+    return this.verify(`route:${route}/${id}`, expires, signature);
+  }
+
   /** True when the signature matches the key and has not expired. */
   verify(
     key: string,

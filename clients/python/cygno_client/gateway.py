@@ -10,12 +10,13 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 import requests
 
 from .live import READY, close_code, is_connection_loss
+from .midas import bank_array
 from .live import subscribe as _subscribe
 from .tokens import token_source
 
 RUN_FIELDS = """runNumber runType pedestal state recoStatus quality description eventCount
 exposureSeconds startedAt stoppedAt"""
-EVENT_FIELDS = """id eventId serial timestamp triggerMask sizeBytes bankNames clusterCount
+EVENT_FIELDS = """id eventId serial timestamp triggerMask fileOffset sizeBytes bankNames clusterCount
 imageIntegral imageMean imageRms spark"""
 CLUSTER_FIELDS = """id eventId runId integral energy nhits size length width theta xMean yMean
 xMin xMax yMin yMax rms longitudinalRms transverseRms recoVersion"""
@@ -161,6 +162,31 @@ class Gateway:
                 os.replace(partial, target)
             paths.append(target)
         return paths
+
+    def event_bytes(self, run_number: int, serial: int) -> bytes:
+        """One MIDAS event of a run (header and banks, as in the raw file), fetched alone: the
+        gateway reads a byte range of a plain file, or inflates a gzip file from the nearest
+        point of its seek index — about the event's size, never the whole run."""
+        data = self.query(
+            "query($n: Int!, $s: SafeInt!) { events(runNumber: $n, first: 1, filter: { minSerial: $s, maxSerial: $s }) { nodes { downloadUrl } } }",
+            n=run_number,
+            s=serial,
+        )
+        nodes = data["events"]["nodes"]
+        if not nodes:
+            raise GatewayError(f"run {run_number} has no event {serial}", "NOT_FOUND")
+        response = requests.get(nodes[0]["downloadUrl"], timeout=self.timeout)
+        if response.status_code != 200:
+            try:
+                message = response.json()["error"]
+            except ValueError:
+                message = response.text
+            raise GatewayError(f"event {serial} of run {run_number}: {message}", str(response.status_code))
+        return response.content
+
+    def image(self, run_number: int, serial: int, bank: str = "CAM0"):
+        """A camera image of one event as a 2-D numpy array (needs numpy)."""
+        return bank_array(self.event_bytes(run_number, serial), bank)
 
     # -- live ----------------------------------------------------------------------------
 

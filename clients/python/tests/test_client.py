@@ -2,9 +2,11 @@
 (data, reconstructed); test/clients/python.test.ts starts one and runs these with Debian's
 python3-requests and python3-websockets."""
 
+import gzip
 import hashlib
 import os
 import socket
+import struct
 import tempfile
 import threading
 import time
@@ -110,6 +112,27 @@ class ClientTest(unittest.TestCase):
             with open(path, "rb") as file:
                 self.assertEqual(hashlib.md5(file.read()).hexdigest(), raw["md5"])
             self.assertEqual(os.path.getsize(path), raw["sizeBytes"])
+
+    def test_one_event_alone_and_its_image(self):
+        events = self.gw.events(2)
+        last = events[-1]
+        raw = self.gw.event_bytes(2, last["serial"])
+        self.assertEqual(len(raw), last["sizeBytes"])
+        self.assertEqual(struct.unpack_from("<I", raw, 4)[0], last["serial"])
+        # The same bytes as in the whole raw file, downloaded and inflated here.
+        with tempfile.TemporaryDirectory() as directory:
+            [path] = self.gw.download(2, directory)
+            opener = gzip.open if path.endswith(".gz") else open
+            with opener(path, "rb") as file:
+                whole = file.read()
+        self.assertTrue(path.endswith(".mid.gz"))
+        self.assertEqual(raw, whole[last["fileOffset"]:last["fileOffset"] + last["sizeBytes"]])
+        image = self.gw.image(2, last["serial"])
+        self.assertEqual(image.shape, (256, 256))
+        self.assertEqual(image.dtype.str, "<u2")
+        with self.assertRaises(GatewayError) as caught:
+            self.gw.event_bytes(2, 10_000)
+        self.assertEqual(caught.exception.code, "NOT_FOUND")
 
     def test_errors_carry_the_gateway_code(self):
         with self.assertRaises(GatewayError) as caught:
