@@ -14,6 +14,7 @@ import { UrlSigner } from '../src/storage/signedUrls';
 import { fork } from 'node:child_process';
 import { benchEventIndex } from './eventIndex';
 import { minioPut } from './support/minioFloor';
+import { benchEventRead } from './eventRead';
 import { benchTapeCopy } from './tapeCopy';
 import { startCephRgw } from '../test/support/cephRgw';
 
@@ -198,6 +199,8 @@ async function main(): Promise<void> {
           );
       }
     }
+    if (wantStore('file store'))
+      await benchEventRead(fileStore, dir, files.gzip, fs.statSync(files.gzip).size);
     if (wantStore('tape')) await benchTapeCopy(files, ROUNDS);
   } finally {
     s3.kill('SIGTERM');
