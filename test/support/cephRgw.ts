@@ -265,6 +265,9 @@ osd data = ${dir}/osd/$cluster-$id
 keyring = /dev/null
 
 [osd]
+# A radosgw killed by a test leaves its watch on the control objects; until the watch times out
+# (30 s by default) every bucket creation waits for the dead gateway's answer.
+osd client watch timeout = 5
 osd objectstore = bluestore
 bluestore block create = true
 bluestore block size = 20G
