@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import { FileUpload } from './fileUpload';
 import {
   assertValidKey,
+  putThroughUpload,
   type ObjectInfo,
   type ObjectStore,
   type ObjectUpload,
@@ -46,15 +47,8 @@ export class FileObjectStore implements ObjectStore {
     return path.join(this.root, ...key.split('/'));
   }
 
-  async put(key: string, body: Readable, size?: number): Promise<ObjectInfo> {
-    const upload = this.openUpload(key, size);
-    try {
-      for await (const chunk of body) await upload.write(chunk as Buffer);
-    } catch (error) {
-      await upload.abort(error as Error);
-      throw error;
-    }
-    return upload.finish();
+  put(key: string, body: Readable, size?: number): Promise<ObjectInfo> {
+    return putThroughUpload(this.openUpload(key, size), body);
   }
 
   openUpload(key: string, size?: number): ObjectUpload {

@@ -44,6 +44,17 @@ export interface ObjectStore {
   ping(): Promise<void>;
 }
 
+/** `put` through a store's chunked upload: every chunk written, or the upload given up. */
+export async function putThroughUpload(upload: ObjectUpload, body: Readable): Promise<ObjectInfo> {
+  try {
+    for await (const chunk of body) await upload.write(chunk as Buffer);
+  } catch (error) {
+    await upload.abort(error as Error);
+    throw error;
+  }
+  return upload.finish();
+}
+
 /** Rejects keys that could escape the store or confuse S3 ("..", leading "/", control characters). */
 export function assertValidKey(key: string): void {
   if (

@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import { Client } from 'minio';
 import {
   assertValidKey,
+  putThroughUpload,
   type ObjectInfo,
   type ObjectStore,
   type ObjectUpload,
@@ -142,15 +143,8 @@ export class S3ObjectStore implements ObjectStore {
     await this.abortUploads('', (upload) => Date.now() - upload.initiated.getTime() > ABANDONED_MS);
   }
 
-  async put(key: string, body: Readable, size?: number): Promise<ObjectInfo> {
-    const upload = this.openUpload(key, size);
-    try {
-      for await (const chunk of body) await upload.write(chunk as Buffer);
-    } catch (error) {
-      await upload.abort(error as Error);
-      throw error;
-    }
-    return upload.finish();
+  put(key: string, body: Readable, size?: number): Promise<ObjectInfo> {
+    return putThroughUpload(this.openUpload(key, size), body);
   }
 
   openUpload(key: string, size?: number): ObjectUpload {
