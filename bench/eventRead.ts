@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { decompress } from '../src/reco/midas';
+import { decompressRange } from '../src/reco/midas';
 import {
   compressedStartOf,
   decodeSeekIndex,
@@ -61,17 +61,13 @@ export async function benchEventRead(
     const fromStart = { bytes: 0 };
     const [whole, expected] = await seconds(async () => {
       const stream = await store.get(key);
-      let position = 0;
-      const parts: Buffer[] = [];
-      for await (const chunk of decompress(counted(stream, fromStart))) {
-        const end = position + chunk.length;
-        if (end > event.fileOffset)
-          parts.push(chunk.subarray(Math.max(0, event.fileOffset - position)));
-        position = end;
-        if (position >= event.fileOffset + event.sizeBytes) break;
-      }
+      const out = await decompressRange(
+        counted(stream, fromStart),
+        event.fileOffset,
+        event.sizeBytes,
+      );
       stream.destroy();
-      return Buffer.concat(parts).subarray(0, event.sizeBytes);
+      return out;
     });
     if (!bytes.equals(expected)) throw new Error(`event ${event.serial}: the two reads differ`);
     console.log(

@@ -3,7 +3,7 @@ import type { Database } from '../db/Database';
 import { DataFile } from '../entities/DataFile';
 import { Event } from '../entities/Event';
 import { ConflictError, NotFoundError } from '../errors';
-import { decompress, detectCompression } from '../reco/midas';
+import { decompressRange, detectCompression } from '../reco/midas';
 import {
   compressedStartOf,
   decodeSeekIndex,
@@ -20,7 +20,7 @@ import { seekIndexKeyOf } from './IngestService';
 /** How the bytes were found: a range of a plain file, from a seek point, or from the start. */
 export type EventRead = 'range' | 'seek-index' | 'from-start';
 
-/** Decoded seek indexes of the files asked for last (a notebook walks one run at a time). */
+/** Decoded seek indexes of the last files read (a notebook walks one run at a time). */
 const CACHED_INDEXES = 8;
 
 async function readAll(stream: Readable): Promise<Buffer> {
@@ -72,16 +72,19 @@ export class EventBytesService {
       how = 'range';
     } else {
       const index = compression === 'gzip' ? await this.seekIndex(key) : null;
-      if (index) {
-        const point = seekPointFor(index, offset);
-        const compressed = await this.store.get(key, { start: compressedStartOf(point) });
-        bytes = await inflateRange(point, compressed, offset, length);
+      const point = index && seekPointFor(index, offset);
+      const compressed = await this.store.get(
+        key,
+        point ? { start: compressedStartOf(point) } : undefined,
+      );
+      try {
+        bytes = point
+          ? await inflateRange(point, compressed, offset, length)
+          : await decompressRange(compressed, offset, length);
+      } finally {
         compressed.destroy();
-        how = 'seek-index';
-      } else {
-        bytes = await fromStart(await this.store.get(key), offset, length);
-        how = 'from-start';
       }
+      how = point ? 'seek-index' : 'from-start';
     }
     // The index and the file must agree: the header's serial is the event's.
     if (bytes.length !== length || bytes.readUInt32LE(4) !== event.serial)
@@ -105,25 +108,4 @@ export class EventBytesService {
     }
     return index;
   }
-}
-
-/** `length` bytes from `offset` of a compressed file, inflated from its start. */
-async function fromStart(stream: Readable, offset: number, length: number): Promise<Buffer> {
-  const out = Buffer.allocUnsafe(length);
-  let position = 0;
-  let got = 0;
-  for await (const chunk of decompress(stream)) {
-    const end = position + chunk.length;
-    if (end > offset) {
-      const from = Math.max(0, offset - position);
-      const take = Math.min(chunk.length - from, length - got);
-      chunk.copy(out, got, from, from + take);
-      got += take;
-      if (got === length) break;
-    }
-    position = end;
-  }
-  stream.destroy();
-  if (got < length) throw new Error(`the file ends before the event does`);
-  return out;
 }

@@ -87,9 +87,13 @@ function withInactivityTimeout(
   };
 }
 
+/** The S3 error code of a failure (`NoSuchKey`, `AccessDenied`, …); '' for others. */
+function s3Code(error: unknown): string {
+  return (error as { code?: string }).code ?? '';
+}
+
 function isNotFound(error: unknown): boolean {
-  const code = (error as { code?: string }).code;
-  return code === 'NotFound' || code === 'NoSuchKey';
+  return ['NotFound', 'NoSuchKey'].includes(s3Code(error));
 }
 
 /**
@@ -172,7 +176,7 @@ export class S3ObjectStore implements ObjectStore {
         .listIncompleteUploadsQuery(this.bucket, prefix, keyMarker, uploadIdMarker, '')
         .catch((error: Error) => {
           // A store without multipart upload (s3rver) has no unfinished ones either.
-          if ((error as { code?: string }).code === 'NotImplemented') return null;
+          if (s3Code(error) === 'NotImplemented') return null;
           throw error;
         });
       if (!page) return uploads;
@@ -198,7 +202,7 @@ export class S3ObjectStore implements ObjectStore {
 
   /** An S3 refusal said in words a DAQ expert can act on. */
   private explain(error: Error, what: string): never {
-    const code = (error as { code?: string }).code ?? '';
+    const code = s3Code(error);
     const where = `${what} at ${this.location}`;
     if (['SignatureDoesNotMatch', 'InvalidAccessKeyId', 'AccessDenied', 'Forbidden'].includes(code))
       throw new Error(

@@ -79,6 +79,20 @@ describe('Event.downloadUrl', () => {
     expect(starts[2]).toBeGreaterThan(zlib.gzipSync(plain).length / 2);
   });
 
+  it('serves a gzip run without a seek index by inflating from its start, and says so', async () => {
+    const content = smallMidasRun(903, 6, 128);
+    const events = await ingest(903, 'run00903.mid.gz', zlib.gzipSync(content));
+    await gw.server.runtime.store.delete(seekIndexKeyOf('LNGS/run00903.mid.gz'));
+    const res = await fetch(events[4].downloadUrl);
+    expect(res.headers.get('x-cygno-event-read')).toBe('from-start');
+    const bytes = Buffer.from(await res.arrayBuffer());
+    expect(
+      bytes.equals(
+        content.subarray(events[4].fileOffset, events[4].fileOffset + events[4].sizeBytes),
+      ),
+    ).toBe(true);
+  });
+
   it('serves a plain run’s events as a byte range', async () => {
     const content = smallMidasRun(902, 5, 128);
     const events = await ingest(902, 'run00902.mid', content);

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { debianBinary } from './debianBinary';
 import { freePort } from './ports';
 import { waitFor } from './wait';
 
@@ -37,14 +38,8 @@ const cephEnv = () => {
   return env;
 };
 
-function need(binary: string): string {
-  const found = ['/usr/bin', '/usr/sbin'].map((d) => path.join(d, binary)).find(fs.existsSync);
-  if (!found)
-    throw new Error(
-      `${binary} is not installed: apt-get install --no-install-recommends radosgw ceph-mon ceph-osd (see .ci/run)`,
-    );
-  return found;
-}
+const need = (binary: string) =>
+  debianBinary(binary, '--no-install-recommends radosgw ceph-mon ceph-osd');
 
 /** A Ceph daemon in the foreground, as a child process; its stderr kept for the error. */
 export class CephDaemon {

@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { debianBinary } from './debianBinary';
 import { waitFor } from './wait';
 import { freePort } from './ports';
 
@@ -11,15 +12,7 @@ export interface MonitoringServer {
   close(): Promise<void>;
 }
 
-/** Fails loudly when the suite is asked for but Debian's packages are missing. */
-function need(binary: string): string {
-  const found = ['/usr/bin', '/usr/sbin'].map((d) => path.join(d, binary)).find(fs.existsSync);
-  if (!found)
-    throw new Error(
-      `${binary} is not installed: apt-get install prometheus prometheus-alertmanager (see .ci/run)`,
-    );
-  return found;
-}
+const need = (binary: string) => debianBinary(binary, 'prometheus prometheus-alertmanager');
 
 async function start(
   binary: string,

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import { debianBinary } from './debianBinary';
 import { freePort } from './ports';
 import { waitFor } from './wait';
 
@@ -30,17 +31,17 @@ export interface XrootdDoor {
 
 const ISSUER = 'https://issuer.test.local';
 const AUDIENCE = 'cygno-tape-test';
-const XROOTD = '/usr/bin/xrootd';
+const PACKAGES = 'xrootd-server xrootd-scitokens-plugins';
 
-/** Fails loudly when the suite is asked for but Debian's packages are missing. */
-function needXrootd(): void {
+/** The xrootd program, once its token plugin is there too. */
+function xrootdBinary(): string {
+  const binary = debianBinary('xrootd', PACKAGES);
   const plugin = ['/usr/lib/x86_64-linux-gnu', '/usr/lib64', '/usr/lib']
     .map((dir) => path.join(dir, 'libXrdAccSciTokens-5.so'))
     .some(fs.existsSync);
-  if (!fs.existsSync(XROOTD) || !plugin)
-    throw new Error(
-      'XRootD is not installed: apt-get install xrootd-server xrootd-scitokens-plugins (see .ci/run)',
-    );
+  if (!plugin)
+    throw new Error(`XRootD's SciTokens plugin is not installed: apt-get install ${PACKAGES}`);
+  return binary;
 }
 
 function answers(url: string): Promise<boolean> {
@@ -56,7 +57,7 @@ function answers(url: string): Promise<boolean> {
 }
 
 export async function startXrootd(): Promise<XrootdDoor> {
-  needXrootd();
+  const xrootd = xrootdBinary();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cygno-xrootd-'));
   const dataDir = path.join(dir, 'data');
   for (const sub of ['data', 'admin', 'run', 'cache/scitokens']) {
@@ -111,7 +112,7 @@ export async function startXrootd(): Promise<XrootdDoor> {
     token: (options) => signToken(privateKey, kid, options),
     async start() {
       stderr = '';
-      child = spawn(XROOTD, [...(asRoot ? ['-R', 'xrootd'] : []), '-c', config], {
+      child = spawn(xrootd, [...(asRoot ? ['-R', 'xrootd'] : []), '-c', config], {
         env: { ...process.env, XDG_CACHE_HOME: path.join(dir, 'cache') },
         stdio: ['ignore', 'ignore', 'pipe'],
       });

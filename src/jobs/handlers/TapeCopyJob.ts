@@ -15,11 +15,11 @@ import type { JobContext, JobHandler, JobOutcome } from '../registry';
 import { tapeJobSubject, updateTapeCopy } from './tapeFiles';
 
 /**
- * TAPE_COPY: a raw file's verified cloud copy (or, once that is gone, the buffer's) goes to tape; the tape's size and adler32 (from the
- * endpoint's Digest, or by reading the copy back) must equal what ingestion measured, or the
- * copy is deleted, marked FAILED and tried again — it never counts as a replica unverified.
- * After the last attempt an alarm goes out; a refused token raises one at once and the copy
- * waits for a new token without using up attempts.
+ * TAPE_COPY: a raw file's verified cloud copy (or, once that is gone, the buffer's) goes to
+ * tape; the tape's size and adler32 (from the endpoint's Digest, or by reading the copy back)
+ * must equal what ingestion measured, or the copy is deleted, marked FAILED and tried again —
+ * it never counts as a replica unverified. After the last attempt an alarm goes out; a refused
+ * token raises one at once and the copy waits for a new token without using up attempts.
  */
 export class TapeCopyJob implements JobHandler {
   readonly kind = JobKind.TAPE_COPY;

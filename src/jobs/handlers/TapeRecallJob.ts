@@ -10,9 +10,12 @@ import { TapeService } from '../../services/TapeService';
 import type { ObjectStore } from '../../storage/ObjectStore';
 import type { TapeStore } from '../../tape';
 import { HashingStream } from '../../tape/checksumStream';
+import { logger } from '../../logger';
 import { PermanentJobError } from '../errors';
 import type { JobContext, JobHandler, JobOutcome } from '../registry';
 import { tapeJobSubject, updateTapeCopy } from './tapeFiles';
+
+const log = logger('tape');
 
 /**
  * TAPE_RECALL: tape → object store for a file whose cloud copy is gone. The bytes are hashed on
@@ -70,7 +73,12 @@ export class TapeRecallJob implements JobHandler {
         file.runId,
       );
       if (corrupt.length > 0) {
-        await this.tapes.copyAgain(file.id).catch(() => undefined); // the alarm says what to do
+        // The recall fails either way; a copy not queued is said, and the alarm stays open.
+        await this.tapes
+          .copyAgain(file.id)
+          .catch((queueing: Error) =>
+            log.error({ err: queueing, fileId: file.id }, 'could not queue the tape copy again'),
+          );
         throw new PermanentJobError((error as Error).message);
       }
       throw error;

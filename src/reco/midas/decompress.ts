@@ -71,3 +71,30 @@ export async function* decompress(source: AsyncIterable<Buffer>): AsyncGenerator
     input.destroy();
   }
 }
+
+/**
+ * `length` plain bytes from `offset` of a possibly compressed stream, inflated from its start
+ * (what a file without a seek index costs). The caller closes the source.
+ */
+export async function decompressRange(
+  source: AsyncIterable<Buffer>,
+  offset: number,
+  length: number,
+): Promise<Buffer> {
+  const out = Buffer.allocUnsafe(length);
+  let position = 0;
+  let got = 0;
+  for await (const chunk of decompress(source)) {
+    const end = position + chunk.length;
+    if (end > offset) {
+      const from = Math.max(0, offset - position);
+      const take = Math.min(chunk.length - from, length - got);
+      chunk.copy(out, got, from, from + take);
+      got += take;
+      if (got === length) break;
+    }
+    position = end;
+  }
+  if (got < length) throw new Error(`the data ends ${length - got} bytes before the range does`);
+  return out;
+}

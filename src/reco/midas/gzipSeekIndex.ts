@@ -189,20 +189,12 @@ export class GzipSeekIndexBuilder {
  * `compressedStartOf(point)` on; null when they are no valid deflate data from there.
  */
 function inflateFromPoint(point: SeekPoint, compressed: Uint8Array, length: number): Buffer | null {
-  const strm = new ZStream();
-  pako.inflateInit2(strm, RAW);
+  const { strm, rest } = inflaterAt(point, compressed);
   try {
-    let input = compressed;
-    if (point.bits) {
-      strm.state!.hold += (input[0] >> (8 - point.bits)) << strm.state!.bits;
-      strm.state!.bits += point.bits;
-      input = input.subarray(1);
-    }
-    if (point.window.length > 0) pako.inflateSetDictionary(strm, point.window);
     const out = new Uint8Array(length);
-    strm.input = input;
+    strm.input = rest;
     strm.next_in = 0;
-    strm.avail_in = input.length;
+    strm.avail_in = rest.length;
     strm.output = out;
     strm.next_out = 0;
     strm.avail_out = length;
@@ -212,6 +204,24 @@ function inflateFromPoint(point: SeekPoint, compressed: Uint8Array, length: numb
   } finally {
     pako.inflateEnd(strm);
   }
+}
+
+/**
+ * A raw inflate set at a point, given the compressed bytes from `compressedStartOf(point)` on:
+ * primed with the block's first `bits` bits (the top bits of the byte before the point) and the
+ * point's window as dictionary. Answers it with the bytes that remain to feed it.
+ */
+function inflaterAt(point: SeekPoint, first: Uint8Array): { strm: ZStream; rest: Uint8Array } {
+  const strm = new ZStream();
+  pako.inflateInit2(strm, RAW);
+  let rest = first;
+  if (point.bits) {
+    strm.state!.hold += (first[0] >> (8 - point.bits)) << strm.state!.bits;
+    strm.state!.bits += point.bits;
+    rest = first.subarray(1);
+  }
+  if (point.window.length > 0) pako.inflateSetDictionary(strm, point.window);
+  return { strm, rest };
 }
 
 /** The point to start from for `offset`: the last one at or before it. */
@@ -242,30 +252,19 @@ export async function inflateRange(
   offset: number,
   length: number,
 ): Promise<Buffer> {
-  const strm = new ZStream();
-  pako.inflateInit2(strm, RAW);
   const out = Buffer.allocUnsafe(length);
   let skip = offset - point.uncompressedOffset;
   let got = 0;
   const scratch = new Uint8Array(1 << 20);
-  let primed = point.bits === 0;
-  let dictionarySet = false;
+  let strm: ZStream | undefined;
   try {
-    for await (let chunk of compressed) {
-      if (!primed && chunk.length > 0) {
-        // The block's first bits are the top `bits` bits of the byte before the point.
-        strm.state!.hold += (chunk[0] >> (8 - point.bits)) << strm.state!.bits;
-        strm.state!.bits += point.bits;
-        chunk = chunk.subarray(1);
-        primed = true;
-      }
-      if (!dictionarySet) {
-        if (point.window.length > 0) pako.inflateSetDictionary(strm, point.window);
-        dictionarySet = true;
-      }
-      strm.input = chunk;
+    for await (const chunk of compressed) {
+      if (chunk.length === 0) continue;
+      let input: Uint8Array = chunk;
+      if (!strm) ({ strm, rest: input } = inflaterAt(point, chunk));
+      strm.input = input;
       strm.next_in = 0;
-      strm.avail_in = chunk.length;
+      strm.avail_in = input.length;
       while (strm.avail_in > 0 && got < length) {
         strm.output = scratch;
         strm.next_out = 0;
@@ -285,7 +284,7 @@ export async function inflateRange(
       if (got >= length) break;
     }
   } finally {
-    pako.inflateEnd(strm);
+    if (strm) pako.inflateEnd(strm);
   }
   if (got < length)
     throw new Error(`gzip range: the data ends ${length - got} bytes before the range does`);

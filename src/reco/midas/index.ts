@@ -7,7 +7,7 @@ export {
   type BankArray,
   type BankHeader,
 } from './banks';
-export { decompress, detectCompression, type Compression } from './decompress';
+export { decompress, decompressRange, detectCompression, type Compression } from './decompress';
 export { CompressionError, MidasFormatError } from './errors';
 export { BANK_FORMAT, BOR_ID, EOR_ID, MESSAGE_ID, TID, type BankFormat } from './format';
 export { decodeLz4Block, Lz4FrameDecoder } from './lz4';
