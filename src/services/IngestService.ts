@@ -232,9 +232,16 @@ export class IngestService {
 
   /**
    * Checks the stored copy: its size, and its MD5 from the store when the store has it (S3
-   * single-part ETag) or by reading the object back.
+   * single-part ETag) or by reading the object back — unless the upload itself (`uploaded`)
+   * already checked the store holds the very bytes that were hashed (S3 in parts).
    */
-  async verifyStored(key: string, sizeBytes: number, md5: string): Promise<string | null> {
+  async verifyStored(
+    key: string,
+    sizeBytes: number,
+    md5: string,
+    uploaded?: ObjectInfo,
+  ): Promise<string | null> {
+    if (uploaded?.verified && uploaded.size === sizeBytes) return null;
     const info = await this.store.stat(key);
     if (!info) return `object ${key} is missing after upload`;
     if (info.size !== sizeBytes)

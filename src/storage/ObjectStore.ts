@@ -5,6 +5,11 @@ export interface ObjectInfo {
   /** The store's checksum when it has one (S3 ETag of a single-part upload is the MD5). */
   etag?: string;
   lastModified?: Date;
+  /**
+   * Set by an upload that checked the store holds exactly the bytes it was given (S3: the
+   * composite ETag against the MD5s of the parts sent): nothing to read back.
+   */
+  verified?: boolean;
 }
 
 /**

@@ -240,6 +240,6 @@ export class S3Upload implements ObjectUpload {
       await client.removeObject(bucket, key).catch(() => undefined);
       throw new Error(`object ${key}: the store holds other bytes than were sent (${problem})`);
     }
-    return { size: stat.size, etag: expected, lastModified: stat.lastModified };
+    return { size: stat.size, etag: expected, lastModified: stat.lastModified, verified: true };
   }
 }

@@ -1,12 +1,17 @@
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import http from 'node:http';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IngestService } from '../../src/services/IngestService';
 import { createObjectStore } from '../../src/storage/createObjectStore';
 import { S3ObjectStore } from '../../src/storage/S3ObjectStore';
 import { s3Etag } from '../../src/storage/s3Upload';
 import { UrlSigner } from '../../src/storage/signedUrls';
 import { md5, readAll } from '../support/bytes';
+import { writeLargeMidasRun } from '../support/midasFixtures';
 import { startS3, type TestS3 } from '../support/s3';
 
 // Runs with TEST_OBJECT_STORE=rgw (.ci/run installs Debian's Ceph and sets it): the S3 paths
@@ -62,6 +67,37 @@ describe('multipart upload on Ceph RGW', () => {
     );
     expect(range.equals(data.subarray(PART - 10, PART + 10))).toBe(true);
     expect(await store.incompleteUploads()).toEqual([]);
+  });
+
+  it('ingests a raw file in parts and verifies it without reading it back', async () => {
+    const bufferDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cygno-rgw-buffer-'));
+    try {
+      const file = path.join(bufferDir, 'run00777.mid');
+      const size = writeLargeMidasRun(file, 777, 2); // ~21 MB: five parts of 5 MiB
+      const ingest = new IngestService(store, bufferDir);
+      const copy = await ingest.copyAndIndex(file, 'LNGS/run00777.mid', size);
+      expect(copy.stored).toMatchObject({
+        size,
+        verified: true,
+        etag: expect.stringMatching(/-5$/),
+      });
+      const reads: string[] = [];
+      const get = store.get.bind(store);
+      store.get = (key, range) => {
+        reads.push(key);
+        return get(key, range);
+      };
+      try {
+        expect(
+          await ingest.verifyStored('LNGS/run00777.mid', size, copy.md5, copy.stored),
+        ).toBeNull();
+      } finally {
+        store.get = get;
+      }
+      expect(reads).toEqual([]);
+    } finally {
+      fs.rmSync(bufferDir, { recursive: true, force: true });
+    }
   });
 
   it('puts an object of exactly one part, and one below it, with their MD5 as ETag', async () => {

@@ -180,7 +180,9 @@ export class IngestJob implements JobHandler {
       );
     }
     const stored =
-      problems.length === 0 ? await this.ingest.verifyStored(key, copy.sizeBytes, copy.md5) : null;
+      problems.length === 0
+        ? await this.ingest.verifyStored(key, copy.sizeBytes, copy.md5, copy.stored)
+        : null;
     if (stored) problems.push(stored);
     if (problems.length === 0) return;
 
