@@ -15,6 +15,8 @@ export enum ErrorCode {
   IDP_MISCONFIGURED = 'IDP_MISCONFIGURED',
   /** Too many mutations from this caller; extensions.retryAfterMs says when to try again. */
   RATE_LIMITED = 'RATE_LIMITED',
+  /** A bulk export larger than the caller's role may take (EXPORT_ROW_LIMITS): HTTP 413. */
+  EXPORT_TOO_LARGE = 'EXPORT_TOO_LARGE',
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
 }
 

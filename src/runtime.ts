@@ -87,6 +87,12 @@ export class Runtime {
         daqBufferDir: config.daqBufferDir,
         site: config.site,
         maxPageSize: config.maxPageSize,
+        export: {
+          rowLimits: config.exportRowLimits,
+          batchRows: config.exportBatchRows,
+          threads: config.exportThreads,
+          databaseUrl: config.databaseUrl,
+        },
         dqBands: config.dqBands,
         recoVersion: config.recoParameters.version,
         tape: createTapeStore(config.tapeUrl, config.tapeTokenFile),
@@ -181,6 +187,7 @@ export class Runtime {
     await this.alertmanager?.stop();
     this.gauges?.stop();
     await this.worker?.stop();
+    await this.services.exports.close();
     await this.pubsub.close();
     if (this.db.dataSource.isInitialized) await this.db.dataSource.destroy();
   }

@@ -22,6 +22,7 @@ import { apolloGuard } from './security/apolloGuard';
 import { auditRefusedMutation } from './security/auditRefusal';
 import { OperationGuard } from './security/operationGuard';
 import { eventBytesRoutes } from './http/eventBytes';
+import { exportRoutes } from './http/exports';
 import { objectRoutes } from './http/objects';
 import { createLoaders } from './loaders';
 import { logger } from './logger';
@@ -101,6 +102,7 @@ export class GatewayServer {
       app.use(metrics.routes());
       app.use(objectRoutes(runtime.store, runtime.signer));
       app.use(eventBytesRoutes(runtime.services.eventBytes));
+      app.use(exportRoutes(schema, authenticator, runtime.services.exports));
       app.use(alertmanagerRoutes(authenticator, runtime.services.alarms));
       app.use(
         '/graphql',

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { checkWebhookUrl } from './discordWebhook';
 import { parseApiTokens, type ApiToken } from '../auth/apiTokens';
 import { parseRoleMap, type OidcSettings } from '../auth/oidc';
-import { isRole } from '../auth/roles';
+import { ALL_ROLES, isRole, type Role } from '../auth/roles';
 import {
   DEFAULT_DQ_BANDS,
   DEFAULT_FE55,
@@ -73,6 +73,12 @@ export interface Config {
   readonly jobBackoffMaxMs: number;
   /** Largest `first` a connection accepts. */
   readonly maxPageSize: number;
+  /** Rows per record batch (and per database read) of a bulk export. */
+  readonly exportBatchRows: number;
+  /** Threads that read one export of several runs at once (1: the gateway's own only). */
+  readonly exportThreads: number;
+  /** The most rows one export may return, per role (a role not named has no limit). */
+  readonly exportRowLimits: ReadonlyMap<Role, number>;
   /** Base of URLs the gateway hands out (signed downloads); defaults to http://HOST:PORT. */
   readonly publicUrl: string;
   /** PUBLIC_URL was given; otherwise the server's own address once it listens replaces the guess. */
@@ -208,6 +214,9 @@ export function loadConfig(env: Env = process.env): Config {
     jobBackoffBaseMs: reader.int('JOB_BACKOFF_BASE_MS', 5_000, { min: 0 }),
     jobBackoffMaxMs: reader.int('JOB_BACKOFF_MAX_MS', 3_600_000, { min: 0 }),
     maxPageSize: reader.int('MAX_PAGE_SIZE', 500, { min: 1, max: 10_000 }),
+    exportBatchRows: reader.int('EXPORT_BATCH_ROWS', 16_384, { min: 1, max: 1 << 20 }),
+    exportThreads: reader.int('EXPORT_THREADS', 2, { min: 1, max: 16 }),
+    exportRowLimits: reader.parsed('EXPORT_ROW_LIMITS', new Map(), parseRowLimits),
     publicUrl: '',
     publicUrlGiven: Boolean(env.PUBLIC_URL),
     urlSigningSecret:
@@ -392,4 +401,20 @@ class EnvReader {
       return fallback;
     }
   }
+}
+
+/** `EXPORT_ROW_LIMITS=reader=2000000,shifter=20000000`: the most rows one export returns, per role. */
+export function parseRowLimits(value: string): Map<Role, number> {
+  const limits = new Map<Role, number>();
+  for (const item of value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const [role, rows] = item.split('=').map((s) => s.trim());
+    if (!isRole(role)) throw new Error(`unknown role "${role}" (roles: ${ALL_ROLES.join(', ')})`);
+    if (!/^\d+$/.test(rows ?? '') || Number(rows) < 1)
+      throw new Error(`the limit for ${role} must be a positive number of rows, not "${rows}"`);
+    limits.set(role, Number(rows));
+  }
+  return limits;
 }

@@ -4,6 +4,7 @@ import {
   Args,
   Authorized,
   Ctx,
+  FieldResolver,
   Info,
   Int,
   Mutation,
@@ -21,7 +22,9 @@ import { Topic } from '../pubsub';
 import { ClusterConnection, PageArgs } from '../schema/connection';
 import { ClusterFilter } from '../schema/filters';
 import type { LiveEvent } from './EventResolver';
+import { EVENT_COLUMNS, RUN_COLUMNS } from './projections';
 import { selectsField } from './selection';
+import { SafeIntScalar } from '../schema/scalars';
 
 @Resolver(() => Cluster)
 export class RecoResolver {
@@ -37,6 +40,22 @@ export class RecoResolver {
     return ctx.services.reco.clusters(filter, page, {
       withTotal: selectsField(info, 'totalCount'),
     });
+  }
+
+  @FieldResolver(() => Int, { description: 'Number of the run the cluster belongs to.' })
+  async runNumber(@Root() cluster: Cluster, @Ctx() ctx: GatewayContext): Promise<number> {
+    const run = await ctx.loaders
+      .runById(RUN_COLUMNS.for(new Set(['runNumber'])))
+      .load(cluster.runId);
+    return run!.runNumber;
+  }
+
+  @FieldResolver(() => SafeIntScalar, { description: 'MIDAS serial number of its event.' })
+  async serial(@Root() cluster: Cluster, @Ctx() ctx: GatewayContext): Promise<number> {
+    const event = await ctx.loaders
+      .eventById(EVENT_COLUMNS.for(new Set(['serial'])))
+      .load(cluster.eventId);
+    return event!.serial;
   }
 
   @Authorized(Role.SHIFTER)

@@ -74,6 +74,15 @@ export class RunResolver {
     return ctx.loaders.filesByRunId(FILE_COLUMNS.for(selectedFields(info))).load(run.id);
   }
 
+  @FieldResolver(() => Run, {
+    nullable: true,
+    description:
+      'The pedestal run whose map the reconstruction of this run subtracts: the newest pedestal run before it (null for pedestal runs, and before any).',
+  })
+  pedestalRun(@Root() run: Run, @Ctx() ctx: GatewayContext): Promise<Run | null> | null {
+    return run.pedestal ? null : ctx.services.pedestals.pedestalRunBefore(run.runNumber);
+  }
+
   @FieldResolver(() => [QualityFlag], { description: 'The current flag of each subsystem.' })
   qualityFlags(
     @Root() run: Run,

@@ -10,7 +10,9 @@ import { Projection } from '../db/projection';
 // The columns each GraphQL type needs beyond the selected ones: ids and grouping keys, and what
 // field resolvers read. (Sort keys for cursors are added by paginate.)
 
-export const RUN_COLUMNS = new Projection(Run, ['id']);
+export const RUN_COLUMNS = new Projection(Run, ['id'], {
+  pedestalRun: ['runNumber', 'pedestal'],
+});
 export const FILE_COLUMNS = new Projection(DataFile, ['id', 'runId'], {
   downloadUrl: ['cloudState', 'objectKey'],
 });
@@ -23,4 +25,6 @@ export const QUALITY_FLAG_COLUMNS = new Projection(QualityFlag, [
 ]);
 export const JOB_COLUMNS = new Projection(Job, ['id', 'runId']);
 export const EVENT_COLUMNS = new Projection(Event, ['id', 'runId']);
-export const CLUSTER_COLUMNS = new Projection(Cluster, ['id', 'eventId']);
+export const CLUSTER_COLUMNS = new Projection(Cluster, ['id', 'eventId'], {
+  runNumber: ['runId'],
+});

@@ -4,6 +4,7 @@ import { Event } from '../entities/Event';
 import { Run } from '../entities/Run';
 import { NotFoundError } from '../errors';
 import type { EventFilter } from '../schema/filters';
+import { applyEventFilter } from './queryFilters';
 import { byId, paginate, type ListOptions, type Page, type PageArgs } from './pagination';
 
 // File order: the offset within its file, files in id order.
@@ -35,23 +36,7 @@ export class EventService {
     const query = this.db.manager
       .createQueryBuilder(Event, 'event')
       .where('event.runId = :runId', { runId: run.id });
-    if (filter?.eventIds?.length)
-      query.andWhere('event.eventId IN (:...eventIds)', { eventIds: filter.eventIds });
-    if (filter?.minSerial != null)
-      query.andWhere('event.serial >= :minSerial', { minSerial: filter.minSerial });
-    if (filter?.maxSerial != null)
-      query.andWhere('event.serial <= :maxSerial', { maxSerial: filter.maxSerial });
-    if (filter?.from) query.andWhere('event.timestamp >= :from', { from: filter.from });
-    if (filter?.to) query.andWhere('event.timestamp < :to', { to: filter.to });
-    if (filter?.bankName) {
-      // Bank names are stored comma-separated; match a whole name.
-      // (MariaDB reads || as OR unless PIPES_AS_CONCAT is set.)
-      const padded =
-        this.db.dialect === 'sqlite'
-          ? "(',' || event.bankNames || ',')"
-          : "CONCAT(',', event.bankNames, ',')";
-      query.andWhere(`${padded} LIKE :bank`, { bank: `%,${filter.bankName},%` });
-    }
+    applyEventFilter(query, filter, this.db.dialect);
     return paginate(query, IN_FILE_ORDER, page, { maxPageSize: this.maxPageSize, ...options });
   }
 }

@@ -8,19 +8,11 @@ import { Run } from '../entities/Run';
 import { ConflictError, NotFoundError } from '../errors';
 import type { JobQueue } from '../jobs/JobQueue';
 import { jobSubject } from '../jobs/subjects';
-import {
-  FileKind,
-  JobKind,
-  JobState,
-  QualityStatus,
-  RecoStatus,
-  ReplicaState,
-  RunState,
-} from '../schema/enums';
+import { FileKind, JobKind, JobState, RecoStatus, ReplicaState, RunState } from '../schema/enums';
 import type { ClusterFilter } from '../schema/filters';
 import type { RunService } from './RunService';
 import { byId, paginate, type ListOptions, type Page, type PageArgs } from './pagination';
-import { normaliseRunTypes } from './runType';
+import { applyClusterFilter, applyClusterRunFilter, clusterFilterNeedsRun } from './queryFilters';
 
 const BY_ID = byId<Cluster>('cluster', 'ASC');
 
@@ -113,36 +105,12 @@ export class RecoService {
     page: PageArgs,
     options: ListOptions,
   ): Promise<Page<Cluster>> {
-    const query = this.db.manager
-      .createQueryBuilder(Cluster, 'cluster')
-      .where('cluster.recoVersion = :version', {
-        version: filter.recoVersion ?? this.options.version,
-      });
-    const runTypes = normaliseRunTypes(filter.runTypes);
-    const needsRun =
-      filter.runNumberFrom != null ||
-      filter.runNumberTo != null ||
-      runTypes.length > 0 ||
-      filter.onlyGoodRuns;
-    if (needsRun) query.innerJoin(Run, 'run', 'run.id = cluster.runId');
-    if (filter.runNumberFrom != null)
-      query.andWhere('run.runNumber >= :from', { from: filter.runNumberFrom });
-    if (filter.runNumberTo != null)
-      query.andWhere('run.runNumber <= :to', { to: filter.runNumberTo });
-    if (runTypes.length) query.andWhere('run.runType IN (:...runTypes)', { runTypes });
-    if (filter.onlyGoodRuns) query.andWhere('run.quality = :good', { good: QualityStatus.GOOD });
-    const ranges: Array<[keyof ClusterFilter, string, '>=' | '<=']> = [
-      ['minIntegral', 'integral', '>='],
-      ['maxIntegral', 'integral', '<='],
-      ['minSize', 'size', '>='],
-      ['maxSize', 'size', '<='],
-      ['minLength', 'length', '>='],
-      ['maxLength', 'length', '<='],
-    ];
-    for (const [key, column, op] of ranges) {
-      const value = filter[key];
-      if (value != null) query.andWhere(`cluster.${column} ${op} :${key}`, { [key]: value });
+    const query = this.db.manager.createQueryBuilder(Cluster, 'cluster');
+    if (clusterFilterNeedsRun(filter)) {
+      query.innerJoin(Run, 'run', 'run.id = cluster.runId');
+      applyClusterRunFilter(query, filter);
     }
+    applyClusterFilter(query, filter, this.options.version);
     return paginate(query, BY_ID, page, { maxPageSize: this.options.maxPageSize, ...options });
   }
 }

@@ -19,8 +19,9 @@ import type {
   StartRunInput,
 } from '../schema/runInputs';
 import { resolveBufferPath } from './bufferPaths';
+import { applyRunFilter } from './queryFilters';
 import { paginate, type ListOptions, type Page, type PageArgs, type SortKey } from './pagination';
-import { normaliseRunType, normaliseRunTypes, runTypeFromDescription } from './runType';
+import { normaliseRunType, runTypeFromDescription } from './runType';
 
 const SORTS: Record<RunOrder, SortKey<Run>> = {
   [RunOrder.RUN_NUMBER_DESC]: {
@@ -85,26 +86,7 @@ export class RunService {
     options: ListOptions,
   ): Promise<Page<Run>> {
     const query = this.db.manager.createQueryBuilder(Run, 'run');
-    if (filter?.minRunNumber != null)
-      query.andWhere('run.runNumber >= :minRun', { minRun: filter.minRunNumber });
-    if (filter?.maxRunNumber != null)
-      query.andWhere('run.runNumber <= :maxRun', { maxRun: filter.maxRunNumber });
-    if (filter?.startedFrom)
-      query.andWhere('run.startedAt >= :startedFrom', { startedFrom: filter.startedFrom });
-    if (filter?.startedTo)
-      query.andWhere('run.startedAt < :startedTo', { startedTo: filter.startedTo });
-    const runTypes = normaliseRunTypes(filter?.runTypes);
-    if (runTypes.length) query.andWhere('run.runType IN (:...runTypes)', { runTypes });
-    if (filter?.pedestal != null)
-      query.andWhere('run.pedestal = :pedestal', { pedestal: filter.pedestal });
-    if (filter?.state) query.andWhere('run.state = :state', { state: filter.state });
-    if (filter?.quality?.length)
-      query.andWhere('run.quality IN (:...quality)', { quality: filter.quality });
-    if (filter?.descriptionContains) {
-      query.andWhere("LOWER(run.description) LIKE :text ESCAPE '!'", {
-        text: `%${escapeLike(filter.descriptionContains.toLowerCase())}%`,
-      });
-    }
+    applyRunFilter(query, filter);
     return paginate(query, SORTS[order], page, {
       maxPageSize: this.options.maxPageSize,
       ...options,
@@ -310,9 +292,4 @@ function exposure(startedAt: Date | null, stoppedAt: Date): number | null {
   return startedAt
     ? Math.max(0, (stoppedAt.getTime() - new Date(startedAt).getTime()) / 1000)
     : null;
-}
-
-/** Escapes LIKE wildcards with '!', an escape character both SQLite and MariaDB accept as written. */
-function escapeLike(text: string): string {
-  return text.replace(/[!%_]/g, (c) => `!${c}`);
 }

@@ -12,6 +12,7 @@ import { DqService } from './DqService';
 import { EventService } from './EventService';
 import type { UrlSigner } from '../storage/signedUrls';
 import { EventBytesService } from './EventBytesService';
+import { ExportService, type ExportOptions } from './ExportService';
 import { FileService } from './FileService';
 import { IngestService } from './IngestService';
 import { JobService } from './JobService';
@@ -37,6 +38,7 @@ export interface Services {
   silences: SilenceService;
   ingest: IngestService;
   events: EventService;
+  exports: ExportService;
   pedestals: PedestalService;
   dq: DqService;
   reco: RecoService;
@@ -60,6 +62,7 @@ export function createServices(deps: {
   daqBufferDir: string;
   site: string;
   maxPageSize: number;
+  export: Omit<ExportOptions, 'version'>;
   dqBands: readonly DqBand[];
   recoVersion: number;
   tape: TapeStore | null;
@@ -80,6 +83,7 @@ export function createServices(deps: {
     silences: new SilenceService(db),
     ingest: new IngestService(store, daqBufferDir),
     events: new EventService(db, maxPageSize),
+    exports: new ExportService(db, { version: deps.recoVersion, ...deps.export }),
     eventBytes: new EventBytesService(db, store, deps.signer),
     pedestals: new PedestalService(db, store),
     dq: new DqService(db, quality, alarms, deps.dqBands),

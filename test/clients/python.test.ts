@@ -25,7 +25,9 @@ let idp: TestIdp;
 
 beforeAll(async () => {
   if (!fs.existsSync(PYTHON))
-    throw new Error(`no ${PYTHON}: apt-get install python3 python3-requests python3-websockets`);
+    throw new Error(
+      `no ${PYTHON}: apt-get install python3 python3-requests python3-websockets python3-numpy python3-pandas`,
+    );
   idp = await TestIdp.start({ clients: [SHORT] });
   gw = await startTestGateway({
     env: {
@@ -77,7 +79,7 @@ describe('the Python client', () => {
           resolve({ code: error ? Number(error.code ?? 1) : 0, output: `${stdout}${stderr}` }),
       ),
     );
-    expect(result.output).toMatch(/Ran 12 tests/);
+    expect(result.output).toMatch(/Ran 16 tests/);
     expect(result.code, result.output).toBe(0);
   }, 150_000);
 });

@@ -13,7 +13,11 @@ import time
 import unittest
 from urllib.parse import urlparse
 
-from cygno_client import Gateway, GatewayError
+import numpy
+import pandas
+import requests
+
+from cygno_client import Gateway, GatewayError, arrow, frames
 
 
 class DroppingProxy:
@@ -83,16 +87,71 @@ class ClientTest(unittest.TestCase):
         self.assertEqual([r["runNumber"] for r in self.gw.runs(pedestal=True)], [1])
         self.assertEqual(len(self.gw.runs(limit=1)), 1)
 
-    def test_events_and_clusters(self):
+    def test_events_and_clusters_are_dataframes(self):
         events = self.gw.events(2, bank_name="CAM0")
+        self.assertIsInstance(events, pandas.DataFrame)
         self.assertEqual(len(events), 3)
-        self.assertEqual([e["serial"] for e in events], sorted(e["serial"] for e in events))
-        self.assertIn("CAM0", events[0]["bankNames"])
+        self.assertEqual(list(events["serial"]), sorted(events["serial"]))
+        self.assertIn("CAM0", events["bankNames"].iloc[0].split(","))
+        self.assertEqual(set(events["runNumber"]), {2})
         clusters = self.gw.clusters(run_number_from=2, run_number_to=2)
-        self.assertEqual(len(clusters), sum(e["clusterCount"] for e in events))
-        self.assertTrue(all(isinstance(c["integral"], float) for c in clusters))
+        self.assertEqual(len(clusters), events["clusterCount"].sum())
+        self.assertEqual(clusters["integral"].dtype, "float64")
+        self.assertEqual(set(clusters["runNumber"]), {2})
+        self.assertEqual(set(clusters["recoVersion"]), {1})
         small = self.gw.clusters(run_number_from=2, max_integral=1e12, limit=2)
         self.assertLessEqual(len(small), 2)
+        picked = self.gw.clusters(columns=["integral", "runNumber"], limit=3)
+        self.assertEqual(list(picked.columns), ["integral", "runNumber"])
+
+    def test_arrow_export_and_graphql_pages_give_the_same_frames(self):
+        numpy_reader = Gateway(os.environ["GATEWAY_URL"], token=os.environ.get("GATEWAY_TOKEN"))
+        numpy_reader.arrow_reader = "numpy"  # the path without pyarrow, whatever is installed
+        for kind, ask in (("clusters", {}), ("events", {"max_run_number": 2})):
+            fast = getattr(numpy_reader, kind)(via="arrow", **ask)
+            paged = getattr(self.gw, kind)(via="graphql", **ask)
+            self.assertGreater(len(fast), 0)
+            # Same columns, same dtypes, same values (doubles to the last digit the API's JSON
+            # keeps: MariaDB's text protocol prints 15-17 significant digits).
+            pandas.testing.assert_frame_equal(fast, paged, check_exact=False, rtol=1e-13)
+            expected = {name: frames.PANDAS_DTYPES[(t, nullable)] for name, t, nullable in frames.CATALOGS[kind]}
+            self.assertEqual({c: str(d) for c, d in fast.dtypes.items()}, expected)
+        events = numpy_reader.events(via="arrow")
+        # The reconstruction version of the summaries: set for the reconstructed run, unknown
+        # for the pedestal run (reconstructed by PEDESTAL, which writes no summaries).
+        self.assertEqual(set(events[events["runNumber"] == 2]["recoVersion"]), {1})
+
+    def test_client_catalog_is_the_export_schema(self):
+        for kind in ("clusters", "events"):
+            response = requests.post(
+                f"{self.gw.url}/export/{kind}.arrow",
+                json={"filter": {"minRunNumber": 999} if kind == "events" else {"runNumberFrom": 999}},
+                headers={"authorization": f"Bearer {self.gw.token}"},
+                stream=True,
+            )
+            self.assertEqual(response.status_code, 200)
+            fields, columns = arrow.read_stream(response.raw)
+            self.assertEqual([f.name for f in fields], [c[0] for c in frames.CATALOGS[kind]])
+            self.assertEqual([f.nullable for f in fields], [c[2] for c in frames.CATALOGS[kind]])
+            self.assertEqual({len(c.values) for c in columns.values()}, {0})
+
+    def test_numpy_reader_reads_the_reconstruction_arrow_file(self):
+        run = self.gw.run(2)
+        reco = next(f for f in run["files"] if f["kind"] == "RECO")
+        response = requests.get(reco["downloadUrl"], stream=True)
+        fields, columns = arrow.read_stream(response.raw)  # the IPC *file* format
+        clusters = self.gw.clusters(run_number_from=2, run_number_to=2)
+        self.assertEqual(len(columns["integral"].values), len(clusters))
+        numpy.testing.assert_allclose(
+            numpy.sort(columns["integral"].values), numpy.sort(clusters["integral"].to_numpy()), rtol=1e-13
+        )
+
+    def test_export_refusals_carry_the_gateway_code(self):
+        with self.assertRaises(ValueError):
+            self.gw.clusters(columns=["integral", "bogus"])
+        with self.assertRaises(GatewayError) as caught:
+            self.gw.clusters(via="arrow", min_integral="lots")
+        self.assertEqual(caught.exception.code, "BAD_USER_INPUT")
 
     def test_pagination_follows_cursors(self):
         # More events than one page of 2: the client walks the cursors.
@@ -115,7 +174,7 @@ class ClientTest(unittest.TestCase):
 
     def test_one_event_alone_and_its_image(self):
         events = self.gw.events(2)
-        last = events[-1]
+        last = {name: int(value) for name, value in events.iloc[-1][["serial", "sizeBytes", "fileOffset"]].items()}
         raw = self.gw.event_bytes(2, last["serial"])
         self.assertEqual(len(raw), last["sizeBytes"])
         self.assertEqual(struct.unpack_from("<I", raw, 4)[0], last["serial"])
@@ -130,6 +189,14 @@ class ClientTest(unittest.TestCase):
         image = self.gw.image(2, last["serial"])
         self.assertEqual(image.shape, (256, 256))
         self.assertEqual(image.dtype.str, "<u2")
+        # Pedestal-subtracted with the map of run 1, the pedestal run its reconstruction used.
+        mean, sigma = self.gw.pedestal_map(2)
+        self.assertEqual((mean.shape, sigma.shape), ((256, 256), (256, 256)))
+        subtracted = self.gw.image(2, last["serial"], subtract_pedestal=True)
+        self.assertEqual(subtracted.dtype, numpy.float32)
+        numpy.testing.assert_array_equal(subtracted, image.astype(numpy.float32) - mean)
+        self.assertLess(abs(float(numpy.median(subtracted))), 3 * float(numpy.median(sigma)))
+        self.assertGreater(float(numpy.median(image)), 10 * float(numpy.median(sigma)))
         with self.assertRaises(GatewayError) as caught:
             self.gw.event_bytes(2, 10_000)
         self.assertEqual(caught.exception.code, "NOT_FOUND")
