@@ -23,6 +23,7 @@ import { auditRefusedMutation } from './security/auditRefusal';
 import { OperationGuard } from './security/operationGuard';
 import { eventBytesRoutes } from './http/eventBytes';
 import { exportRoutes } from './http/exports';
+import { provenanceRoutes } from './http/provenance';
 import { objectRoutes } from './http/objects';
 import { createLoaders } from './loaders';
 import { logger } from './logger';
@@ -103,6 +104,7 @@ export class GatewayServer {
       app.use(objectRoutes(runtime.store, runtime.signer));
       app.use(eventBytesRoutes(runtime.services.eventBytes));
       app.use(exportRoutes(schema, authenticator, runtime.services.exports));
+      app.use(provenanceRoutes(authenticator, runtime.services.provenance));
       app.use(alertmanagerRoutes(authenticator, runtime.services.alarms));
       app.use(
         '/graphql',

@@ -7,6 +7,7 @@ import { DataFile } from './DataFile';
 import { DqMetric } from './DqMetric';
 import { Event } from './Event';
 import { EventPreview } from './EventPreview';
+import { Reconstruction } from './Reconstruction';
 import { FileDeletion } from './FileDeletion';
 import { Job } from './Job';
 import { MetricSample } from './MetricSample';
@@ -29,6 +30,7 @@ export {
   Job,
   MetricSample,
   QualityFlag,
+  Reconstruction,
   Run,
   Silence,
   TapeCopy,
@@ -52,4 +54,5 @@ export const ENTITIES = [
   ApiTokenRecord,
   AuditEntry,
   EventPreview,
+  Reconstruction,
 ];

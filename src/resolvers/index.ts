@@ -10,6 +10,11 @@ import { EventPreviewResolver, PreviewResolver, RunPreviewResolver } from './Pre
 import { SecurityResolver } from './SecurityResolver';
 import { StorageResolver } from './StorageResolver';
 import { RunResolver } from './RunResolver';
+import {
+  ClusterProvenanceResolver,
+  FileProvenanceResolver,
+  RunProvenanceResolver,
+} from './ProvenanceResolver';
 
 export const RESOLVERS: NonEmptyArray<new () => object> = [
   RunResolver,
@@ -25,4 +30,7 @@ export const RESOLVERS: NonEmptyArray<new () => object> = [
   PreviewResolver,
   RunPreviewResolver,
   EventPreviewResolver,
+  RunProvenanceResolver,
+  ClusterProvenanceResolver,
+  FileProvenanceResolver,
 ];

@@ -15,6 +15,7 @@ export const RUN_COLUMNS = new Projection(Run, ['id'], {
 });
 export const FILE_COLUMNS = new Projection(DataFile, ['id', 'runId'], {
   downloadUrl: ['cloudState', 'objectKey'],
+  producedBy: ['md5'],
 });
 export const TAPE_COPY_COLUMNS = new Projection(TapeCopy, ['id', 'fileId']);
 export const QUALITY_FLAG_COLUMNS = new Projection(QualityFlag, [
@@ -27,4 +28,5 @@ export const JOB_COLUMNS = new Projection(Job, ['id', 'runId']);
 export const EVENT_COLUMNS = new Projection(Event, ['id', 'runId']);
 export const CLUSTER_COLUMNS = new Projection(Cluster, ['id', 'eventId'], {
   runNumber: ['runId'],
+  reconstruction: ['runId', 'recoVersion'],
 });

@@ -26,7 +26,10 @@ export function derivedKey(
  * Records a pipeline output of a run, replacing the row of an earlier attempt with the same
  * name: an output has no DAQ buffer copy, only its object.
  */
-export async function recordDerivedFile(manager: EntityManager, file: DerivedFile): Promise<void> {
+export async function recordDerivedFile(
+  manager: EntityManager,
+  file: DerivedFile,
+): Promise<number> {
   const values = {
     kind: file.kind,
     sizeBytes: file.sizeBytes,
@@ -38,6 +41,14 @@ export async function recordDerivedFile(manager: EntityManager, file: DerivedFil
     localPath: null,
   };
   const existing = await manager.findOneBy(DataFile, { runId: file.runId, name: file.name });
-  if (existing) await manager.update(DataFile, existing.id, values);
-  else await manager.insert(DataFile, { runId: file.runId, name: file.name, ...values });
+  if (existing) {
+    await manager.update(DataFile, existing.id, values);
+    return existing.id;
+  }
+  const { identifiers } = await manager.insert(DataFile, {
+    runId: file.runId,
+    name: file.name,
+    ...values,
+  });
+  return Number(identifiers[0].id);
 }

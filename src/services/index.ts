@@ -24,6 +24,7 @@ import { RetentionService } from './RetentionService';
 import { StorageService } from './StorageService';
 import { TapeService } from './TapeService';
 import type { TapeStore } from '../tape';
+import { ProvenanceService } from './ProvenanceService';
 import { QualityService } from './QualityService';
 import { RunService } from './RunService';
 import { SilenceService } from './SilenceService';
@@ -51,6 +52,7 @@ export interface Services {
   apiTokens: ApiTokenService;
   audit: AuditService;
   previews: PreviewService;
+  provenance: ProvenanceService;
 }
 
 export function createServices(deps: {
@@ -100,5 +102,6 @@ export function createServices(deps: {
     apiTokens: new ApiTokenService(db, pubsub),
     audit: new AuditService(db, maxPageSize),
     previews: new PreviewService(db, store, deps.site),
+    provenance: new ProvenanceService(db),
   };
 }

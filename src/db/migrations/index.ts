@@ -4,6 +4,7 @@ import { Security1764200000000 } from './1764200000000-Security';
 import { EventPreviews1764300000000 } from './1764300000000-EventPreviews';
 import { OpenAlarmKey1764400000000 } from './1764400000000-OpenAlarmKey';
 import { SilenceMirror1764500000000 } from './1764500000000-SilenceMirror';
+import { Reconstructions1764600000000 } from './1764600000000-Reconstructions';
 
 /** Every migration, oldest first. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   EventPreviews1764300000000,
   OpenAlarmKey1764400000000,
   SilenceMirror1764500000000,
+  Reconstructions1764600000000,
 ];

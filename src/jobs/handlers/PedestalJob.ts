@@ -12,6 +12,7 @@ import { storedEvents } from '../../services/runEvents';
 import type { ObjectStore } from '../../storage/ObjectStore';
 import { PermanentJobError } from '../errors';
 import type { JobContext, JobHandler, JobOutcome } from '../registry';
+import { executorOf, provenanceFile } from '../../provenance/record';
 import { finishReconstruction, jobRun, rawFilesToRead, withRecoStatus } from './recoRuns';
 
 export interface PedestalOptions {
@@ -45,6 +46,7 @@ export class PedestalJob implements JobHandler {
   }
 
   private async build(run: Run, context: JobContext): Promise<JobOutcome> {
+    const startedAt = new Date();
     const files = await rawFilesToRead(this.db, run);
     const expected = run.eventCount ?? 0;
 
@@ -102,6 +104,15 @@ export class PedestalJob implements JobHandler {
         metrics,
         setBy: 'pedestal',
         result: { key, ...metrics, width: map.width, height: map.height },
+        provenance: {
+          kind: JobKind.PEDESTAL,
+          version: context.job.version,
+          parameters: { cameraBank: this.options.cameraBank, cimax: this.options.cimax },
+          pedestal: null,
+          inputs: files.map(provenanceFile),
+          executor: executorOf(context.job, 1),
+          startedAt,
+        },
       },
     );
   }

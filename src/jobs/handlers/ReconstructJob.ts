@@ -22,6 +22,7 @@ import {
 import type { DqService } from '../../services/DqService';
 import type { PedestalService } from '../../services/PedestalService';
 import type { PreviewService } from '../../services/PreviewService';
+import { executorOf, provenanceFile } from '../../provenance/record';
 import { PreviewSampler } from './PreviewSampler';
 import type { QualityService } from '../../services/QualityService';
 import type { RunService } from '../../services/RunService';
@@ -84,8 +85,9 @@ export class ReconstructJob implements JobHandler {
   }
 
   private async reconstruct(run: Run, context: JobContext): Promise<JobOutcome> {
+    const startedAt = new Date();
     const version = context.job.version;
-    const { map, pedestalRun } = await this.pedestalFor(run);
+    const { map, pedestalRun, pedestalFile } = await this.pedestalFor(run);
     const files = await rawFilesToRead(this.db, run);
     const index = await this.eventIndex(run.id);
     await this.db.write((m) => clearResults(m, run.id, version));
@@ -159,6 +161,15 @@ export class ReconstructJob implements JobHandler {
         metrics,
         setBy: 'reconstruction',
         result: { clustersFile: key, ...metrics, badImages: badImages.slice(0, 5) },
+        provenance: {
+          kind: JobKind.RECONSTRUCT,
+          version,
+          parameters: { ...this.options.parameters, cameraBank: this.options.cameraBank },
+          pedestal: { runNumber: pedestalRun.runNumber, md5: pedestalFile.md5 },
+          inputs: files.map(provenanceFile),
+          executor: executorOf(context.job, this.options.threads),
+          startedAt,
+        },
         also: async (manager) => {
           if (summary.imageCount === 0 && badImages.length === 0) {
             await this.quality.add(manager, {
@@ -210,7 +221,7 @@ export class ReconstructJob implements JobHandler {
       );
     }
     const file = await this.pedestals.mapFileOf(pedestalRun.id);
-    if (file) return { map: await this.pedestals.load(file), pedestalRun };
+    if (file) return { map: await this.pedestals.load(file), pedestalRun, pedestalFile: file };
     const pending = await this.db.manager.findOne(Job, {
       where: {
         runId: pedestalRun.id,

@@ -7,6 +7,7 @@ import type { RecordedAlarm } from '../../services/AlarmService';
 import type { DqService } from '../../services/DqService';
 import type { RunService } from '../../services/RunService';
 import { recordDerivedFile, type DerivedFile } from '../../services/derivedFiles';
+import { recordReconstruction, type ProvenanceDraft } from '../../provenance/record';
 import { storedRawFiles } from '../../services/runEvents';
 import type { JobContext, JobOutcome } from '../registry';
 import { PermanentJobError } from '../errors';
@@ -76,6 +77,8 @@ export function finishReconstruction(
     metrics: Readonly<Record<string, number | null>>;
     setBy: string;
     result: Record<string, unknown>;
+    /** What made it, recorded with its output (Run.reconstructions). */
+    provenance: ProvenanceDraft;
     also?: (manager: EntityManager) => Promise<void>;
   },
 ): JobOutcome {
@@ -84,11 +87,11 @@ export function finishReconstruction(
   return {
     result: step.result,
     commit: async (manager) => {
-      await recordDerivedFile(manager, {
-        ...output,
-        runId: run.id,
-        name: output.objectKey.slice(output.objectKey.lastIndexOf('/') + 1),
-      });
+      const name = output.objectKey.slice(output.objectKey.lastIndexOf('/') + 1);
+      const fileId = await recordDerivedFile(manager, { ...output, runId: run.id, name });
+      await recordReconstruction(manager, run, step.provenance, [
+        { fileId, name, kind: output.kind, md5: output.md5 },
+      ]);
       alarms = await deps.dq.record(manager, run, step.version, step.metrics, step.setBy);
       await step.also?.(manager);
       await manager.update(Run, run.id, { recoStatus: RecoStatus.DONE });
