@@ -2,7 +2,31 @@ import BetterSqlite3 from 'better-sqlite3';
 import type { Database } from '../db/Database';
 
 /** A statement and its parameters. */
-export type Query = readonly [sql: string, parameters: readonly unknown[]];
+export interface Query {
+  readonly sql: string;
+  readonly parameters: readonly unknown[];
+  /**
+   * A statement run first, on the same connection and in the same snapshot, whose one row of
+   * two values replaces parameters[at[0]] and parameters[at[1]] (the id range of a run's rows,
+   * so that the statement reads the table in primary-key order); null values mean no row
+   * matches, and the statement is skipped.
+   */
+  readonly bounds?: {
+    readonly sql: string;
+    readonly parameters: readonly unknown[];
+    readonly at: readonly [number, number];
+  };
+}
+
+/** The statement's parameters with the bounds found, or null when there is nothing to read. */
+function bounded(query: Query, found: readonly unknown[] | undefined): unknown[] | null {
+  if (!query.bounds) return [...query.parameters];
+  if (!found || found[0] == null || found[1] == null) return null;
+  const parameters = [...query.parameters];
+  parameters[query.bounds.at[0]] = found[0];
+  parameters[query.bounds.at[1]] = found[1];
+  return parameters;
+}
 
 /**
  * The queries of one export, made as the cursor reaches them (an export over ten thousand runs
@@ -93,8 +117,16 @@ export function sqliteRows(
   let index = 0;
   let rows: Iterator<unknown[]> | undefined;
   const open = (i: number): Iterator<unknown[]> => {
-    const [sql, parameters] = queries.at(i);
-    const statement = connection.prepare(sql).raw(true);
+    const query = queries.at(i);
+    const found = query.bounds
+      ? (connection
+          .prepare(query.bounds.sql)
+          .raw(true)
+          .get(...query.bounds.parameters) as unknown[] | undefined)
+      : undefined;
+    const parameters = bounded(query, found);
+    if (!parameters) return [][Symbol.iterator]();
+    const statement = connection.prepare(query.sql).raw(true);
     return options.whole
       ? (statement.all(...parameters) as unknown[][])[Symbol.iterator]()
       : (statement.iterate(...parameters) as IterableIterator<unknown[]>);
@@ -172,11 +204,37 @@ export async function mariadbRows(
     wake?.();
     wake = undefined;
   };
+  const fail = (error: Error) => {
+    failure = error;
+    ended = true;
+    notify();
+  };
+  const next = (i: number) => {
+    index = i + 1;
+    if (index < queries.count && !failure) start(index);
+    else {
+      ended = true;
+      notify();
+    }
+  };
   // Each query's rows, then the next query on the same connection, until the last one ends.
   const start = (i: number) => {
-    const [sql, parameters] = queries.at(i);
+    const query = queries.at(i);
+    if (!query.bounds) return stream(i, query.sql, [...query.parameters]);
+    let found: unknown[] | undefined;
     connection
-      .execute({ sql, values: [...parameters], rowsAsArray: true })
+      .execute({ sql: query.bounds.sql, values: [...query.bounds.parameters], rowsAsArray: true })
+      .on('result', (row) => (found = row))
+      .on('end', () => {
+        const parameters = bounded(query, found);
+        if (parameters) stream(i, query.sql, parameters);
+        else next(i);
+      })
+      .on('error', fail);
+  };
+  const stream = (i: number, sql: string, parameters: unknown[]) => {
+    connection
+      .execute({ sql, values: parameters, rowsAsArray: true })
       .on('result', (row) => {
         buffered.push(row);
         if (buffered.length >= highWater) {
@@ -187,19 +245,8 @@ export async function mariadbRows(
           }
         }
       })
-      .on('end', () => {
-        index = i + 1;
-        if (index < queries.count && !failure) start(index);
-        else {
-          ended = true;
-          notify();
-        }
-      })
-      .on('error', (error) => {
-        failure = error;
-        ended = true;
-        notify();
-      });
+      .on('end', () => next(i))
+      .on('error', fail);
   };
   if (!ended) start(0);
   return {

@@ -82,6 +82,11 @@ interface SelectedRun {
 
 type Builder = SelectQueryBuilder<ObjectLiteral>;
 
+// Placeholders of a run's id range, replaced by the values its bounds query finds: objects, so
+// that no filter value can be mistaken for them when their places are looked up.
+const ID_FROM = Object.freeze({ idFrom: true });
+const ID_TO = Object.freeze({ idTo: true });
+
 /**
  * Bulk exports of clusters and events: the rows a GraphQL list with the same filter pages
  * through, in run-number order and by id within a run. The export walks the runs the filter
@@ -122,16 +127,17 @@ export class ExportService {
     const limit = Math.min(request.limit ?? Infinity, roleLimit);
     const runs = await this.selectedRuns(request);
     const queryFor = (run: SelectedRun): Query => {
-      const query =
-        request.kind === 'clusters'
-          ? this.clusterQuery(request.filter as ClusterFilter, columns, run)
-          : this.eventQuery(request.filter as EventFilter, columns, run);
-      if (Number.isFinite(limit)) query.limit(limit);
-      return query.getQueryAndParameters();
+      if (request.kind === 'events') {
+        const query = this.eventQuery(request.filter as EventFilter, columns, run);
+        if (Number.isFinite(limit)) query.limit(limit);
+        const [sql, parameters] = query.getQueryAndParameters();
+        return { sql, parameters };
+      }
+      return this.clusterQuery(request.filter as ClusterFilter, columns, run, limit);
     };
     // Every run's query selects the same expressions: the first tells where each column lands.
     const sample = queryFor(runs[0] ?? { id: 0, runNumber: 0, recoVersion: null });
-    const positions = selectPositions(sample[0], columns.length);
+    const positions = selectPositions(sample.sql, columns.length);
     const encoder = encoderFor(format, columns, positions, this.options.batchRows);
     const queries = { count: runs.length, at: (i: number) => queryFor(runs[i]) };
     const file = String(this.db.dataSource.options.database);
@@ -242,14 +248,50 @@ export class ExportService {
     return Number(n) > limit;
   }
 
-  private clusterQuery(filter: ClusterFilter, columns: readonly ExportColumn[], run: SelectedRun) {
+  /**
+   * One run's clusters. On MariaDB the query reads the table by primary key between the run's
+   * first and last cluster id of the version (found in the same snapshot by `bounds`): twice as
+   * fast as following the (runId, recoVersion) index, which looks every row up by its key.
+   */
+  private clusterQuery(
+    filter: ClusterFilter,
+    columns: readonly ExportColumn[],
+    run: SelectedRun,
+    limit: number,
+  ): Query {
+    const version = filter.recoVersion ?? this.options.version;
     const query = this.db.manager
       .createQueryBuilder(Cluster, 'cluster')
       .where('cluster.runId = :runId', { runId: run.id });
     if (uses(columns, 'event')) query.innerJoin(Event, 'event', 'event.id = cluster.eventId');
     applyClusterFilter(query, filter, this.options.version);
+    const byKey = this.db.dialect === 'mariadb';
+    if (byKey) {
+      query
+        .andWhere('cluster.id BETWEEN :idFrom AND :idTo', { idFrom: ID_FROM, idTo: ID_TO })
+        .useIndex('PRIMARY');
+    }
     select(query, columns, run);
-    return query.orderBy('cluster.id', 'ASC');
+    query.orderBy('cluster.id', 'ASC');
+    if (Number.isFinite(limit)) query.limit(limit);
+    const [sql, parameters] = query.getQueryAndParameters();
+    if (!byKey) return { sql, parameters };
+    const [boundsSql, boundsParameters] = this.db.manager
+      .createQueryBuilder(Cluster, 'cluster')
+      .select('MIN(cluster.id)', 'idFrom')
+      .addSelect('MAX(cluster.id)', 'idTo')
+      .where('cluster.runId = :runId', { runId: run.id })
+      .andWhere('cluster.recoVersion = :version', { version })
+      .getQueryAndParameters();
+    return {
+      sql,
+      parameters,
+      bounds: {
+        sql: boundsSql,
+        parameters: boundsParameters,
+        at: [parameters.indexOf(ID_FROM), parameters.indexOf(ID_TO)],
+      },
+    };
   }
 
   private eventQuery(filter: EventFilter, columns: readonly ExportColumn[], run: SelectedRun) {

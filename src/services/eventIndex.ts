@@ -3,7 +3,8 @@ import { bindDate, bulkInsert } from '../db/bulkInsert';
 import { Event } from '../entities/Event';
 import type { EventIndexRow } from './IngestService';
 
-const COLUMNS = [
+/** The columns an event index row fills, in the order of its values. */
+export const EVENT_INDEX_COLUMNS = [
   'runId',
   'fileId',
   'serial',
@@ -37,5 +38,5 @@ export async function replaceEventIndex(
     e.sizeBytes,
     e.bankNames.join(','),
   ]);
-  await bulkInsert(manager, 'events', COLUMNS, rows);
+  await bulkInsert(manager, 'events', EVENT_INDEX_COLUMNS, rows);
 }

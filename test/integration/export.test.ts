@@ -29,6 +29,13 @@ beforeAll(async () => {
     clustersPerEvent: 2,
     runType: 'CAL',
   });
+  // A run with events and no clusters: it adds nothing, and breaks nothing.
+  await seedClusters(gw.server.runtime.db, {
+    firstRun: 20,
+    runs: 1,
+    eventsPerRun: 10,
+    clustersPerEvent: 0,
+  });
 }, 60_000);
 afterAll(async () => gw?.close());
 

@@ -2,7 +2,9 @@ import type { Database } from '../../src/db/Database';
 import { bindDate, bulkInsert } from '../../src/db/bulkInsert';
 import { DataFile } from '../../src/entities/DataFile';
 import { Run } from '../../src/entities/Run';
+import { CLUSTER_FEATURE_NAMES } from '../../src/reco/image/features';
 import { FileKind, ReplicaState, RunState } from '../../src/schema/enums';
+import { EVENT_INDEX_COLUMNS } from '../../src/services/eventIndex';
 
 export interface SeedOptions {
   firstRun?: number;
@@ -15,15 +17,7 @@ export interface SeedOptions {
 
 const EVENT_COLUMNS = [
   'id',
-  'runId',
-  'fileId',
-  'serial',
-  'eventId',
-  'triggerMask',
-  'timestamp',
-  'fileOffset',
-  'sizeBytes',
-  'bankNames',
+  ...EVENT_INDEX_COLUMNS,
   'clusterCount',
   'imageIntegral',
   'imageMean',
@@ -36,22 +30,7 @@ export const SEEDED_CLUSTER_COLUMNS = [
   'eventId',
   'runId',
   'recoVersion',
-  'integral',
-  'nhits',
-  'size',
-  'length',
-  'width',
-  'theta',
-  'xMean',
-  'yMean',
-  'xMin',
-  'xMax',
-  'yMin',
-  'yMax',
-  'rms',
-  'longitudinalRms',
-  'transverseRms',
-  'energy',
+  ...CLUSTER_FEATURE_NAMES,
 ];
 
 /** A cheap deterministic generator (the same database every time). */
