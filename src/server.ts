@@ -103,7 +103,7 @@ export class GatewayServer {
       app.use(metrics.routes());
       app.use(objectRoutes(runtime.store, runtime.signer));
       app.use(eventBytesRoutes(runtime.services.eventBytes));
-      app.use(exportRoutes(schema, authenticator, runtime.services.exports));
+      app.use(exportRoutes(schema, authenticator, runtime.services.exports, metrics.recordExport));
       app.use(provenanceRoutes(authenticator, runtime.services.provenance));
       app.use(alertmanagerRoutes(authenticator, runtime.services.alarms));
       app.use(

@@ -8,6 +8,7 @@ import { isExportFormat } from '../export/encoders';
 import { parseExportRequest } from '../export/exportRequest';
 import { logger } from '../logger';
 import type { ExportKind, ExportService } from '../services/ExportService';
+import type { ExportOutcome, ExportReport } from './prometheus';
 
 const log = logger('export');
 
@@ -24,6 +25,7 @@ export function exportRoutes(
   schema: GraphQLSchema,
   authenticator: Authenticator,
   exports: ExportService,
+  report: ExportReport = () => undefined,
 ): Router {
   const router = Router();
   const handle = async (req: Request, res: Response) => {
@@ -41,6 +43,9 @@ export function exportRoutes(
       return;
     }
     let bytes: ByteSource | undefined;
+    const started = Date.now();
+    const ended = (outcome: ExportOutcome) =>
+      report(kind, format, outcome, bytes?.rows ?? 0, (Date.now() - started) / 1000);
     try {
       const principal = await authenticator.authenticate({
         authorization: req.headers.authorization,
@@ -52,8 +57,8 @@ export function exportRoutes(
       res.setHeader('Content-Type', opened.contentType);
       res.setHeader('Content-Disposition', `attachment; filename="${kind}.${format}"`);
       res.setHeader('X-Cygno-Columns', opened.columns.map((c) => c.name).join(','));
-      const started = Date.now();
       await stream(res, bytes);
+      ended('sent');
       log.info(
         {
           kind,
@@ -68,9 +73,15 @@ export function exportRoutes(
       );
     } catch (error) {
       if (error instanceof ClientGone) {
+        ended('abandoned');
         log.info({ kind, format }, 'export abandoned by its client; cursor released');
         return;
       }
+      ended(
+        res.headersSent || !(error instanceof AppError || error instanceof UnknownColumnsError)
+          ? 'failed'
+          : 'refused',
+      );
       if (res.headersSent) {
         // Too late for a status: cut the response so the client sees an incomplete body (no
         // Arrow end-of-stream, no final chunk), never a short export that looks complete.

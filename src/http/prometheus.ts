@@ -9,6 +9,17 @@ import type { Runtime } from '../runtime';
 import { FileKind, JobState } from '../schema/enums';
 import { registerPipelineMetrics } from './pipelineMetrics';
 
+export type ExportOutcome = 'sent' | 'abandoned' | 'refused' | 'failed';
+
+/** How an export ended: rows sent, and seconds it took. */
+export type ExportReport = (
+  kind: string,
+  format: string,
+  outcome: ExportOutcome,
+  rows: number,
+  seconds: number,
+) => void;
+
 const DURATION_BUCKETS = [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 4 * 3600];
 
 /**
@@ -19,6 +30,9 @@ const DURATION_BUCKETS = [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 4 * 3600];
 export class GatewayMetrics {
   readonly registry = new Registry();
   readonly graphqlDuration: Histogram<'operation' | 'type' | 'outcome'>;
+  private readonly exportRequests: Counter<'kind' | 'format' | 'outcome'>;
+  private readonly exportRows: Counter<'kind' | 'format'>;
+  private readonly exportDuration: Histogram<'kind' | 'format'>;
 
   constructor(private readonly runtime: Runtime) {
     const registers = [this.registry];
@@ -116,7 +130,33 @@ export class GatewayMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     });
+    this.exportRequests = new Counter({
+      name: 'cygno_export_requests_total',
+      help: 'Bulk exports served by this replica, by kind, format and outcome (sent, abandoned by the client, refused, failed).',
+      labelNames: ['kind', 'format', 'outcome'],
+      registers,
+    });
+    this.exportRows = new Counter({
+      name: 'cygno_export_rows_total',
+      help: 'Rows sent by bulk exports of this replica, by kind and format.',
+      labelNames: ['kind', 'format'],
+      registers,
+    });
+    this.exportDuration = new Histogram({
+      name: 'cygno_export_duration_seconds',
+      help: 'Time to send a whole bulk export (this replica), by kind and format.',
+      labelNames: ['kind', 'format'],
+      buckets: [0.01, 0.1, 0.5, 1, 5, 15, 60, 300, 1800],
+      registers,
+    });
   }
+
+  /** What the export routes report of each export. */
+  readonly recordExport: ExportReport = (kind, format, outcome, rows, seconds) => {
+    this.exportRequests.inc({ kind, format, outcome });
+    if (rows > 0) this.exportRows.inc({ kind, format }, rows);
+    if (outcome === 'sent') this.exportDuration.observe({ kind, format }, seconds);
+  };
 
   /** Times every operation (name capped: clients choose names, labels must stay few). */
   apolloPlugin(): ApolloServerPlugin<GatewayContext> {

@@ -218,6 +218,16 @@ describe('cluster export', () => {
     expect(tableFromIPC((await get('/export/clusters.arrow?columns=id', ADMIN)).body).numRows).toBe(
       3800,
     );
+    // Prometheus counts them: refusals, and the rows sent.
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    const value = (series: string) =>
+      Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(metrics)?.[1]);
+    expect(
+      value('cygno_export_requests_total{kind="clusters",format="arrow",outcome="refused"}'),
+    ).toBeGreaterThanOrEqual(2);
+    expect(value('cygno_export_rows_total{kind="clusters",format="arrow"}')).toBeGreaterThanOrEqual(
+      3800 + 100,
+    );
   });
 });
 

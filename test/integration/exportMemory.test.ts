@@ -111,6 +111,9 @@ describe('a million-row export', () => {
     expect(openCursors.count).toBe(1);
     req.destroy();
     await waitFor(() => openCursors.count === 0, 'the export cursor released', 10_000);
+    expect(await (await fetch(`${gw.url}/metrics`)).text()).toMatch(
+      /^cygno_export_requests_total\{kind="clusters",format="csv",outcome="abandoned"\} 1$/m,
+    );
     if (gw.server.runtime.db.dialect === 'mariadb') {
       const running = async () =>
         (
