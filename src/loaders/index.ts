@@ -7,6 +7,7 @@ import type { Event } from '../entities/Event';
 import type { EventPreview } from '../entities/EventPreview';
 import type { Job } from '../entities/Job';
 import type { QualityFlag } from '../entities/QualityFlag';
+import type { Reconstruction } from '../entities/Reconstruction';
 import type { Run } from '../entities/Run';
 import type { TapeCopy } from '../entities/TapeCopy';
 import type { Services } from '../services';
@@ -35,6 +36,8 @@ export interface Loaders {
   /** The newest camera preview of a run, and of an event. */
   latestPreviewByRunId(): DataLoader<number, EventPreview | null>;
   previewByEventId(): DataLoader<number, EventPreview | null>;
+  /** Every reconstruction record of runs, newest first. */
+  reconstructionsByRunId(): DataLoader<number, Reconstruction[]>;
 }
 
 /** The last row per key (rows in ascending id order), null where there is none. */
@@ -171,6 +174,13 @@ export function createLoaders(
       () =>
         new DataLoader(
           async (ids) => lastBy(await services.previews.ofEvents(ids), ids, (p) => p.eventId),
+          opts,
+        ),
+    ),
+    reconstructionsByRunId: perColumnSet(
+      () =>
+        new DataLoader(
+          async (ids) => groupBy(await services.provenance.ofRuns(ids), ids, (r) => r.runId),
           opts,
         ),
     ),

@@ -4,9 +4,9 @@ import { Cluster } from '../entities/Cluster';
 import { DataFile } from '../entities/DataFile';
 import { Reconstruction } from '../entities/Reconstruction';
 import { Run } from '../entities/Run';
+import { clustersRecord, fileRecord } from '../services/ProvenanceService';
 
-// Provenance fields on runs, clusters and files (one query per item: they are asked for one
-// run or one file at a time, not over pages).
+// Provenance fields on runs, clusters and files: one query for every run of a page.
 
 @Resolver(() => Run)
 export class RunProvenanceResolver {
@@ -14,7 +14,7 @@ export class RunProvenanceResolver {
     description: 'Every reconstruction of the run and what made it, newest first.',
   })
   reconstructions(@Root() run: Run, @Ctx() ctx: GatewayContext): Promise<Reconstruction[]> {
-    return ctx.services.provenance.ofRun(run.id);
+    return ctx.loaders.reconstructionsByRunId().load(run.id);
   }
 }
 
@@ -24,11 +24,12 @@ export class ClusterProvenanceResolver {
     nullable: true,
     description: 'The reconstruction that wrote this cluster (its run, its version).',
   })
-  reconstruction(
+  async reconstruction(
     @Root() cluster: Cluster,
     @Ctx() ctx: GatewayContext,
   ): Promise<Reconstruction | null> {
-    return ctx.services.provenance.clustersOf(cluster.runId, cluster.recoVersion);
+    const records = await ctx.loaders.reconstructionsByRunId().load(cluster.runId);
+    return clustersRecord(records, cluster.recoVersion);
   }
 }
 
@@ -38,7 +39,10 @@ export class FileProvenanceResolver {
     nullable: true,
     description: 'The reconstruction that wrote this file as it is (null for raw files).',
   })
-  producedBy(@Root() file: DataFile, @Ctx() ctx: GatewayContext): Promise<Reconstruction | null> {
-    return ctx.services.provenance.producedBy(file);
+  async producedBy(
+    @Root() file: DataFile,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<Reconstruction | null> {
+    return fileRecord(await ctx.loaders.reconstructionsByRunId().load(file.runId), file);
   }
 }

@@ -1,3 +1,4 @@
+import { In } from 'typeorm';
 import type { Database } from '../db/Database';
 import type { DataFile } from '../entities/DataFile';
 import { Reconstruction } from '../entities/Reconstruction';
@@ -12,23 +13,16 @@ export class ProvenanceService {
 
   /** Every reconstruction of a run, newest first. */
   ofRun(runId: number): Promise<Reconstruction[]> {
-    return this.db.manager.find(Reconstruction, { where: { runId }, order: { id: 'DESC' } });
+    return this.ofRuns([runId]);
   }
 
-  /** The reconstruction that wrote a run's clusters of one version: the newest of them. */
-  clustersOf(runId: number, version: number): Promise<Reconstruction | null> {
-    return this.db.manager.findOne(Reconstruction, {
-      where: { runId, version, kind: JobKind.RECONSTRUCT },
+  /** Every reconstruction of the runs, newest first. */
+  ofRuns(runIds: readonly number[]): Promise<Reconstruction[]> {
+    if (runIds.length === 0) return Promise.resolve([]);
+    return this.db.manager.find(Reconstruction, {
+      where: { runId: In([...runIds]) },
       order: { id: 'DESC' },
     });
-  }
-
-  /** The reconstruction that wrote a file as it is now (its MD5 too), or null (raw files…). */
-  async producedBy(file: Pick<DataFile, 'id' | 'runId' | 'md5'>): Promise<Reconstruction | null> {
-    const records = await this.ofRun(file.runId);
-    return (
-      records.find((r) => r.outputs.some((o) => o.fileId === file.id && o.md5 === file.md5)) ?? null
-    );
   }
 
   /** One run's lineage as a W3C PROV-JSON document. */
@@ -37,4 +31,22 @@ export class ProvenanceService {
     if (!run) throw new NotFoundError('run', runNumber);
     return provJson(run.runNumber, await this.ofRun(run.id));
   }
+}
+
+/** The record that wrote a run's clusters of one version: the newest of the run's records. */
+export function clustersRecord(
+  records: readonly Reconstruction[],
+  version: number,
+): Reconstruction | null {
+  return records.find((r) => r.kind === JobKind.RECONSTRUCT && r.version === version) ?? null;
+}
+
+/** The record that wrote a file as it is now (its MD5 too), or null (raw files…). */
+export function fileRecord(
+  records: readonly Reconstruction[],
+  file: Pick<DataFile, 'id' | 'md5'>,
+): Reconstruction | null {
+  return (
+    records.find((r) => r.outputs.some((o) => o.fileId === file.id && o.md5 === file.md5)) ?? null
+  );
 }
