@@ -274,5 +274,10 @@ describe('event export', () => {
       '10,1,2026-11-01T10:00:00.500Z,false',
       '10,2,2026-11-01T10:00:01.000Z,false',
     ]);
+    // A text field holding commas is quoted; a list may also come as repeated parameters.
+    const banks = await get(
+      '/export/events.csv?runTypes=DATA&runTypes=CAL&minRunNumber=10&columns=runNumber,bankNames&limit=1',
+    );
+    expect(banks.body.toString()).toBe('runNumber,bankNames\r\n10,"CAM0,DGH0"\r\n');
   });
 });
