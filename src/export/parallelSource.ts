@@ -52,7 +52,14 @@ export function parallelSource(
     send(worker, { type: 'run', task, index, query: queries.at(index) });
   };
   const listeners = new Map<Worker, (message: FromExportWorker) => void>();
+  // A thread that dies mid-export (out of memory, a bug) fails the export instead of leaving it
+  // waiting for batches that will never come.
+  const died = (code: number) => {
+    failure ??= new Error(`an export thread stopped (exit code ${code})`);
+    notify();
+  };
   for (const worker of workers) {
+    worker.on('exit', died);
     const listener = (message: FromExportWorker) => {
       if (message.task !== task || message.type === 'ended') return;
       const state = states.get(message.index);
@@ -124,7 +131,10 @@ export function parallelSource(
       return null;
     },
     async close() {
-      for (const [worker, listener] of listeners) worker.off('message', listener);
+      for (const [worker, listener] of listeners) {
+        worker.off('message', listener);
+        worker.off('exit', died);
+      }
       states.clear();
       await Promise.all(workers.map(end));
     },

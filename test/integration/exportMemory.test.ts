@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { Transform } from 'node:stream';
+import type { Worker } from 'node:worker_threads';
 import { RecordBatchReader } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCursors } from '../../src/export/rowCursor';
@@ -136,5 +137,30 @@ describe('a million-row export', () => {
     );
     expect(exports).toEqual([ROWS + 1, ROWS + 1, ROWS + 1]);
     expect(openCursors.count).toBe(0);
+  }, 60_000);
+
+  it('fails an export whose thread dies, instead of leaving the client waiting, and goes on', async () => {
+    const { req, res } = await open(gw.url, '/export/clusters.csv?columns=id,integral');
+    expect(res.statusCode).toBe(200);
+    const cut = new Promise<string>((resolve) => {
+      res.on('error', (error) => resolve(error.message));
+      res.on('aborted', () => resolve('aborted'));
+      res.on('end', () => resolve('ended'));
+    });
+    await new Promise((resolve) => res.once('data', resolve));
+    res.resume();
+    // The pool's threads (private: this is a fault only a test provokes).
+    const threads = (
+      gw.server.runtime.services.exports as unknown as { threads: { all: Set<Worker> } }
+    ).threads.all;
+    expect(threads.size).toBe(2);
+    await [...threads][0].terminate();
+    expect(await cut).not.toBe('ended');
+    req.destroy();
+    await waitFor(() => openCursors.count === 0, 'the export closed', 15_000);
+    const { res: again } = await open(gw.url, '/export/clusters.csv?columns=id');
+    let lines = 0;
+    for await (const chunk of again) lines += (chunk as Buffer).toString().split('\n').length - 1;
+    expect(lines).toBe(ROWS + 1);
   }, 60_000);
 });
