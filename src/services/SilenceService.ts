@@ -88,13 +88,17 @@ export class SilenceService {
    * is conditional on that, so two shifters expiring it at once get one success and a CONFLICT.
    */
   async expire(id: number): Promise<Silence> {
-    const now = new Date();
+    // The database's clock, read when the row is updated (after any concurrent expiry has
+    // committed): with each replica's own clock, one whose clock is a few ms behind saw the
+    // silence it had just lost still in force, and both expiries "succeeded".
+    const now =
+      this.db.dialect === 'sqlite' ? "strftime('%Y-%m-%d %H:%M:%f', 'now')" : 'SYSDATE(3)';
     const update = await this.db.write((m) =>
       m
         .createQueryBuilder()
         .update(Silence)
-        .set({ endsAt: now })
-        .where('id = :id AND endsAt > :now', { id, now })
+        .set({ endsAt: () => now })
+        .where(`id = :id AND endsAt > ${now}`, { id })
         .execute(),
     );
     const silence = await this.db.manager.findOneBy(Silence, { id });
