@@ -1,5 +1,5 @@
 import type { Principal } from '../auth/roles';
-import type { Database } from '../db/Database';
+import { retryOnDeadlock, type Database } from '../db/Database';
 import type { Alarm } from '../entities/Alarm';
 import { Silence } from '../entities/Silence';
 import { BadUserInputError, ConflictError, NotFoundError } from '../errors';
@@ -93,13 +93,17 @@ export class SilenceService {
     // silence it had just lost still in force, and both expiries "succeeded".
     const now =
       this.db.dialect === 'sqlite' ? "strftime('%Y-%m-%d %H:%M:%f', 'now')" : 'SYSDATE(3)';
-    const update = await this.db.write((m) =>
-      m
-        .createQueryBuilder()
-        .update(Silence)
-        .set({ endsAt: () => now })
-        .where(`id = :id AND endsAt > ${now}`, { id })
-        .execute(),
+    // Two expiries of one row can deadlock on MariaDB (the endsAt index is updated too): the
+    // loser, run again, finds the silence ended and is told CONFLICT.
+    const update = await retryOnDeadlock(() =>
+      this.db.write((m) =>
+        m
+          .createQueryBuilder()
+          .update(Silence)
+          .set({ endsAt: () => now })
+          .where(`id = :id AND endsAt > ${now}`, { id })
+          .execute(),
+      ),
     );
     const silence = await this.db.manager.findOneBy(Silence, { id });
     if (!silence) throw new NotFoundError('silence', id);
