@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DataSource, type DataSourceOptions, type Logger as TypeOrmLogger } from 'typeorm';
 import { ENTITIES } from '../entities';
+import { mariadbAddress } from './mariadbAddress';
 import { MIGRATIONS } from './migrations';
 
 export type Dialect = 'sqlite' | 'mariadb';
@@ -46,15 +47,12 @@ export function dataSourceOptions(
       },
     };
   }
-  const url = new URL(databaseUrl);
+  const { user, ...address } = mariadbAddress(databaseUrl);
   return {
     ...common,
     type: 'mariadb',
-    host: url.hostname,
-    port: url.port ? Number(url.port) : 3306,
-    username: decodeURIComponent(url.username),
-    password: decodeURIComponent(url.password),
-    database: url.pathname.replace(/^\//, ''),
+    ...address,
+    username: user,
     timezone: 'Z',
     charset: 'utf8mb4',
     supportBigNumbers: true,

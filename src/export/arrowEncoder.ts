@@ -233,11 +233,6 @@ export class ArrowStreamEncoder implements RowEncoder {
     return this.sink.take();
   }
 
-  encode(rows: readonly unknown[][]): Buffer[] {
-    this.add(rows);
-    return this.flush();
-  }
-
   end(): Buffer[] {
     this.writer.finish();
     return this.sink.take();

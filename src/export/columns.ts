@@ -1,3 +1,5 @@
+import { AppError, ErrorCode } from '../errors';
+
 /** How a column travels: its Arrow type (and so its numpy/pandas dtype in the Python client). */
 export type ExportType = 'int32' | 'int64' | 'float64' | 'bool' | 'utf8' | 'timestamp';
 
@@ -73,14 +75,14 @@ export const EVENT_COLUMNS: readonly ExportColumn[] = [
   column('spark', 'bool', 'event.spark', 'flagged as a GEM spark', true),
 ];
 
-export class UnknownColumnsError extends Error {
-  constructor(
-    readonly unknown: readonly string[],
-    readonly known: readonly ExportColumn[],
-  ) {
+/** Columns an export does not have: BAD_USER_INPUT naming them (`extensions.unknown`). */
+export class UnknownColumnsError extends AppError {
+  constructor(unknown: readonly string[], known: readonly ExportColumn[]) {
     super(
+      ErrorCode.BAD_USER_INPUT,
       `unknown column${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; ` +
         `known: ${known.map((c) => c.name).join(', ')}`,
+      { field: 'columns', unknown },
     );
   }
 }

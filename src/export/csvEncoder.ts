@@ -61,11 +61,6 @@ export class CsvEncoder implements RowEncoder {
     return [Buffer.from(text)];
   }
 
-  encode(rows: readonly unknown[][]): Buffer[] {
-    this.add(rows);
-    return this.flush();
-  }
-
   end(): Buffer[] {
     return [];
   }

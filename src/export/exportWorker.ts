@@ -1,6 +1,7 @@
 import { parentPort } from 'node:worker_threads';
 import { createConnection } from 'mysql2';
 import type BetterSqlite3 from 'better-sqlite3';
+import { mariadbAddress } from '../db/mariadbAddress';
 import type { ExportColumn } from './columns';
 import { addBatch } from './byteSource';
 import { encoderFor, type ExportFormat } from './encoders';
@@ -60,13 +61,8 @@ interface Task {
 let task: Task | undefined;
 
 function mariadbConnection(url: string): Promise<MysqlConnection> {
-  const parsed = new URL(url);
   const connection = createConnection({
-    host: parsed.hostname,
-    port: Number(parsed.port || 3306),
-    user: decodeURIComponent(parsed.username),
-    password: decodeURIComponent(parsed.password),
-    database: parsed.pathname.replace(/^\//, ''),
+    ...mariadbAddress(url),
     timezone: 'Z',
     supportBigNumbers: true,
   });

@@ -57,22 +57,15 @@ export const openCursors = { count: 0 };
  * streaming the binary protocol, paused while the consumer is behind.
  */
 export async function openRowCursor(db: Database, queries: QuerySequence): Promise<RowCursor> {
-  const cursor =
-    db.dialect === 'sqlite' ? sqliteCursor(db, queries) : await mariadbCursor(db, queries);
-  openCursors.count++;
-  let closed = false;
-  return {
-    next: (max) => cursor.next(max),
-    async close() {
-      if (closed) return;
-      closed = true;
-      openCursors.count--;
-      await cursor.close();
-    },
-  };
+  return countedOpen(
+    db.dialect === 'sqlite' ? sqliteCursor(db, queries) : await mariadbCursor(db, queries),
+  );
 }
 
-/** Counts a parallel export's connections (in its threads) among the open cursors. */
+/**
+ * Counts a cursor, or a parallel export's connections in its threads, among the open cursors
+ * until it is closed (a second close does nothing).
+ */
 export function countedOpen<T extends { close(): Promise<void> }>(source: T): T {
   openCursors.count++;
   let closed = false;

@@ -9,8 +9,6 @@ export interface RowEncoder {
   add(rows: readonly unknown[][]): void;
   /** The rows added since the last flush, encoded. */
   flush(): Buffer[];
-  /** add and flush. */
-  encode(rows: readonly unknown[][]): Buffer[];
   /** What follows the last row. */
   end(): Buffer[];
 }

@@ -3,11 +3,11 @@ import type { GraphQLSchema } from 'graphql';
 import type { Authenticator } from '../auth/authenticate';
 import { AppError } from '../errors';
 import type { ByteSource } from '../export/byteSource';
-import { UnknownColumnsError } from '../export/columns';
 import { isExportFormat } from '../export/encoders';
 import { parseExportRequest } from '../export/exportRequest';
 import { logger } from '../logger';
 import type { ExportKind, ExportService } from '../services/ExportService';
+import { sendAppError } from './appErrorResponse';
 import type { ExportOutcome, ExportReport } from './prometheus';
 
 const log = logger('export');
@@ -77,11 +77,7 @@ export function exportRoutes(
         log.info({ kind, format }, 'export abandoned by its client; cursor released');
         return;
       }
-      ended(
-        res.headersSent || !(error instanceof AppError || error instanceof UnknownColumnsError)
-          ? 'failed'
-          : 'refused',
-      );
+      ended(res.headersSent || !(error instanceof AppError) ? 'failed' : 'refused');
       if (res.headersSent) {
         // Too late for a status: cut the response so the client sees an incomplete body (no
         // Arrow end-of-stream, no final chunk), never a short export that looks complete.
@@ -123,25 +119,7 @@ async function stream(res: Response, bytes: ByteSource): Promise<void> {
 }
 
 function sendError(res: Response, error: unknown): void {
-  if (error instanceof UnknownColumnsError) {
-    res.status(400).json({
-      errors: [
-        { message: error.message, extensions: { code: 'BAD_USER_INPUT', unknown: error.unknown } },
-      ],
-    });
-    return;
-  }
-  if (error instanceof AppError) {
-    const { http, ...extensions } = error.extensions as {
-      http?: { status: number };
-      code?: string;
-    };
-    const status =
-      http?.status ??
-      (extensions.code === 'NOT_FOUND' ? 404 : extensions.code === 'CONFLICT' ? 409 : 400);
-    res.status(status).json({ errors: [{ message: error.message, extensions }] });
-    return;
-  }
+  if (error instanceof AppError) return sendAppError(res, error);
   log.error({ err: error }, 'export failed');
   res.status(500).json({
     errors: [{ message: 'export failed', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],

@@ -2,6 +2,7 @@ import { Router } from 'express';
 import type { Authenticator } from '../auth/authenticate';
 import { AppError, BadUserInputError } from '../errors';
 import { logger } from '../logger';
+import { sendAppError } from './appErrorResponse';
 import type { ProvenanceService } from '../services/ProvenanceService';
 
 /** `GET /provenance/run/N`: the run's lineage as W3C PROV-JSON, with the API's bearer tokens. */
@@ -18,15 +19,7 @@ export function provenanceRoutes(
       const doc = await provenance.runLineage(Number(req.params.runNumber));
       res.type('application/json').send(JSON.stringify(doc, null, 2));
     } catch (error) {
-      if (error instanceof AppError) {
-        const { http, ...extensions } = error.extensions as {
-          http?: { status: number };
-          code?: string;
-        };
-        const status = http?.status ?? (extensions.code === 'NOT_FOUND' ? 404 : 400);
-        res.status(status).json({ errors: [{ message: error.message, extensions }] });
-        return;
-      }
+      if (error instanceof AppError) return sendAppError(res, error);
       logger('provenance').error({ err: error }, 'provenance failed');
       res.status(500).json({
         errors: [{ message: 'provenance failed', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],

@@ -8,7 +8,7 @@ import { RecordBatchReader } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCursors } from '../../src/export/rowCursor';
 import { seedClusters } from '../support/clusterRows';
-import { startTestGateway, type TestGateway } from '../support/gateway';
+import { gatewayProcessEnv, startTestGateway, type TestGateway } from '../support/gateway';
 import { waitFor } from '../support/wait';
 
 // A million clusters through the export: memory stays flat (rows go out batch by batch as the
@@ -28,11 +28,7 @@ beforeAll(async () => {
   let output = '';
   child = spawn(process.execPath, [`--max-old-space-size=${HEAP_MB}`, CLI, 'serve'], {
     env: {
-      PATH: process.env.PATH,
-      DATABASE_URL: gw.config.databaseUrl,
-      OBJECT_STORE_URL: gw.config.objectStoreUrl,
-      TAPE_URL: gw.config.tapeUrl,
-      DAQ_BUFFER_DIR: gw.bufferDir,
+      ...gatewayProcessEnv(gw),
       WORKERS: '0',
       HOST: '127.0.0.1',
       PORT: '0',

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Job } from '../../src/entities/Job';
 import { S3ObjectStore } from '../../src/storage/S3ObjectStore';
 import { JobKind, JobState } from '../../src/schema/enums';
-import { startTestGateway, type TestGateway } from '../support/gateway';
+import { gatewayProcessEnv, startTestGateway, type TestGateway } from '../support/gateway';
 import { writeLargeMidasRun } from '../support/midasFixtures';
 import { waitFor } from '../support/wait';
 
@@ -47,11 +47,7 @@ function startGatewayProcess(command: Command): { child: ChildProcess; output: (
   let output = '';
   const child = spawn(process.execPath, [CLI, ...command], {
     env: {
-      PATH: process.env.PATH,
-      DATABASE_URL: gw.config.databaseUrl,
-      OBJECT_STORE_URL: gw.config.objectStoreUrl,
-      TAPE_URL: gw.config.tapeUrl,
-      DAQ_BUFFER_DIR: gw.bufferDir,
+      ...gatewayProcessEnv(gw),
       REDIS_URL: gw.config.redisUrl ?? '',
       REDIS_PREFIX: gw.config.redisPrefix,
       JOB_LEASE_MS: String(LEASE_MS),

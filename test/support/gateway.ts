@@ -74,6 +74,20 @@ export interface TestGatewayOptions {
   sqlLogger?: TypeOrmLogger;
 }
 
+/**
+ * The environment of a `cygno-gateway` process of its own on this test gateway's deployment:
+ * its database, object store, tape and buffer (the caller adds the rest).
+ */
+export function gatewayProcessEnv(gw: TestGateway): Record<string, string | undefined> {
+  return {
+    PATH: process.env.PATH,
+    DATABASE_URL: gw.config.databaseUrl,
+    OBJECT_STORE_URL: gw.config.objectStoreUrl,
+    TAPE_URL: gw.config.tapeUrl,
+    DAQ_BUFFER_DIR: gw.bufferDir,
+  };
+}
+
 /** Redis channel prefix unique to this test process, so parallel test files never cross-talk. */
 export const TEST_REDIS_PREFIX = `cygno-test-${randomBytes(4).toString('hex')}:`;
 
