@@ -144,13 +144,17 @@ describe('a million-row export', () => {
       res.on('end', () => resolve('ended'));
     });
     await new Promise((resolve) => res.once('data', resolve));
-    res.resume();
+    // The client stops reading: the gateway waits on its socket, the threads stop two batches
+    // ahead with most runs still to read — then one of them dies.
+    res.pause();
+    await new Promise((resolve) => setTimeout(resolve, 300));
     // The pool's threads (private: this is a fault only a test provokes).
     const threads = (
       gw.server.runtime.services.exports as unknown as { threads: { all: Set<Worker> } }
     ).threads.all;
     expect(threads.size).toBe(2);
     await [...threads][0].terminate();
+    res.resume();
     expect(await cut).not.toBe('ended');
     req.destroy();
     await waitFor(() => openCursors.count === 0, 'the export closed', 15_000);
