@@ -115,6 +115,22 @@ async function refreshCurrentRun() {
   }
 }
 
+// A replica gateway serves a copy that may be old: say so in the header, with the lag, always.
+const REPLICATION = `{ replicationLag { role status seconds heartbeatAt } }`;
+let replicationTimer;
+
+async function refreshReplication() {
+  const { replicationLag: lag } = await gateway.request(REPLICATION);
+  const badge = $('#replication');
+  badge.hidden = lag.role !== 'REPLICA';
+  badge.dataset.status = lag.status;
+  const seconds = lag.seconds == null ? 'unknown' : `${lag.seconds.toFixed(1)} s`;
+  const asOf = lag.heartbeatAt
+    ? ` · data as of ${new Date(lag.heartbeatAt).toLocaleTimeString()}`
+    : '';
+  badge.textContent = `replica · ${lag.status.toLowerCase()} · lag ${seconds}${asOf}`;
+}
+
 async function refreshRuns() {
   runs.render((await gateway.request(RUNS)).runs.nodes);
 }
@@ -153,7 +169,9 @@ async function start() {
   const current = debounce(() => refreshCurrentRun().catch(showError), 200);
   const table = debounce(() => refreshRuns().catch(showError), 200);
   try {
-    await Promise.all([refreshCurrentRun(), refreshRuns()]);
+    await Promise.all([refreshCurrentRun(), refreshRuns(), refreshReplication()]);
+    window.clearInterval(replicationTimer);
+    replicationTimer = window.setInterval(() => refreshReplication().catch(showError), 2_000);
     alarms.replace((await gateway.request(ALARMS)).alarms.nodes);
     const names = await loadPlots();
     showError(null);

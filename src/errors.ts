@@ -17,6 +17,10 @@ export enum ErrorCode {
   RATE_LIMITED = 'RATE_LIMITED',
   /** A bulk export larger than the caller's role may take (EXPORT_ROW_LIMITS): HTTP 413. */
   EXPORT_TOO_LARGE = 'EXPORT_TOO_LARGE',
+  /** A replica gateway serves reads only: extensions.primaryUrl names where writes go. */
+  READ_ONLY_REPLICA = 'READ_ONLY_REPLICA',
+  /** A subscription's resume point (`after`) is unknown or no longer kept: re-query, resubscribe. */
+  CHANGE_ID_UNAVAILABLE = 'CHANGE_ID_UNAVAILABLE',
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
 }
 

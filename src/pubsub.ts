@@ -54,6 +54,8 @@ export class PubSub implements TypeGraphqlPubSub {
   private readonly channelReady = new Map<string, Promise<void>>();
   /** In-process claims: key → until when it is held (ms). */
   private readonly claims = new Map<string, number>();
+  /** Receives every published message too: the change log replicas follow (issue 23). */
+  private journal?: (topic: string, message: string) => void;
 
   private constructor(
     private readonly redis?: { publisher: RedisClient; subscriber: RedisClient; prefix: string },
@@ -78,6 +80,7 @@ export class PubSub implements TypeGraphqlPubSub {
   publish<T extends Topic>(topic: T, payload: TopicPayloads[T]): void;
   publish(topic: string, payload: unknown): void {
     const message = JSON.stringify(payload);
+    this.journal?.(topic, message);
     if (!this.redis) {
       this.deliver(topic, message);
       return;
@@ -88,6 +91,19 @@ export class PubSub implements TypeGraphqlPubSub {
         'publish to redis failed; live subscribers miss this event',
       );
     });
+  }
+
+  /** Every message published from now on is also handed to `journal` (already as JSON). */
+  setJournal(journal: (topic: string, message: string) => void): void {
+    this.journal = journal;
+  }
+
+  /**
+   * Hands a message (JSON) to this process's listeners only, never to Redis: how a replica gateway
+   * replays the change log, which each replica gateway follows for itself.
+   */
+  deliverLocally(topic: string, message: string): void {
+    this.deliver(topic, message);
   }
 
   /** An async iterator of the topic's payloads; ending it (return()) unsubscribes. */

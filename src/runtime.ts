@@ -18,6 +18,12 @@ import { DEFAULT_RULES } from './config/alarmRules';
 import { PipelineGauges } from './services/PipelineGauges';
 import type { ObjectStore } from './storage/ObjectStore';
 import { UrlSigner } from './storage/signedUrls';
+import { ChangeJournal } from './replication/changeJournal';
+import { ChangeFollower } from './replication/changeFollower';
+import { PrimaryHeartbeat } from './replication/primaryHeartbeat';
+import { ReplicationMonitor } from './replication/replicationMonitor';
+import { checkReplicaDatabase } from './replication/replicaStartup';
+import { ReplicationService } from './services/ReplicationService';
 
 export interface RuntimeExtras {
   /** Receives every SQL statement (tests count them). */
@@ -31,6 +37,11 @@ export interface RuntimeExtras {
 export class Runtime {
   private worker?: Worker;
   private gauges?: PipelineGauges;
+  private heartbeat?: PrimaryHeartbeat;
+  /** The change log this process writes (primary) and follows (serve). */
+  private journal?: ChangeJournal;
+  private follower?: ChangeFollower;
+  replicationMonitor?: ReplicationMonitor;
   /** Alarm dispatch to Discord, when configured (replicas sharing Redis send each alarm once). */
   discord?: DiscordDispatcher;
   alertmanager?: AlertmanagerPusher;
@@ -52,7 +63,10 @@ export class Runtime {
     const dataSource = createDataSource(config.databaseUrl, { logger: extras.sqlLogger });
     await dataSource.initialize();
     try {
-      if (config.migrateOnStart) {
+      const replica = config.gatewayRole === 'replica';
+      if (replica) {
+        await checkReplicaDatabase(dataSource, config.replicaAllowWritable);
+      } else if (config.migrateOnStart) {
         const applied = await dataSource.runMigrations({ transaction: 'each' });
         if (applied.length > 0)
           log.info({ migrations: applied.map((m) => m.name) }, 'database migrated');
@@ -65,6 +79,18 @@ export class Runtime {
       const pubsub = config.redisUrl
         ? await PubSub.redis(config.redisUrl, config.redisPrefix)
         : PubSub.inProcess();
+      const journal = config.changeLog && !replica ? new ChangeJournal(db) : undefined;
+      if (journal) pubsub.setJournal((topic, message) => journal.append(topic, message));
+      const follower = config.changeLog
+        ? new ChangeFollower(db, config.changePollMs, replica ? pubsub : undefined)
+        : undefined;
+      const monitor =
+        follower &&
+        new ReplicationMonitor(db, follower, pubsub, {
+          role: config.gatewayRole,
+          maxLagSeconds: config.replicaMaxLagSeconds,
+          primaryUrl: config.primaryUrl,
+        });
       const signer = new UrlSigner(config.urlSigningSecret, config.publicUrl);
       const store = await createObjectStore(config.objectStoreUrl, config.s3PartSize, signer, {
         timeoutMs: config.s3TimeoutMs,
@@ -97,15 +123,28 @@ export class Runtime {
         recoVersion: config.recoParameters.version,
         tape: createTapeStore(config.tapeUrl, config.tapeTokenFile),
         retention: { buffer: config.retentionBuffer, cloudDays: config.retentionCloudDays },
+        replication: new ReplicationService(config.gatewayRole, follower, monitor),
+        readOnly: replica,
       });
       const registry = createHandlerRegistry({ db, services, config, store, pubsub });
-      await services.alarmRules.seed(DEFAULT_RULES, { onlyMissing: true });
-      await services.alarmRules.seed(config.alarmRules);
-      return new Runtime(config, db, pubsub, store, signer, queue, services, registry);
+      if (!replica) {
+        await services.alarmRules.seed(DEFAULT_RULES, { onlyMissing: true });
+        await services.alarmRules.seed(config.alarmRules);
+      }
+      const runtime = new Runtime(config, db, pubsub, store, signer, queue, services, registry);
+      runtime.journal = journal;
+      runtime.follower = follower;
+      runtime.replicationMonitor = monitor;
+      return runtime;
     } catch (error) {
       await dataSource.destroy();
       throw error;
     }
+  }
+
+  /** The change-log follower of `serve` (undefined with CHANGE_LOG=false). */
+  get changeFollower(): ChangeFollower | undefined {
+    return this.follower;
   }
 
   /** Starts `concurrency` job loops in this process. */
@@ -126,6 +165,15 @@ export class Runtime {
    */
   async startBackground(): Promise<void> {
     await this.services.apiTokens.followRevocations();
+    if (this.config.gatewayRole === 'primary' && this.config.changeLog) {
+      this.heartbeat = new PrimaryHeartbeat(this.db, this.config.changeLogKeepHours);
+      this.heartbeat.start();
+    }
+    await this.follower?.start();
+    await this.replicationMonitor?.start();
+    // A replica's database is read-only: the primary evaluates rules and records gauges, and
+    // tells Discord and Alertmanager; its alarms reach this gateway's subscribers by the log.
+    if (this.config.gatewayRole === 'replica') return;
     await this.services.alarmEngine.start(this.config.alarmEvalMs);
     this.gauges = new PipelineGauges(this.db, this.services.metrics);
     this.gauges.start(this.config.pipelineGaugeMs, {
@@ -182,12 +230,16 @@ export class Runtime {
   }
 
   async close(): Promise<void> {
+    this.heartbeat?.stop();
+    this.replicationMonitor?.stop();
+    await this.follower?.stop();
     await this.services.alarmEngine.stop();
     await this.discord?.stop();
     await this.alertmanager?.stop();
     this.gauges?.stop();
     await this.worker?.stop();
     await this.services.exports.close();
+    await this.journal?.close();
     await this.pubsub.close();
     if (this.db.dataSource.isInitialized) await this.db.dataSource.destroy();
   }

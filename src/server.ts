@@ -24,6 +24,7 @@ import { OperationGuard } from './security/operationGuard';
 import { eventBytesRoutes } from './http/eventBytes';
 import { exportRoutes } from './http/exports';
 import { provenanceRoutes } from './http/provenance';
+import { replicaRefusals } from './http/replicaRefusals';
 import { objectRoutes } from './http/objects';
 import { createLoaders } from './loaders';
 import { logger } from './logger';
@@ -92,7 +93,11 @@ export class GatewayServer {
           ApolloServerPluginCacheControlDisabled(),
           ApolloServerPluginLandingPageDisabled(),
           metrics.apolloPlugin(),
-          apolloGuard(guard, runtime.services.audit),
+          apolloGuard(
+            guard,
+            runtime.services.audit,
+            config.gatewayRole === 'replica' ? config.primaryUrl : undefined,
+          ),
           plainJsonStatusPlugin(),
         ],
       });
@@ -105,7 +110,11 @@ export class GatewayServer {
       app.use(eventBytesRoutes(runtime.services.eventBytes));
       app.use(exportRoutes(schema, authenticator, runtime.services.exports, metrics.recordExport));
       app.use(provenanceRoutes(authenticator, runtime.services.provenance));
-      app.use(alertmanagerRoutes(authenticator, runtime.services.alarms));
+      app.use(
+        config.gatewayRole === 'replica'
+          ? replicaRefusals(config.primaryUrl!)
+          : alertmanagerRoutes(authenticator, runtime.services.alarms),
+      );
       app.use(
         '/graphql',
         express.json({
@@ -151,6 +160,7 @@ export class GatewayServer {
       log.info(
         {
           url: server.url,
+          role: config.gatewayRole,
           database: config.databaseUrl.replace(/\/\/[^@]*@/, '//***@'),
           store: runtime.store.location,
         },

@@ -113,6 +113,20 @@ export interface Config {
   readonly retentionBuffer: 'off' | 'after-cloud' | 'after-tape';
   /** Free cloud copies of raw files of runs older than this many days, when on tape (0: never). */
   readonly retentionCloudDays: number;
+  /** primary: writes, runs workers; replica: serves a read-only MariaDB replica (issue 23). */
+  readonly gatewayRole: 'primary' | 'replica';
+  /** The primary gateway's URL, named to callers whose mutations a replica refuses. */
+  readonly primaryUrl: string | undefined;
+  /** Let a replica gateway start on a writable database (normally refused: it is a mistake). */
+  readonly replicaAllowWritable: boolean;
+  /** Replication lag past which a replica is degraded and raises its lag alarm. */
+  readonly replicaMaxLagSeconds: number;
+  /** Record published changes in the database's change log, so replicas can follow them. */
+  readonly changeLog: boolean;
+  /** How often the change log and the replication state are read. */
+  readonly changePollMs: number;
+  /** Change-log entries older than this many hours are deleted by the primary (0: never). */
+  readonly changeLogKeepHours: number;
 }
 
 function parseRecoParameters(text: string): RecoParameters {
@@ -244,7 +258,30 @@ export function loadConfig(env: Env = process.env): Config {
     retentionCloudDays: reader.int('RETENTION_CLOUD_DAYS', 0, { min: 0, max: 36_500 }),
     alertmanagerUrl: reader.optionalUrl('ALERTMANAGER_URL', ['http:', 'https:']),
     alertmanagerResendMs: reader.int('ALERTMANAGER_RESEND_MS', 60_000, { min: 100 }),
+    gatewayRole: reader.oneOf('GATEWAY_ROLE', 'primary', [
+      'primary',
+      'replica',
+    ]) as Config['gatewayRole'],
+    primaryUrl: reader.optionalUrl('PRIMARY_URL', ['http:', 'https:']),
+    replicaAllowWritable: reader.bool('REPLICA_ALLOW_WRITABLE', false),
+    replicaMaxLagSeconds: reader.int('REPLICA_MAX_LAG_SECONDS', 60, { min: 1 }),
+    changeLog: false,
+    changePollMs: reader.int('CHANGE_POLL_MS', 250, { min: 10, max: 60_000 }),
+    changeLogKeepHours: reader.int('CHANGE_LOG_KEEP_HOURS', 168, { min: 0 }),
   };
+  // On by default where replication exists (MariaDB); a replica always follows the log.
+  config.changeLog = reader.bool('CHANGE_LOG', !config.databaseUrl.startsWith('sqlite:'));
+  if (config.gatewayRole === 'replica') {
+    if (config.databaseUrl.startsWith('sqlite:'))
+      problems.push('GATEWAY_ROLE: a replica gateway needs a MariaDB replica as DATABASE_URL');
+    if (!config.primaryUrl)
+      problems.push(
+        "PRIMARY_URL: required with GATEWAY_ROLE=replica (callers' mutations are sent there)",
+      );
+    config.changeLog = true;
+    config.workers = 0;
+    config.migrateOnStart = false;
+  }
   config.publicUrl = reader.url('PUBLIC_URL', `http://${hostForUrl(config.host)}:${config.port}`, [
     'http:',
     'https:',

@@ -8,6 +8,7 @@ import { Job } from '../entities/Job';
 import type { Runtime } from '../runtime';
 import { FileKind, JobState } from '../schema/enums';
 import { registerPipelineMetrics } from './pipelineMetrics';
+import { registerReplicationMetrics } from './replicationMetrics';
 
 export type ExportOutcome = 'sent' | 'abandoned' | 'refused' | 'failed';
 
@@ -122,6 +123,8 @@ export class GatewayMetrics {
     });
 
     registerPipelineMetrics(this.registry, runtime);
+    if (runtime.replicationMonitor)
+      registerReplicationMetrics(this.registry, runtime.replicationMonitor);
 
     this.graphqlDuration = new Histogram({
       name: 'cygno_graphql_operation_duration_seconds',

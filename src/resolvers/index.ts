@@ -10,6 +10,7 @@ import { EventPreviewResolver, PreviewResolver, RunPreviewResolver } from './Pre
 import { SecurityResolver } from './SecurityResolver';
 import { StorageResolver } from './StorageResolver';
 import { RunResolver } from './RunResolver';
+import { ReplicationResolver } from './ReplicationResolver';
 import {
   ClusterProvenanceResolver,
   FileProvenanceResolver,
@@ -33,4 +34,5 @@ export const RESOLVERS: NonEmptyArray<new () => object> = [
   RunProvenanceResolver,
   ClusterProvenanceResolver,
   FileProvenanceResolver,
+  ReplicationResolver,
 ];

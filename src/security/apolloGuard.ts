@@ -1,6 +1,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { GatewayContext } from '../context';
 import type { AuditService } from '../services/AuditService';
+import { ReadOnlyReplicaError } from '../replication/readOnlyReplicaError';
 import { mutationCalls, type OperationGuard } from './operationGuard';
 
 /**
@@ -11,12 +12,16 @@ import { mutationCalls, type OperationGuard } from './operationGuard';
 export function apolloGuard(
   guard: OperationGuard,
   audit: AuditService,
+  /** On a replica gateway: where mutations must go instead. */
+  primaryUrl?: string,
 ): ApolloServerPlugin<GatewayContext> {
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ schema, document, request, operation, contextValue }) {
           guard.checkShape(schema, document, request.operationName, request.variables);
+          if (operation?.operation === 'mutation' && primaryUrl)
+            throw new ReadOnlyReplicaError(primaryUrl);
           if (operation?.operation === 'mutation')
             await guard.checkMutationRate(contextValue.principal.name);
         },

@@ -22,9 +22,15 @@ export class AuditService {
   constructor(
     private readonly db: Database,
     private readonly maxPageSize: number,
+    /** A replica gateway's database is read-only: its (refused) mutations are logged instead. */
+    private readonly readOnly = false,
   ) {}
 
   async record(entry: AuditRecord): Promise<void> {
+    if (this.readOnly) {
+      log.info({ audit: entry }, 'mutation refused by a read-only replica gateway');
+      return;
+    }
     const clip = (text: string, length: number) => text.slice(0, length);
     try {
       await this.db.write((m) =>

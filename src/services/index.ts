@@ -24,6 +24,7 @@ import { RetentionService } from './RetentionService';
 import { StorageService } from './StorageService';
 import { TapeService } from './TapeService';
 import type { TapeStore } from '../tape';
+import { ReplicationService } from './ReplicationService';
 import { ProvenanceService } from './ProvenanceService';
 import { QualityService } from './QualityService';
 import { RunService } from './RunService';
@@ -53,6 +54,7 @@ export interface Services {
   audit: AuditService;
   previews: PreviewService;
   provenance: ProvenanceService;
+  replication: ReplicationService;
 }
 
 export function createServices(deps: {
@@ -69,6 +71,9 @@ export function createServices(deps: {
   recoVersion: number;
   tape: TapeStore | null;
   retention: { buffer: 'off' | 'after-cloud' | 'after-tape'; cloudDays: number };
+  replication: ReplicationService;
+  /** A replica gateway: its database is read-only (the audit log goes to the logs). */
+  readOnly?: boolean;
 }): Services {
   const { db, queue, pubsub, store, daqBufferDir, maxPageSize } = deps;
   const quality = new QualityService(db);
@@ -100,8 +105,9 @@ export function createServices(deps: {
     alarmEngine: new AlarmEngine(db, alarmRules, alarms, storage),
     metrics: new MetricService(db, pubsub),
     apiTokens: new ApiTokenService(db, pubsub),
-    audit: new AuditService(db, maxPageSize),
+    audit: new AuditService(db, maxPageSize, deps.readOnly),
     previews: new PreviewService(db, store, deps.site),
     provenance: new ProvenanceService(db),
+    replication: deps.replication,
   };
 }

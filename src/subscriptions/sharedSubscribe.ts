@@ -1,4 +1,5 @@
 import {
+  Kind,
   print,
   subscribe,
   type DocumentNode,
@@ -13,6 +14,20 @@ const printed = new WeakMap<DocumentNode, string>();
 
 /** Executions run, results serialized and delivered, subscribers joined: for tests. */
 export const sharedStats = { executions: 0, serializations: 0, deliveries: 0, joined: 0 };
+
+/** Subscriptions each subscriber must have to itself. */
+const UNSHARED_FIELDS = new Set(['changes']);
+
+function subscribesTo(args: ExecutionArgs, fields: ReadonlySet<string>): boolean {
+  return args.document.definitions.some(
+    (definition) =>
+      definition.kind === Kind.OPERATION_DEFINITION &&
+      (args.operationName == null || definition.name?.value === args.operationName) &&
+      definition.selectionSet.selections.some(
+        (selection) => selection.kind === Kind.FIELD && fields.has(selection.name.value),
+      ),
+  );
+}
 
 function subscriptionKey(args: ExecutionArgs): string {
   let text = printed.get(args.document);
@@ -144,6 +159,8 @@ export function sharedSubscriptions(): (
   return async (args) => {
     const delivery = (args.contextValue as GatewayContext | undefined)?.delivery;
     if (!delivery) return subscribe(args); // no socket to write to: nothing to share
+    // A change feed replays history from its own resume point: a late joiner would miss it.
+    if (subscribesTo(args, UNSHARED_FIELDS)) return subscribe(args);
     const key = subscriptionKey(args);
     for (;;) {
       let pending = groups.get(key);

@@ -3,7 +3,12 @@ import { createClient } from 'graphql-ws';
 import { getIntrospectionQuery } from 'graphql';
 import WebSocket from 'ws';
 import { Topic } from '../../src/pubsub';
-import { startTestGateway, type TestGateway } from '../support/gateway';
+import {
+  CHANGE_FEED,
+  startTestGateway,
+  type SubscriptionSource,
+  type TestGateway,
+} from '../support/gateway';
 
 const TOKENS = {
   reader: 'reader-token-0123456789',
@@ -22,6 +27,7 @@ beforeAll(async () => {
       API_TOKENS: Object.entries(TOKENS)
         .map(([role, token]) => `${role}:${token}`)
         .join(','),
+      CHANGE_LOG: 'true',
     },
   });
 });
@@ -76,12 +82,13 @@ const ADMIN_QUERIES: Record<string, string> = {
   apiTokens: `{ apiTokens { id } }`,
   auditLog: `{ auditLog(first: 1) { totalCount } }`,
 };
-const SUBSCRIPTIONS: Record<string, [string, Topic]> = {
+const SUBSCRIPTIONS: Record<string, [string, SubscriptionSource]> = {
   runUpdated: [`subscription { runUpdated { runNumber } }`, Topic.RunUpdated],
   jobUpdated: [`subscription { jobUpdated { id } }`, Topic.JobUpdated],
   eventReconstructed: [`subscription { eventReconstructed { id } }`, Topic.EventReconstructed],
   alarmEvents: [`subscription { alarmEvents { type } }`, Topic.AlarmEvent],
   metricSamples: [`subscription { metricSamples { name } }`, Topic.MetricSample],
+  changes: [`subscription { changes { id } }`, CHANGE_FEED],
 };
 
 async function fieldsOf(type: 'mutationType' | 'subscriptionType'): Promise<string[]> {

@@ -21,6 +21,10 @@ export interface GraphQLResponse<T = any> {
   errors?: Array<{ message: string; extensions?: { code?: string; [key: string]: unknown } }>;
 }
 
+/** The `changes` subscription's "topic": it registers with the change follower, not pub/sub. */
+export const CHANGE_FEED = 'changes' as const;
+export type SubscriptionSource = Topic | typeof CHANGE_FEED;
+
 export interface Subscription<T = any> {
   /** The next event (waits up to timeoutMs). */
   next(timeoutMs?: number): Promise<T>;
@@ -44,7 +48,7 @@ export interface TestGateway {
   subscribe<T = any>(
     query: string,
     variables: Record<string, unknown>,
-    topic: Topic,
+    topic: SubscriptionSource,
     token?: string,
   ): Promise<Subscription<T>>;
   /**
@@ -52,7 +56,7 @@ export interface TestGateway {
    * registered it — sending is not subscribing: the server registers asynchronously. Ends
    * early if `failed` returns something.
    */
-  registered(topic: Topic, send: () => void, failed?: () => unknown): Promise<void>;
+  registered(topic: SubscriptionSource, send: () => void, failed?: () => unknown): Promise<void>;
   /**
    * Opens a subscription socket with these connection params and resolves with how the gateway
    * closed it; `onConnected` runs once the connection has been accepted.
@@ -152,6 +156,14 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       return { status: res.status, data: res.body?.data, errors: res.body?.errors };
     },
     async registered(topic, send, failed) {
+      if (topic === CHANGE_FEED) {
+        const follower = server.runtime.changeFollower;
+        const listening = () => follower?.listenerCount ?? 0;
+        const before = listening();
+        send();
+        await waitFor(() => failed?.() ?? listening() > before, 'the change feed to register');
+        return;
+      }
       const pubsub = server.runtime.pubsub;
       // A new pub/sub listener, or (shared subscriptions, one listener per group) a new member
       // of a group; and a listener whose Redis subscription is confirmed, else the first events
@@ -168,7 +180,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     async subscribe<T>(
       query: string,
       variables: Record<string, unknown>,
-      topic: Topic,
+      topic: SubscriptionSource,
       token?: string,
     ): Promise<Subscription<T>> {
       const received: T[] = [];

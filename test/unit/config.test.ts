@@ -125,4 +125,24 @@ describe('loadConfig', () => {
     expect(loadConfig({ HOST: '0.0.0.0', AUTH_REQUIRED: 'true' }).host).toBe('0.0.0.0');
     expect(problems({ HOST: '0.0.0.0' })[0]).toMatch(/HOST: refusing/);
   });
+
+  it('a replica gateway needs a MariaDB replica and the primary URL, and runs no workers', () => {
+    expect(problems({ GATEWAY_ROLE: 'replica' })).toEqual([
+      'GATEWAY_ROLE: a replica gateway needs a MariaDB replica as DATABASE_URL',
+      "PRIMARY_URL: required with GATEWAY_ROLE=replica (callers' mutations are sent there)",
+    ]);
+    const replica = loadConfig({
+      GATEWAY_ROLE: 'replica',
+      DATABASE_URL: 'mariadb://u:p@cloud-db/cygno',
+      PRIMARY_URL: 'https://lab.example.org',
+      WORKERS: '4',
+      MIGRATE_ON_START: 'true',
+      CHANGE_LOG: 'false',
+    });
+    expect(replica).toMatchObject({ workers: 0, migrateOnStart: false, changeLog: true });
+    expect(problems({ GATEWAY_ROLE: 'standby' })[0]).toMatch(/GATEWAY_ROLE: expected one of/);
+    // The change log is on where replication exists, off on the embedded SQLite default.
+    expect(loadConfig({}).changeLog).toBe(false);
+    expect(loadConfig({ DATABASE_URL: 'mariadb://u:p@db/cygno' }).changeLog).toBe(true);
+  });
 });

@@ -5,6 +5,7 @@ import { EventPreviews1764300000000 } from './1764300000000-EventPreviews';
 import { OpenAlarmKey1764400000000 } from './1764400000000-OpenAlarmKey';
 import { SilenceMirror1764500000000 } from './1764500000000-SilenceMirror';
 import { Reconstructions1764600000000 } from './1764600000000-Reconstructions';
+import { ChangeLog1764700000000 } from './1764700000000-ChangeLog';
 
 /** Every migration, oldest first. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   OpenAlarmKey1764400000000,
   SilenceMirror1764500000000,
   Reconstructions1764600000000,
+  ChangeLog1764700000000,
 ];
