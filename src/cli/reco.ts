@@ -5,8 +5,15 @@ import type { Config } from '../config';
 import { cameraImageOf, squareSide } from '../reco/cameraBank';
 import { ClusterTable } from '../reco/clusterTable';
 import { RunSummary } from '../reco/dq';
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { reconstructReduced } from '../reco/reduction/fromReduced';
+import { REDUCTION_DEFAULTS } from '../reco/reduction/parameters';
+import { readReducedRun, ReducedRunWriter } from '../reco/reduction/reducedRun';
+import { binGridOf } from '../reco/reduction/binGrid';
 import {
   decodePedestalMap,
+  encodePedestalMap,
   PedestalAccumulator,
   RecoInputError,
   type PedestalMap,
@@ -14,14 +21,17 @@ import {
 import { readMidasEvents, type MidasEvent } from '../reco/midas';
 import { ImagePool, reconstructEvents } from '../reco/parallel';
 
-const USAGE = `usage: cygno-gateway reco FILE [--pedestal FILE] [--out FILE.arrow] [--threads N]
+const USAGE = `usage: cygno-gateway reco FILE [--pedestal FILE] [--out FILE.arrow] [--reduced OUT.npz] [--threads N]
 
 Reconstructs the camera images of a MIDAS run file (plain, .gz or .lz4) offline, with the
 gateway's own code and parameters (RECO_PARAMETERS, CAMERA_BANK): the same work as a
 RECONSTRUCT job, for a batch queue or a laptop. --pedestal takes a pedestal map (.bin, as the
 gateway stores them) or a pedestal run (MIDAS), whose map is computed first. --out writes the
-clusters as an Arrow IPC file (pyarrow / pandas.read_feather). Prints the run's DQ metrics as
-JSON; progress goes to stderr.`;
+clusters as an Arrow IPC file (pyarrow / pandas.read_feather). --reduced also writes the run's
+reduced file (regions of interest, REDUCTION parameters; numpy.load reads it). FILE may be a
+reduced file (.npz) instead: it is reconstructed from its regions of interest, against the
+pedestal map it was cut with (its md5 is checked). Prints the run's DQ metrics as JSON;
+progress goes to stderr.`;
 
 /** Progress on stderr: a bar redrawn in place on a terminal, a line every 10% otherwise. */
 class Progress {
@@ -90,6 +100,59 @@ async function pedestalFrom(file: string, cameraBank: string): Promise<PedestalM
   return accumulator.result();
 }
 
+/** The md5 a reduced file records for its pedestal: of the map file, as the gateway stores it. */
+function pedestalMd5(file: string, map: PedestalMap): string {
+  const head = Buffer.alloc(8);
+  const fd = fs.openSync(file, 'r');
+  fs.readSync(fd, head, 0, 8, 0);
+  fs.closeSync(fd);
+  const bytes =
+    head.toString('latin1') === 'CYGPED01' ? fs.readFileSync(file) : encodePedestalMap(map);
+  return createHash('md5').update(bytes).digest('hex');
+}
+
+/** `cygno-gateway reco RUN_roi.npz --pedestal MAP.bin`: a reconstruction from a reduced file. */
+async function recoFromReduced(
+  config: Config,
+  file: string,
+  pedestalFile: string,
+  threads: number,
+  out: string | undefined,
+): Promise<void> {
+  const reduced = readReducedRun(fs.readFileSync(file));
+  const pedestal = await pedestalFrom(pedestalFile, config.cameraBank);
+  const md5 = pedestalMd5(pedestalFile, pedestal);
+  if (reduced.metadata.pedestal.md5 && reduced.metadata.pedestal.md5 !== md5)
+    throw new RecoInputError(
+      `${file} was cut against a pedestal map with md5 ${reduced.metadata.pedestal.md5}; ${pedestalFile} has ${md5}`,
+    );
+  const pool = new ImagePool(pedestal, config.recoParameters, threads);
+  const summary = new RunSummary();
+  const table = new ClusterTable();
+  const progress = new Progress('reco (reduced)', reduced.metadata.events);
+  let done = 0;
+  try {
+    for await (const { event, outcome } of reconstructReduced(
+      reduced,
+      pedestal,
+      config.recoParameters,
+      pool,
+    )) {
+      summary.add(outcome.summary, outcome.clusters, 0);
+      table.add({ run: reduced.metadata.runNumber, event: event.serial }, outcome.clusters);
+      progress.update(++done, `${done} images`);
+    }
+  } finally {
+    await pool.close();
+  }
+  progress.finish(`${summary.imageCount} images, ${table.length} clusters`);
+  if (out) fs.writeFileSync(out, table.toArrowFile());
+  const metrics = summary.metrics({ source: true, fe55: config.fe55 });
+  process.stdout.write(
+    `${JSON.stringify({ file, run: reduced.metadata.runNumber, ...metrics, out: out ?? null }, null, 2)}\n`,
+  );
+}
+
 /** `cygno-gateway reco FILE …` */
 export async function recoCommand(config: Config, argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -98,6 +161,7 @@ export async function recoCommand(config: Config, argv: string[]): Promise<void>
     options: {
       pedestal: { type: 'string' },
       out: { type: 'string' },
+      reduced: { type: 'string' },
       threads: { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -115,8 +179,14 @@ export async function recoCommand(config: Config, argv: string[]): Promise<void>
   if (!Number.isInteger(threads) || threads < 1 || threads > 64)
     throw new Error(`--threads: expected 1 to 64, got "${values.threads}"`);
 
+  if (file.endsWith('.npz')) {
+    if (values.reduced) throw new Error('--reduced: FILE is already a reduced file');
+    return recoFromReduced(config, file, values.pedestal, threads, values.out);
+  }
   const pedestal = await pedestalFrom(values.pedestal, config.cameraBank);
-  const pool = new ImagePool(pedestal, config.recoParameters, threads);
+  const reduction = values.reduced ? (config.reduction ?? REDUCTION_DEFAULTS) : undefined;
+  const reduced = reduction ? new ReducedRunWriter() : undefined;
+  const pool = new ImagePool(pedestal, config.recoParameters, threads, reduction);
   const summary = new RunSummary();
   const table = new ClusterTable();
   const badImages: string[] = [];
@@ -138,6 +208,10 @@ export async function recoCommand(config: Config, argv: string[]): Promise<void>
       } else {
         summary.add(outcome.summary, outcome.clusters, event.time);
         table.add({ run: runNumber, event: event.serial }, outcome.clusters);
+        if (reduced && outcome.roi) {
+          const at = { serial: event.serial, file: path.basename(file), offset: event.offset };
+          reduced.add({ ...at, size: 16 + event.dataSize, summary: outcome.summary }, outcome.roi);
+        }
       }
       const seconds = (performance.now() - started) / 1000;
       progress.update(
@@ -150,6 +224,20 @@ export async function recoCommand(config: Config, argv: string[]): Promise<void>
   }
   progress.finish(`${summary.imageCount} images, ${table.length} clusters`);
   if (values.out) fs.writeFileSync(values.out, table.toArrowFile());
+  if (reduced && reduction && values.reduced) {
+    const parameters = config.recoParameters;
+    const bytes = reduced.finish({
+      runNumber,
+      recoVersion: parameters.version,
+      recoParameters: parameters,
+      reduction,
+      pedestal: { runNumber: null, md5: pedestalMd5(values.pedestal, pedestal) },
+      image: { width: pedestal.width, height: pedestal.height },
+      grid: binGridOf(pedestal, parameters),
+      reference: { nsigma: parameters.nsigma },
+    });
+    fs.writeFileSync(values.reduced, Buffer.concat(bytes));
+  }
   const metrics = summary.metrics({ source: true, fe55: config.fe55 });
   process.stdout.write(
     `${JSON.stringify({ file, run: runNumber, ...metrics, badImageErrors: badImages, out: values.out ?? null }, null, 2)}\n`,

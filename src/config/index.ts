@@ -14,6 +14,11 @@ import {
 } from '../reco/dq';
 import { CYGNO_DEFAULTS, recoParameters, type RecoParameters } from '../reco/image';
 import { parseAlarmRules, type RuleSpec } from './alarmRules';
+import {
+  REDUCTION_DEFAULTS,
+  reductionParameters,
+  type ReductionParameters,
+} from '../reco/reduction/parameters';
 
 /**
  * The gateway's configuration, read from the environment once at start-up and frozen.
@@ -87,6 +92,8 @@ export interface Config {
   readonly urlSigningSecret: string;
   /** Camera reconstruction parameters: CYGNO's defaults with RECO_PARAMETERS (JSON) on top. */
   readonly recoParameters: RecoParameters;
+  /** What each RECONSTRUCT from raw files also keeps as the run's reduced file; null: none. */
+  readonly reduction: ReductionParameters | null;
   /** Reconstruction threads per RECONSTRUCT job (default: every core). */
   readonly recoThreads: number;
   /** The MIDAS bank that holds the camera image. */
@@ -134,6 +141,16 @@ function parseRecoParameters(text: string): RecoParameters {
   if (typeof overrides !== 'object' || overrides === null || Array.isArray(overrides))
     throw new Error('expected a JSON object of reconstruction parameters');
   const result = recoParameters(overrides as Record<string, unknown>);
+  if ('problems' in result) throw new Error(result.problems.join('; '));
+  return result.parameters;
+}
+
+function parseReduction(text: string): ReductionParameters | null {
+  if (text === 'off') return null;
+  const overrides: unknown = text === 'on' ? {} : JSON.parse(text);
+  if (typeof overrides !== 'object' || overrides === null || Array.isArray(overrides))
+    throw new Error('expected off, on or a JSON object of reduction parameters');
+  const result = reductionParameters(overrides as Record<string, unknown>);
   if ('problems' in result) throw new Error(result.problems.join('; '));
   return result.parameters;
 }
@@ -236,6 +253,7 @@ export function loadConfig(env: Env = process.env): Config {
     urlSigningSecret:
       reader.optionalString('URL_SIGNING_SECRET') ?? randomBytes(32).toString('hex'),
     recoParameters: reader.parsed('RECO_PARAMETERS', CYGNO_DEFAULTS, parseRecoParameters),
+    reduction: reader.parsed('REDUCTION', REDUCTION_DEFAULTS, parseReduction),
     recoThreads: reader.int('RECO_THREADS', Math.max(1, os.availableParallelism()), {
       min: 1,
       max: 64,
@@ -269,6 +287,10 @@ export function loadConfig(env: Env = process.env): Config {
     changePollMs: reader.int('CHANGE_POLL_MS', 250, { min: 10, max: 60_000 }),
     changeLogKeepHours: reader.int('CHANGE_LOG_KEEP_HOURS', 168, { min: 0 }),
   };
+  if (config.reduction && config.reduction.marginBins < config.recoParameters.eps + 1)
+    problems.push(
+      `REDUCTION: marginBins ${config.reduction.marginBins} must be at least eps + 1 = ${config.recoParameters.eps + 1} (RECO_PARAMETERS), or reduced files would lose clusters`,
+    );
   // On by default where replication exists (MariaDB); a replica always follows the log.
   config.changeLog = reader.bool('CHANGE_LOG', !config.databaseUrl.startsWith('sqlite:'));
   if (config.gatewayRole === 'replica') {

@@ -332,11 +332,12 @@ export class JobQueue {
   }
 
   /** Runs a finished job again (reconstructRun with force), whatever its outcome was. */
-  async rerun(id: number): Promise<Job> {
-    return this.requeue(id, [JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED]);
+  /** Queues a finished job again (with a new payload when given). */
+  async rerun(id: number, payload?: JsonObject): Promise<Job> {
+    return this.requeue(id, [JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED], payload);
   }
 
-  private async requeue(id: number, from: JobState[]): Promise<Job> {
+  private async requeue(id: number, from: JobState[], payload?: JsonObject): Promise<Job> {
     const job = await this.get(id);
     if (!from.includes(job.state)) {
       throw new ConflictError(
@@ -351,6 +352,7 @@ export class JobQueue {
       finishedAt: null,
       cancelRequested: false,
       lastError: null,
+      ...(payload ? { payload } : {}),
     });
     if (!updated) throw new ConflictError(`job ${id} changed state meanwhile; try again`);
     this.announce([updated]);

@@ -21,6 +21,7 @@ import { Job } from '../entities/Job';
 import { Topic } from '../pubsub';
 import { ClusterConnection, PageArgs } from '../schema/connection';
 import { ClusterFilter } from '../schema/filters';
+import { RecoSource } from '../schema/enums';
 import type { LiveEvent } from './EventResolver';
 import { EVENT_COLUMNS, RUN_COLUMNS } from './projections';
 import { selectsField } from './selection';
@@ -67,9 +68,16 @@ export class RecoResolver {
   reconstructRun(
     @Arg('runNumber', () => Int) runNumber: number,
     @Arg('force', () => Boolean, { nullable: true, defaultValue: false }) force: boolean,
+    @Arg('from', () => RecoSource, {
+      nullable: true,
+      defaultValue: RecoSource.RAW,
+      description:
+        "REDUCED: from the run's reduced file (parameters whose thresholds are not below the reduction's), without reading the raw files.",
+    })
+    from: RecoSource,
     @Ctx() ctx: GatewayContext,
   ): Promise<Job> {
-    return ctx.services.reco.request(runNumber, force);
+    return ctx.services.reco.request(runNumber, force, from);
   }
 
   @Subscription(() => Event, {

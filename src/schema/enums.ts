@@ -31,6 +31,14 @@ export enum FileKind {
   RAW = 'RAW',
   RECO = 'RECO',
   PEDESTAL_MAP = 'PEDESTAL_MAP',
+  /** A run's regions of interest (issue 20): enough to reconstruct again, ~1% of the raw bytes. */
+  REDUCED = 'REDUCED',
+}
+
+/** What a reconstruction reads: the raw MIDAS files, or the run's reduced file. */
+export enum RecoSource {
+  RAW = 'RAW',
+  REDUCED = 'REDUCED',
 }
 
 /** Where the DAQ's buffer copy of a file stands. */
@@ -119,6 +127,10 @@ registerEnumType(RecoStatus, { name: 'RecoStatus' });
 registerEnumType(QualityStatus, { name: 'QualityStatus' });
 registerEnumType(FlagSource, { name: 'FlagSource' });
 registerEnumType(FileKind, { name: 'FileKind' });
+registerEnumType(RecoSource, {
+  name: 'RecoSource',
+  description: "RAW: the MIDAS files; REDUCED: the run's reduced (region-of-interest) file.",
+});
 registerEnumType(LocalState, { name: 'LocalState' });
 registerEnumType(ReplicaState, { name: 'ReplicaState' });
 registerEnumType(TapeState, { name: 'TapeState' });

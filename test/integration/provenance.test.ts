@@ -66,6 +66,7 @@ describe('provenance', () => {
     const [record] = run.reconstructions;
     const raw = run.files.filter((f: { kind: string }) => f.kind === 'RAW');
     const reco = run.files.find((f: { kind: string }) => f.kind === 'RECO');
+    const reduced = run.files.find((f: { kind: string }) => f.kind === 'REDUCED');
     expect(record).toMatchObject({ runNumber: 2, kind: 'RECONSTRUCT', version: 1 });
     expect(record.parametersHash).toBe(
       createHash('sha256').update(canonicalJson(record.parameters)).digest('hex'),
@@ -99,9 +100,12 @@ describe('provenance', () => {
         md5: f.md5,
       })),
     );
+    // The cluster table, and the run's reduced file (REDUCTION is on by default).
     expect(record.outputs).toEqual([
       { fileId: Number(reco.id), name: reco.name, kind: 'RECO', md5: reco.md5 },
+      { fileId: Number(reduced.id), name: reduced.name, kind: 'REDUCED', md5: reduced.md5 },
     ]);
+    expect(reduced.producedBy).toEqual({ id: record.id });
     expect(record.executor).toMatchObject({
       host: expect.any(String),
       threads: expect.any(Number),

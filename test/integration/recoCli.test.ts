@@ -55,6 +55,40 @@ describe('cygno-gateway reco (offline)', () => {
     expect(stderr).toMatch(/reco: done 6 images, \d+ clusters/);
   });
 
+  it('writes the reduced file, and reconstructs from it alone to the same cluster table', async () => {
+    const [full, roi, again] = ['full.arrow', 'run2_roi.npz', 'again.arrow'].map((f) =>
+      path.join(dir, f),
+    );
+    const pedestal = path.join(dir, 'ped.mid.gz');
+    await run([
+      path.join(dir, 'data.mid'),
+      '--pedestal',
+      pedestal,
+      '--out',
+      full,
+      '--reduced',
+      roi,
+    ]);
+    expect(fs.statSync(path.join(dir, 'data.mid')).size / fs.statSync(roi).size).toBeGreaterThan(
+      20,
+    );
+    const { stdout, stderr } = await run([roi, '--pedestal', pedestal, '--out', again]);
+    expect(JSON.parse(stdout)).toMatchObject({ run: 2, images: 6 });
+    expect(stderr).toMatch(/reco \(reduced\): done 6 images/);
+    expect(fs.readFileSync(again).equals(fs.readFileSync(full))).toBe(true);
+    // Against another pedestal map than the one it was cut with: refused.
+    await writeSimulatedRun(path.join(dir, 'ped2.mid'), {
+      runNumber: 3,
+      events: 3,
+      side: 512,
+      pedestal: true,
+      gzip: false,
+    });
+    await expect(run([roi, '--pedestal', path.join(dir, 'ped2.mid')])).rejects.toMatchObject({
+      stderr: expect.stringMatching(/was cut against a pedestal map with md5/),
+    });
+  });
+
   it('says what is missing', async () => {
     await expect(run([path.join(dir, 'data.mid')])).rejects.toMatchObject({
       stderr: expect.stringMatching(/--pedestal is required/),

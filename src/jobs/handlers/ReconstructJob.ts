@@ -3,13 +3,17 @@ import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import type { Database } from '../../db/Database';
 import { readRows } from '../../db/readRows';
+import { DataFile } from '../../entities/DataFile';
 import { Event } from '../../entities/Event';
 import { Job } from '../../entities/Job';
 import { Run } from '../../entities/Run';
-import { ClusterTable } from '../../reco/clusterTable';
-import { RunSummary, type Fe55Options } from '../../reco/dq';
+import type { Fe55Options } from '../../reco/dq';
 import { RecoInputError, type ImageReconstruction, type RecoParameters } from '../../reco/image';
 import { ImagePool, reconstructEvents } from '../../reco/parallel';
+import { reconstructReduced } from '../../reco/reduction/fromReduced';
+import type { ReductionParameters } from '../../reco/reduction/parameters';
+import { readReducedRun, ReducedRunWriter, type ReducedRun } from '../../reco/reduction/reducedRun';
+import { binGridOf } from '../../reco/reduction/binGrid';
 import { Topic, type PubSub } from '../../pubsub';
 import {
   FileKind,
@@ -17,17 +21,20 @@ import {
   JobKind,
   JobState,
   QualityStatus,
+  RecoSource,
   RecoStatus,
+  ReplicaState,
 } from '../../schema/enums';
 import type { DqService } from '../../services/DqService';
 import type { PedestalService } from '../../services/PedestalService';
 import type { PreviewService } from '../../services/PreviewService';
 import { executorOf, provenanceFile } from '../../provenance/record';
 import { PreviewSampler } from './PreviewSampler';
+import { RecoSink } from './recoSink';
 import type { QualityService } from '../../services/QualityService';
 import type { RunService } from '../../services/RunService';
-import { derivedKey } from '../../services/derivedFiles';
-import { clearResults, writeResults, type EventResult } from '../../services/recoResults';
+import { derivedKey, type DerivedFile } from '../../services/derivedFiles';
+import { clearResults } from '../../services/recoResults';
 import { storedEvents } from '../../services/runEvents';
 import type { ObjectStore } from '../../storage/ObjectStore';
 import { DeferJobError, PermanentJobError } from '../errors';
@@ -48,13 +55,26 @@ export interface ReconstructOptions {
   fe55: Fe55Options;
   /** How long a run waits before looking again for its pedestal map. */
   pedestalWaitMs: number;
+  /** Region-of-interest files made from raw reconstructions; null: none. */
+  reduction: ReductionParameters | null;
   /** A preview for the console at most this often (the first image always gets one). */
   previewEveryMs: number;
   previewRebin: number;
 }
 
-/** Events whose results are written per database round trip. */
-const WRITE_BATCH = 200;
+interface EventIndex {
+  byOffset: Map<string, Event>;
+  cameraEvents: number;
+}
+
+/** What one source of images was: the pedestal used, the files read, the reduced file made. */
+interface SourceRead {
+  source: RecoSource;
+  pedestalRun: Run;
+  pedestalFile: DataFile;
+  inputs: DataFile[];
+  reduced?: Omit<DerivedFile, 'runId' | 'name'>;
+}
 
 /**
  * RECONSTRUCT: the camera images of a data run, streamed from the object store, reconstructed
@@ -87,64 +107,23 @@ export class ReconstructJob implements JobHandler {
   private async reconstruct(run: Run, context: JobContext): Promise<JobOutcome> {
     const startedAt = new Date();
     const version = context.job.version;
-    const { map, pedestalRun, pedestalFile } = await this.pedestalFor(run);
-    const files = await rawFilesToRead(this.db, run);
     const index = await this.eventIndex(run.id);
     await this.db.write((m) => clearResults(m, run.id, version));
+    const sink = new RecoSink(this.db, run, version, (event, outcome) =>
+      this.publishLive(run, event, outcome, version),
+    );
+    const read =
+      context.job.payload?.source === RecoSource.REDUCED
+        ? await this.fromReduced(run, context, index, sink)
+        : await this.fromRaw(run, context, index, sink);
+    await sink.flush();
 
-    const summary = new RunSummary();
-    const table = new ClusterTable();
-    const badImages: string[] = [];
-    let batch: EventResult[] = [];
-    let done = 0;
-    const flush = async () => {
-      const results = batch;
-      batch = [];
-      await this.db.write((m) => writeResults(m, run.id, version, results));
-    };
-
-    const pool = new ImagePool(map, this.options.parameters, this.options.threads);
-    const previews = new PreviewSampler<unknown>(map, this.options);
-    try {
-      const events = storedEvents(this.store, files, context.signal);
-      for await (const { item, event, outcome } of reconstructEvents(
-        events,
-        pool,
-        this.options.cameraBank,
-        (item, image) => previews.offer(item, image),
-      )) {
-        context.progress(Math.min(0.97, ++done / Math.max(1, index.cameraEvents)));
-        if (outcome instanceof RecoInputError) {
-          previews.take(item);
-          summary.addBadImage();
-          badImages.push(outcome.message);
-          continue;
-        }
-        const indexed = index.byOffset.get(`${item.file.id}:${event.offset}`);
-        if (!indexed) {
-          throw new PermanentJobError(
-            `run ${run.runNumber}: event at offset ${event.offset} of ${item.file.name} is not in the event index; ingest the run again`,
-          );
-        }
-        summary.add(outcome.summary, outcome.clusters, event.time);
-        table.add({ run: run.runNumber, event: event.serial }, outcome.clusters);
-        batch.push({ eventId: indexed.id, summary: outcome.summary, clusters: outcome.clusters });
-        const preview = previews.take(item);
-        if (preview) await this.previews.save(run, indexed.id, preview);
-        this.publishLive(run, indexed, outcome, context.job.version);
-        if (batch.length >= WRITE_BATCH) await flush();
-      }
-      await flush();
-    } finally {
-      await pool.close();
-    }
-
-    const arrow = table.toArrowFile();
+    const arrow = sink.table.toArrowFile();
     const key = derivedKey(this.options.site, 'reco', run.runNumber, `_v${version}_clusters.arrow`);
     await this.store.put(key, Readable.from([Buffer.from(arrow)]), arrow.length);
     const metrics = {
-      ...summary.metrics({ source: isSourceRun(run), fe55: this.options.fe55 }),
-      pedestalRun: pedestalRun.runNumber,
+      ...sink.summary.metrics({ source: isSourceRun(run), fe55: this.options.fe55 }),
+      pedestalRun: read.pedestalRun.runNumber,
     };
     return finishReconstruction(
       { runs: this.runs, dq: this.dq },
@@ -158,20 +137,27 @@ export class ReconstructJob implements JobHandler {
           sizeBytes: arrow.length,
           md5: createHash('md5').update(arrow).digest('hex'),
         },
+        extraOutputs: read.reduced ? [read.reduced] : [],
         metrics,
         setBy: 'reconstruction',
-        result: { clustersFile: key, ...metrics, badImages: badImages.slice(0, 5) },
+        result: {
+          clustersFile: key,
+          ...(read.reduced ? { reducedFile: read.reduced.objectKey } : {}),
+          source: read.source,
+          ...metrics,
+          badImages: sink.badImages.slice(0, 5),
+        },
         provenance: {
           kind: JobKind.RECONSTRUCT,
           version,
           parameters: { ...this.options.parameters, cameraBank: this.options.cameraBank },
-          pedestal: { runNumber: pedestalRun.runNumber, md5: pedestalFile.md5 },
-          inputs: files.map(provenanceFile),
+          pedestal: { runNumber: read.pedestalRun.runNumber, md5: read.pedestalFile.md5 },
+          inputs: read.inputs.map(provenanceFile),
           executor: executorOf(context.job, this.options.threads),
           startedAt,
         },
         also: async (manager) => {
-          if (summary.imageCount === 0 && badImages.length === 0) {
+          if (sink.summary.imageCount === 0 && sink.badImages.length === 0) {
             await this.quality.add(manager, {
               runId: run.id,
               subsystem: 'camera',
@@ -185,6 +171,163 @@ export class ReconstructJob implements JobHandler {
         },
       },
     );
+  }
+
+  /**
+   * The camera images of the raw files, streamed from the object store and reconstructed on
+   * every core; with REDUCTION on, each image's region of interest goes into the run's reduced
+   * file, uploaded once the run is done.
+   */
+  private async fromRaw(
+    run: Run,
+    context: JobContext,
+    index: EventIndex,
+    sink: RecoSink,
+  ): Promise<SourceRead> {
+    const { map, pedestalRun, pedestalFile } = await this.pedestalFor(run);
+    const files = await rawFilesToRead(this.db, run);
+    const reduction = this.options.reduction;
+    const reduced = reduction ? new ReducedRunWriter() : undefined;
+    const pool = new ImagePool(
+      map,
+      this.options.parameters,
+      this.options.threads,
+      reduction ?? undefined,
+    );
+    const previews = new PreviewSampler<unknown>(map, this.options);
+    let done = 0;
+    try {
+      const events = storedEvents(this.store, files, context.signal);
+      for await (const { item, event, outcome } of reconstructEvents(
+        events,
+        pool,
+        this.options.cameraBank,
+        (item, image) => previews.offer(item, image),
+      )) {
+        context.progress(Math.min(0.97, ++done / Math.max(1, index.cameraEvents)));
+        if (outcome instanceof RecoInputError) {
+          previews.take(item);
+          sink.bad(outcome.message);
+          continue;
+        }
+        const indexed = index.byOffset.get(`${item.file.id}:${event.offset}`);
+        if (!indexed) {
+          throw new PermanentJobError(
+            `run ${run.runNumber}: event at offset ${event.offset} of ${item.file.name} is not in the event index; ingest the run again`,
+          );
+        }
+        if (reduced && outcome.roi) {
+          const { serial, sizeBytes: size } = indexed;
+          const at = { serial, file: item.file.name, offset: event.offset, size };
+          reduced.add({ ...at, summary: outcome.summary }, outcome.roi);
+        }
+        await sink.add(indexed, outcome, event.time);
+        const preview = previews.take(item);
+        if (preview) await this.previews.save(run, indexed.id, preview);
+      }
+    } finally {
+      await pool.close();
+    }
+    const read: SourceRead = { source: RecoSource.RAW, pedestalRun, pedestalFile, inputs: files };
+    if (reduced && reduction && reduced.events > 0) {
+      const bytes = reduced.finish({
+        runNumber: run.runNumber,
+        recoVersion: context.job.version,
+        recoParameters: this.options.parameters,
+        reduction,
+        pedestal: { runNumber: pedestalRun.runNumber, md5: pedestalFile.md5 },
+        image: { width: map.width, height: map.height },
+        grid: binGridOf(map, this.options.parameters),
+        reference: { nsigma: this.options.parameters.nsigma },
+      });
+      read.reduced = await this.upload(run, context.job.version, bytes);
+    }
+    return read;
+  }
+
+  /**
+   * The run's reduced file instead of its raw ones (raw files may be on tape only): each event
+   * must be the one the index holds (file, offset and size), the pedestal map the one the file
+   * was cut against (md5), and the parameters within what the reduction kept.
+   */
+  private async fromReduced(
+    run: Run,
+    context: JobContext,
+    index: EventIndex,
+    sink: RecoSink,
+  ): Promise<SourceRead> {
+    const file = await this.db.manager.findOne(DataFile, {
+      where: { runId: run.id, kind: FileKind.REDUCED, cloudState: ReplicaState.AVAILABLE },
+      order: { id: 'DESC' },
+    });
+    if (!file?.objectKey)
+      throw new PermanentJobError(`run ${run.runNumber}: no reduced file in the object store`);
+    const chunks: Buffer[] = [];
+    for await (const chunk of await this.store.get(file.objectKey)) chunks.push(chunk as Buffer);
+    let reducedRun: ReducedRun;
+    try {
+      reducedRun = readReducedRun(Buffer.concat(chunks));
+    } catch (error) {
+      throw new PermanentJobError(
+        `run ${run.runNumber}: ${file.name}: ${(error as Error).message}`,
+      );
+    }
+    const { metadata } = reducedRun;
+    const pedestalRun =
+      metadata.pedestal.runNumber === null
+        ? null
+        : await this.db.manager.findOneBy(Run, { runNumber: metadata.pedestal.runNumber });
+    const pedestalFile = pedestalRun && (await this.pedestals.mapFileOf(pedestalRun.id));
+    if (!pedestalRun || !pedestalFile || pedestalFile.md5 !== metadata.pedestal.md5)
+      throw new PermanentJobError(
+        `run ${run.runNumber}: the pedestal map ${file.name} was cut against (run ${metadata.pedestal.runNumber}, md5 ${metadata.pedestal.md5}) is not in the object store any more; reconstruct from the raw files`,
+      );
+    const map = await this.pedestals.load(pedestalFile);
+    const rawIds = new Map(
+      (await this.db.manager.find(DataFile, { where: { runId: run.id, kind: FileKind.RAW } })).map(
+        (raw) => [raw.name, raw.id],
+      ),
+    );
+    const pool = new ImagePool(map, this.options.parameters, this.options.threads);
+    let done = 0;
+    try {
+      for await (const { event, outcome } of reconstructReduced(
+        reducedRun,
+        map,
+        this.options.parameters,
+        pool,
+      )) {
+        context.signal?.throwIfAborted();
+        context.progress(Math.min(0.97, ++done / Math.max(1, metadata.events)));
+        const indexed = index.byOffset.get(`${rawIds.get(event.file)}:${event.offset}`);
+        if (!indexed || indexed.sizeBytes !== event.size || indexed.serial !== event.serial)
+          throw new PermanentJobError(
+            `run ${run.runNumber}: event ${event.serial} of ${file.name} (${event.file} at ${event.offset}) is not the indexed event there; reconstruct from the raw files`,
+          );
+        await sink.add(indexed, outcome, new Date(indexed.timestamp).getTime() / 1000);
+      }
+    } catch (error) {
+      if (error instanceof RecoInputError) throw new PermanentJobError(error.message);
+      throw error;
+    } finally {
+      await pool.close();
+    }
+    return { source: RecoSource.REDUCED, pedestalRun, pedestalFile, inputs: [file] };
+  }
+
+  private async upload(run: Run, version: number, bytes: Buffer[]) {
+    const key = derivedKey(this.options.site, 'reco', run.runNumber, `_v${version}_roi.npz`);
+    const sizeBytes = bytes.reduce((sum, b) => sum + b.length, 0);
+    const md5 = createHash('md5');
+    for (const b of bytes) md5.update(b);
+    await this.store.put(key, Readable.from(bytes), sizeBytes);
+    return {
+      kind: FileKind.REDUCED,
+      bucket: this.store.bucket,
+      objectKey: key,
+      sizeBytes,
+      md5: md5.digest('hex'),
+    };
   }
 
   /** The live event display: the event with its clusters, before they reach the database. */
@@ -242,7 +385,7 @@ export class ReconstructJob implements JobHandler {
   }
 
   /** The run's indexed events, found by (file, offset) as the reader meets them. */
-  private async eventIndex(runId: number) {
+  private async eventIndex(runId: number): Promise<EventIndex> {
     const events = await readRows(
       this.db.manager.createQueryBuilder(Event, 'event').where('event.runId = :runId', { runId }),
     );

@@ -64,6 +64,7 @@ export function createHandlerRegistry(deps: {
         previewEveryMs: config.previewEveryMs,
         previewRebin: config.previewRebin,
         parameters: config.recoParameters,
+        reduction: config.reduction,
         threads: config.recoThreads,
         fe55: config.fe55,
         pedestalWaitMs: Math.max(1000, config.jobPollMs * 2),

@@ -74,6 +74,8 @@ export function finishReconstruction(
     run: Run;
     version: number;
     output: Omit<DerivedFile, 'runId' | 'name'>;
+    /** More outputs recorded with it (the run's reduced file). */
+    extraOutputs?: ReadonlyArray<Omit<DerivedFile, 'runId' | 'name'>>;
     metrics: Readonly<Record<string, number | null>>;
     setBy: string;
     result: Record<string, unknown>;
@@ -87,11 +89,13 @@ export function finishReconstruction(
   return {
     result: step.result,
     commit: async (manager) => {
-      const name = output.objectKey.slice(output.objectKey.lastIndexOf('/') + 1);
-      const fileId = await recordDerivedFile(manager, { ...output, runId: run.id, name });
-      await recordReconstruction(manager, run, step.provenance, [
-        { fileId, name, kind: output.kind, md5: output.md5 },
-      ]);
+      const recorded = [];
+      for (const file of [output, ...(step.extraOutputs ?? [])]) {
+        const name = file.objectKey.slice(file.objectKey.lastIndexOf('/') + 1);
+        const fileId = await recordDerivedFile(manager, { ...file, runId: run.id, name });
+        recorded.push({ fileId, name, kind: file.kind, md5: file.md5 });
+      }
+      await recordReconstruction(manager, run, step.provenance, recorded);
       alarms = await deps.dq.record(manager, run, step.version, step.metrics, step.setBy);
       await step.also?.(manager);
       await manager.update(Run, run.id, { recoStatus: RecoStatus.DONE });

@@ -3,6 +3,8 @@ import { RecoInputError } from './errors';
 import { clusterFeatures, type ClusterFeatures, type ClusterRegion } from './features';
 import type { RecoParameters, Window } from './parameters';
 import type { PedestalMap } from './pedestal';
+import type { ReductionParameters } from '../reduction/parameters';
+import { referenceLevels, roiBins, roiPixels, type RoiImage } from '../reduction/roi';
 
 /** Per-image numbers (the event summary). */
 export interface ImageSummary {
@@ -20,6 +22,8 @@ export interface ImageSummary {
 export interface ImageReconstruction {
   summary: ImageSummary;
   clusters: ClusterFeatures[];
+  /** The region of interest a reduced file keeps (asked for with reduction parameters). */
+  roi?: RoiImage;
 }
 
 /**
@@ -51,6 +55,7 @@ const RMS_ROW_STRIDE = 8;
 const thresholdCache = new WeakMap<Float32Array, Map<number, Float32Array>>();
 const cutCache = new WeakMap<Float32Array, Map<number, CutMap>>();
 const meanSumCache = new WeakMap<Float32Array, Map<string, number>>();
+const referenceCache = new WeakMap<Float32Array, Map<number, Uint16Array>>();
 
 function cached<K extends object, V>(
   cache: WeakMap<K, Map<number | string, V>>,
@@ -99,6 +104,13 @@ function cuts(pedestal: PedestalMap, nsigma: number): CutMap {
     for (let i = 0; i < exact.length; i++) offset[i] = Math.min(CUT_OVERFLOW, exact[i] - base);
     return { base, offset, exact };
   });
+}
+
+/** Reference levels of the reduced image for these thresholds (see `referenceLevels`). */
+export function pedestalReference(pedestal: PedestalMap, nsigma: number): Uint16Array {
+  return cached(referenceCache, pedestal.mean, nsigma, () =>
+    referenceLevels(pedestal.mean, cuts(pedestal, nsigma).exact),
+  );
 }
 
 /** Sum of the pedestal means over the window. */
@@ -150,6 +162,8 @@ export function reconstructImage(
   image: Uint16Array,
   pedestal: PedestalMap,
   parameters: RecoParameters,
+  /** Also cut out the region of interest for a reduced file (none for a spark). */
+  reduction?: ReductionParameters,
 ): ImageReconstruction {
   checkImage(image, pedestal);
   const { width, height, mean } = pedestal;
@@ -219,7 +233,10 @@ export function reconstructImage(
     hotPixels: hot,
     spark: imageMean > parameters.sparkMean,
   };
-  if (summary.spark) return { summary, clusters: [] };
+  if (summary.spark)
+    return reduction
+      ? { summary, clusters: [], roi: { bins: new Int32Array(0), pixels: new Int16Array(0) } }
+      : { summary, clusters: [] };
 
   const points = medianPoints(rebinned, binsWide, binsHigh, parameters.pointThreshold);
   const weights = new Float32Array(points.length);
@@ -234,6 +251,24 @@ export function reconstructImage(
 
   const source = { image, width, mean, threshold, cimax };
   const clusters: ClusterFeatures[] = [];
+  let roi: RoiImage | undefined;
+  if (reduction) {
+    const grid = {
+      rebin,
+      binsWide,
+      binsHigh,
+      x0: window.xMin,
+      y0: window.yMin,
+      x1: window.xMax,
+      y1: window.yMax,
+      width,
+    };
+    const bins = roiBins(rebinned, regions, grid, reduction, scratch.bytes(rebinned.length));
+    roi = {
+      bins,
+      pixels: roiPixels(image, pedestalReference(pedestal, parameters.nsigma), bins, grid),
+    };
+  }
   for (const { bins, coreBins } of regions) {
     const region: ClusterRegion = {
       bins,
@@ -248,7 +283,7 @@ export function reconstructImage(
     const features = clusterFeatures(region, source, parameters.minHits, parameters.adcPerKeV);
     if (features) clusters.push(features);
   }
-  return { summary, clusters };
+  return roi ? { summary, clusters, roi } : { summary, clusters };
 }
 
 /**

@@ -2,6 +2,7 @@ import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { builtScript } from './builtScript';
 import { RecoInputError } from '../image/errors';
+import type { ReductionParameters } from '../reduction/parameters';
 import type { RecoParameters } from '../image/parameters';
 import { sharePedestalMap, type PedestalMap } from '../image/pedestal';
 import type { ImageReconstruction } from '../image/reconstruct';
@@ -38,12 +39,18 @@ export class ImagePool {
   /** Size of the buffers `reconstruct` copies into; buffers coming back at that size are reused. */
   private copyBytes = 0;
 
-  constructor(pedestal: PedestalMap, parameters: RecoParameters, threads = defaultThreads()) {
+  constructor(
+    pedestal: PedestalMap,
+    parameters: RecoParameters,
+    threads = defaultThreads(),
+    /** Each result also carries the image's region of interest (for a reduced file). */
+    reduction?: ReductionParameters,
+  ) {
     const shared = sharePedestalMap(pedestal);
     const script = builtScript(__dirname, 'imageWorker');
     this.slots = Array.from({ length: Math.max(1, threads) }, () => {
       const slot: Slot = {
-        worker: new Worker(script, { workerData: { pedestal: shared, parameters } }),
+        worker: new Worker(script, { workerData: { pedestal: shared, parameters, reduction } }),
         busy: 0,
         pending: new Map(),
       };
