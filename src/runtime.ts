@@ -122,7 +122,11 @@ export class Runtime {
         dqBands: config.dqBands,
         recoVersion: config.recoParameters.version,
         tape: createTapeStore(config.tapeUrl, config.tapeTokenFile),
-        retention: { buffer: config.retentionBuffer, cloudDays: config.retentionCloudDays },
+        retention: {
+          buffer: config.retentionBuffer,
+          cloudDays: config.retentionCloudDays,
+          cloudRaw: config.retentionCloudRaw,
+        },
         replication: new ReplicationService(config.gatewayRole, follower, monitor),
         readOnly: replica,
       });

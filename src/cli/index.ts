@@ -28,7 +28,8 @@ commands:
   reco FILE        reconstruct a MIDAS run file offline (--pedestal FILE [--out FILE.arrow]
                    [--threads N]; --help for more)
   retention        free buffer and cloud copies that have verified replicas elsewhere
-                   (RETENTION_BUFFER, RETENTION_CLOUD_DAYS; --dry-run lists what and why)
+                   (RETENTION_BUFFER, RETENTION_CLOUD_DAYS, RETENTION_CLOUD_RAW;
+                   --dry-run lists what and why)
   discord-bot      forward the gateway's alarm events to a Discord webhook (--help for more)
   token ACTION     create, list or revoke API tokens kept in the database (--help for more)
   subscribe QUERY  print each event of a GraphQL subscription as a JSON line

@@ -5,9 +5,11 @@ import type { RetentionCandidate } from '../services/RetentionService';
 
 const USAGE = `usage: cygno-gateway retention [--dry-run]
 
-Frees buffer files and cloud copies as RETENTION_BUFFER (off | after-cloud | after-tape) and
-RETENTION_CLOUD_DAYS (0: never) allow — only where a verified replica remains — and records
-every deletion with its reason on the file. --dry-run lists what would be freed and why.`;
+Frees buffer files and cloud copies as RETENTION_BUFFER (off | after-cloud | after-tape),
+RETENTION_CLOUD_DAYS (0: never) and RETENTION_CLOUD_RAW (keep | when-reduced: a raw file's
+cloud copy once its run's reduced file is stored and its tape copy verified) allow — only where
+a verified replica remains — and records every deletion with its reason on the file.
+--dry-run lists what would be freed and why.`;
 
 function line(c: RetentionCandidate, verb: string): string {
   const size = c.sizeBytes == null ? '' : ` ${(c.sizeBytes / 1e6).toFixed(1)} MB`;
@@ -24,9 +26,13 @@ export async function retentionCommand(config: Config, argv: string[]): Promise<
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  if (config.retentionBuffer === 'off' && config.retentionCloudDays === 0) {
+  if (
+    config.retentionBuffer === 'off' &&
+    config.retentionCloudDays === 0 &&
+    config.retentionCloudRaw === 'keep'
+  ) {
     process.stdout.write(
-      'retention is off (RETENTION_BUFFER=off, RETENTION_CLOUD_DAYS=0): nothing to do\n',
+      'retention is off (RETENTION_BUFFER=off, RETENTION_CLOUD_DAYS=0, RETENTION_CLOUD_RAW=keep): nothing to do\n',
     );
     return;
   }

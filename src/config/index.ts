@@ -120,6 +120,8 @@ export interface Config {
   readonly retentionBuffer: 'off' | 'after-cloud' | 'after-tape';
   /** Free cloud copies of raw files of runs older than this many days, when on tape (0: never). */
   readonly retentionCloudDays: number;
+  /** when-reduced: free a raw file's cloud copy once its run's reduced file is stored and it is on tape. */
+  readonly retentionCloudRaw: 'keep' | 'when-reduced';
   /** primary: writes, runs workers; replica: serves a read-only MariaDB replica (issue 23). */
   readonly gatewayRole: 'primary' | 'replica';
   /** The primary gateway's URL, named to callers whose mutations a replica refuses. */
@@ -274,6 +276,10 @@ export function loadConfig(env: Env = process.env): Config {
       'after-tape',
     ]) as Config['retentionBuffer'],
     retentionCloudDays: reader.int('RETENTION_CLOUD_DAYS', 0, { min: 0, max: 36_500 }),
+    retentionCloudRaw: reader.oneOf('RETENTION_CLOUD_RAW', 'keep', [
+      'keep',
+      'when-reduced',
+    ]) as Config['retentionCloudRaw'],
     alertmanagerUrl: reader.optionalUrl('ALERTMANAGER_URL', ['http:', 'https:']),
     alertmanagerResendMs: reader.int('ALERTMANAGER_RESEND_MS', 60_000, { min: 100 }),
     gatewayRole: reader.oneOf('GATEWAY_ROLE', 'primary', [

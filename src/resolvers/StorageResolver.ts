@@ -24,12 +24,13 @@ export class StorageResolver {
   })
   async storageSummary(@Ctx() ctx: GatewayContext): Promise<StorageSummary> {
     const storage = ctx.services.storage;
-    const [locations, backlog, oldestRunNotOnTape] = await Promise.all([
+    const [locations, cloudByKind, backlog, oldestRunNotOnTape] = await Promise.all([
       storage.locations(),
+      storage.cloudByKind(),
       storage.backlog(),
       storage.oldestRunNotOnTape(),
     ]);
-    return { locations, backlog, oldestRunNotOnTape, generatedAt: new Date() };
+    return { locations, cloudByKind, backlog, oldestRunNotOnTape, generatedAt: new Date() };
   }
 
   @Authorized(Role.SHIFTER)

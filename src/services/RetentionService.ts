@@ -15,6 +15,12 @@ export interface RetentionPolicy {
   buffer: 'off' | 'after-cloud' | 'after-tape';
   /** Cloud copies of raw files of runs older than this (days) go, when on tape; 0: never. */
   cloudDays: number;
+  /**
+   * when-reduced: the cloud copy of a raw file goes once its run's reduced file is on the
+   * cloud store and the raw file's tape copy is verified (reconstructions then read the reduced
+   * file; the raw bytes come back by recall). keep (default): not for that reason.
+   */
+  cloudRaw?: 'keep' | 'when-reduced';
   /** The DAQ buffer: buffer files are deleted only from inside it, never through a link. */
   bufferDir: string;
 }
@@ -99,7 +105,8 @@ export class RetentionService {
 
   private async candidates(manager: EntityManager, now: Date): Promise<RetentionCandidate[]> {
     const out: RetentionCandidate[] = [];
-    if (this.policy.buffer === 'off' && this.policy.cloudDays === 0) return out;
+    const whenReduced = this.policy.cloudRaw === 'when-reduced';
+    if (this.policy.buffer === 'off' && this.policy.cloudDays === 0 && !whenReduced) return out;
     const files = await manager.find(DataFile, {
       where: { kind: FileKind.RAW, cloudState: ReplicaState.AVAILABLE },
       order: { id: 'ASC' },
@@ -120,6 +127,19 @@ export class RetentionService {
               state: TapeState.ON_TAPE,
             })
           ).map((c) => [c.fileId, c])
+        : [],
+    );
+    const reducedByRun = new Map(
+      whenReduced
+        ? (
+            await manager.findBy(DataFile, {
+              runId: In([...runs.keys()]),
+              kind: FileKind.REDUCED,
+              cloudState: ReplicaState.AVAILABLE,
+            })
+          )
+            .filter((reduced) => reduced.md5)
+            .map((reduced) => [reduced.runId, reduced])
         : [],
     );
     const cutoff = new Date(now.getTime() - this.policy.cloudDays * DAY_MS);
@@ -148,11 +168,18 @@ export class RetentionService {
           });
       }
       const old = run.stoppedAt && run.stoppedAt < cutoff;
+      const reduced = reducedByRun.get(file.runId);
       if (this.policy.cloudDays > 0 && old && verifiedTape) {
         out.push({
           ...base,
           location: 'CLOUD',
           reason: `cloud copy freed: run stopped ${run.stoppedAt!.toISOString()}, older than ${this.policy.cloudDays} days; ${tapeWhy}`,
+        });
+      } else if (reduced && verifiedTape) {
+        out.push({
+          ...base,
+          location: 'CLOUD',
+          reason: `cloud copy freed: the run's reduced file ${reduced.name} (md5 ${reduced.md5}) is on the cloud store; ${tapeWhy}`,
         });
       }
     }

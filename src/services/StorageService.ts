@@ -3,7 +3,7 @@ import { DataFile } from '../entities/DataFile';
 import { Job } from '../entities/Job';
 import { Run } from '../entities/Run';
 import { TapeCopy } from '../entities/TapeCopy';
-import { FileKind, JobKind, JobState, RunState, TapeState } from '../schema/enums';
+import { FileKind, JobKind, JobState, ReplicaState, RunState, TapeState } from '../schema/enums';
 
 export interface LocationCount {
   location: 'BUFFER' | 'CLOUD' | 'TAPE';
@@ -60,6 +60,21 @@ export class StorageService {
       ...(await byState('CLOUD', await files('cloudState'))),
       ...(await byState('TAPE', tape)),
     ];
+  }
+
+  /** Files and bytes available on the cloud store, by kind: raw against reduced, and the rest. */
+  async cloudByKind(): Promise<Array<{ kind: FileKind; files: number; bytes: number }>> {
+    const rows: Array<{ kind: FileKind; files: string | number; bytes: string | number | null }> =
+      await this.db.manager
+        .createQueryBuilder(DataFile, 'file')
+        .select('file.kind', 'kind')
+        .addSelect('COUNT(*)', 'files')
+        .addSelect('SUM(file.sizeBytes)', 'bytes')
+        .where('file.cloudState = :available', { available: ReplicaState.AVAILABLE })
+        .groupBy('file.kind')
+        .orderBy('file.kind', 'ASC')
+        .getRawMany();
+    return rows.map((r) => ({ kind: r.kind, files: Number(r.files), bytes: Number(r.bytes ?? 0) }));
   }
 
   async backlog(): Promise<Backlog[]> {

@@ -70,7 +70,11 @@ export function createServices(deps: {
   dqBands: readonly DqBand[];
   recoVersion: number;
   tape: TapeStore | null;
-  retention: { buffer: 'off' | 'after-cloud' | 'after-tape'; cloudDays: number };
+  retention: {
+    buffer: 'off' | 'after-cloud' | 'after-tape';
+    cloudDays: number;
+    cloudRaw: 'keep' | 'when-reduced';
+  };
   replication: ReplicationService;
   /** A replica gateway: its database is read-only (the audit log goes to the logs). */
   readOnly?: boolean;

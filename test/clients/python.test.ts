@@ -79,7 +79,7 @@ describe('the Python client', () => {
           resolve({ code: error ? Number(error.code ?? 1) : 0, output: `${stdout}${stderr}` }),
       ),
     );
-    expect(result.output).toMatch(/Ran 16 tests/);
+    expect(result.output).toMatch(/Ran 17 tests/);
     expect(result.code, result.output).toBe(0);
   }, 150_000);
 });

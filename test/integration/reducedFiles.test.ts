@@ -2,6 +2,7 @@ import { tableFromIPC } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simulateDaq } from '../../src/cli/simulate';
 import { readReducedRun } from '../../src/reco/reduction/reducedRun';
+import { RetentionService } from '../../src/services/RetentionService';
 import { startTestGateway, type TestGateway } from '../support/gateway';
 import { waitFor } from '../support/wait';
 
@@ -79,9 +80,38 @@ describe('reduced files', () => {
     expect(before.serial.length).toBeGreaterThan(6);
     const data = await run(2);
     const reduced = data.files.find((f: { kind: string }) => f.kind === 'REDUCED');
-    // The raw file leaves the object store (as retention does once it is on tape).
+    // Retention (RETENTION_CLOUD_RAW=when-reduced) frees the raw file's cloud copy once its
+    // tape copy is verified: the run has its reduced file. The pedestal run keeps its raw file.
+    const { runtime } = gw.server;
+    const retention = new RetentionService(runtime.db, runtime.store, runtime.services.tape.tape, {
+      buffer: 'off',
+      cloudDays: 0,
+      cloudRaw: 'when-reduced',
+      bufferDir: gw.bufferDir,
+    });
+    await waitFor(async () => (await retention.plan()).length > 0, 'the raw file on tape', 30_000);
+    const freed = await retention.apply('test');
+    expect(freed).toEqual([
+      expect.objectContaining({
+        runNumber: 2,
+        location: 'CLOUD',
+        reason: expect.stringContaining(`the run's reduced file ${reduced.name}`),
+      }),
+    ]);
     for (const f of data.files.filter((f: { kind: string }) => f.kind === 'RAW'))
-      await gw.server.runtime.store.delete(f.objectKey);
+      await expect(runtime.store.stat(f.objectKey)).resolves.toBeNull();
+    const summary = (await gw.gql(`{ storageSummary { cloudByKind { kind files bytes } } }`)).data
+      .storageSummary.cloudByKind;
+    expect(summary.map((k: { kind: string }) => k.kind)).toEqual([
+      'PEDESTAL_MAP',
+      'RAW',
+      'RECO',
+      'REDUCED',
+    ]);
+    expect(summary.find((k: { kind: string }) => k.kind === 'REDUCED')).toMatchObject({
+      files: 1,
+      bytes: Number(reduced.sizeBytes),
+    });
 
     const queued = await gw.gql(`mutation { reconstructRun(runNumber: 2, from: REDUCED) { id } }`);
     expect(queued.errors).toBeUndefined();

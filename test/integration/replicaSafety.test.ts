@@ -19,6 +19,9 @@ import {
   TapeState,
 } from '../../src/schema/enums';
 import { RetentionService } from '../../src/services/RetentionService';
+import { recordDerivedFile } from '../../src/services/derivedFiles';
+import { Run } from '../../src/entities/Run';
+import { Readable } from 'node:stream';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { drainJobs } from '../support/drainJobs';
 import { testRedisPrefix } from '../support/gateway';
@@ -39,10 +42,12 @@ type Step =
   | { op: 'tapeUp' }
   | { op: 'corruptNextPut' }
   | { op: 'retryFailed' }
+  | { op: 'reduce'; run: number }
   | {
       op: 'retention';
       buffer: 'off' | 'after-cloud' | 'after-tape';
       cloudDays: number;
+      cloudRaw: 'keep' | 'when-reduced';
       ageDays: number;
     }
   | { op: 'recall'; run: number }
@@ -61,8 +66,10 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     op: fc.constant('retention' as const),
     buffer: fc.constantFrom('off' as const, 'after-cloud' as const, 'after-tape' as const),
     cloudDays: fc.constantFrom(0, 1, 30),
+    cloudRaw: fc.constantFrom('keep' as const, 'when-reduced' as const),
     ageDays: fc.constantFrom(0, 2, 60),
   }),
+  fc.constantFrom(...RUNS).map((run) => ({ op: 'reduce' as const, run })),
   fc.constantFrom(...RUNS).map((run) => ({ op: 'recall' as const, run })),
   fc.constant({ op: 'restart' as const }),
 );
@@ -140,6 +147,26 @@ class Scenario {
         for (const job of failed) await runtime.queue.retry(job.id);
         return;
       }
+      case 'reduce': {
+        // What RECONSTRUCT leaves when REDUCTION is on: the run's reduced file on the cloud store.
+        const run = await runtime.db.manager.findOneBy(Run, { runNumber: s.run });
+        if (!run) return;
+        const bytes = Buffer.from(`regions of interest of run ${s.run}`);
+        const objectKey = `LNGS/reco/run${String(s.run).padStart(5, '0')}_v1_roi.npz`;
+        await runtime.store.put(objectKey, Readable.from([bytes]), bytes.length);
+        await runtime.db.transaction((m) =>
+          recordDerivedFile(m, {
+            runId: run.id,
+            name: objectKey.slice(objectKey.lastIndexOf('/') + 1),
+            kind: FileKind.REDUCED,
+            bucket: runtime.store.bucket,
+            objectKey,
+            sizeBytes: bytes.length,
+            md5: md5(bytes),
+          }),
+        );
+        return;
+      }
       case 'retention': {
         const retention = new RetentionService(
           runtime.db,
@@ -148,6 +175,7 @@ class Scenario {
           {
             buffer: s.buffer,
             cloudDays: s.cloudDays,
+            cloudRaw: s.cloudRaw,
             bufferDir: path.join(this.dir, 'buffer'),
           },
         );
@@ -252,6 +280,34 @@ describe('replica safety (property-based)', () => {
         {
           numRuns: Number(process.env.PROPERTY_RUNS ?? 60),
           seed: Number(process.env.PROPERTY_SEED ?? 20261125),
+          // Always tried: a reduced run whose buffer and cloud copies both qualify for freeing
+          // before any tape copy exists (when-reduced must wait for the tape).
+          examples: [
+            [
+              [
+                { op: 'ingest', run: 1 },
+                [
+                  { op: 'reduce', run: 1 },
+                  {
+                    op: 'retention',
+                    buffer: 'after-cloud',
+                    cloudDays: 0,
+                    cloudRaw: 'when-reduced',
+                    ageDays: 0,
+                  },
+                  { op: 'copy' },
+                  {
+                    op: 'retention',
+                    buffer: 'after-tape',
+                    cloudDays: 0,
+                    cloudRaw: 'when-reduced',
+                    ageDays: 0,
+                  },
+                  { op: 'recall', run: 1 },
+                ],
+              ],
+            ],
+          ],
         },
       );
     },

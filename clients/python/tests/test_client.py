@@ -201,6 +201,25 @@ class ClientTest(unittest.TestCase):
             self.gw.event_bytes(2, 10_000)
         self.assertEqual(caught.exception.code, "NOT_FOUND")
 
+    def test_reduced_file_opens_with_numpy_and_holds_the_raw_pixels(self):
+        reduced = self.gw.reduced(2)
+        self.assertEqual(reduced.metadata["runNumber"], 2)
+        events = reduced.events()
+        self.assertEqual(list(events["serial"]), list(self.gw.events(2)["serial"]))
+        serial = int(events["serial"].iloc[-1])
+        y, x, raw = reduced.raw_pixels(serial, *self.gw.pedestal_map(2))
+        self.assertGreater(len(raw), 0)
+        # The kept pixels are the camera's own values, exactly.
+        image = self.gw.image(2, serial)
+        numpy.testing.assert_array_equal(raw, image[y, x].astype(numpy.int64))
+        picture = reduced.image(serial)
+        self.assertEqual(picture.shape, (256, 256))
+        self.assertEqual(int(numpy.isfinite(picture).sum()), len(raw))
+        # Every cluster of the event lies in what was kept.
+        clusters = self.gw.clusters(run_number_from=2, run_number_to=2)
+        for _, cluster in clusters[clusters["serial"] == serial].iterrows():
+            self.assertTrue(numpy.isfinite(picture[int(cluster["yMin"]), int(cluster["xMin"])]))
+
     def test_errors_carry_the_gateway_code(self):
         with self.assertRaises(GatewayError) as caught:
             self.gw.query("{ runs(first: 100000) { totalCount } }")
