@@ -136,6 +136,15 @@ describe('a million-row export', () => {
   }, 60_000);
 
   it('fails an export whose thread dies, instead of leaving the client waiting, and goes on', async () => {
+    // The pool's threads (private: this is a fault only a test provokes). Both must be idle, so
+    // that this export takes them (a thread still closing the last test's export would leave
+    // it one, or none, and the thread killed below might not be this export's).
+    const pool = (
+      gw.server.runtime.services.exports as unknown as {
+        threads: { all: Set<Worker>; idle: Worker[] };
+      }
+    ).threads;
+    await waitFor(() => pool.idle.length === 2, 'both export threads idle', 15_000);
     const { req, res } = await open(gw.url, '/export/clusters.csv?columns=id,integral');
     expect(res.statusCode).toBe(200);
     const cut = new Promise<string>((resolve) => {
@@ -148,12 +157,9 @@ describe('a million-row export', () => {
     // ahead with most runs still to read — then one of them dies.
     res.pause();
     await new Promise((resolve) => setTimeout(resolve, 300));
-    // The pool's threads (private: this is a fault only a test provokes).
-    const threads = (
-      gw.server.runtime.services.exports as unknown as { threads: { all: Set<Worker> } }
-    ).threads.all;
-    expect(threads.size).toBe(2);
-    await [...threads][0].terminate();
+    const busy = [...pool.all].filter((worker) => !pool.idle.includes(worker));
+    expect(busy).toHaveLength(2);
+    await busy[0].terminate();
     res.resume();
     expect(await cut).not.toBe('ended');
     req.destroy();

@@ -87,6 +87,18 @@ describe('cygno-gateway reco (offline)', () => {
     await expect(run([roi, '--pedestal', path.join(dir, 'ped2.mid')])).rejects.toMatchObject({
       stderr: expect.stringMatching(/was cut against a pedestal map with md5/),
     });
+    // Truncated (a copy cut short): refused, naming what is wrong.
+    const cut = path.join(dir, 'cut_roi.npz');
+    fs.writeFileSync(cut, fs.readFileSync(roi).subarray(0, 5000));
+    await expect(run([cut, '--pedestal', pedestal])).rejects.toMatchObject({
+      stderr: expect.stringMatching(/not a readable reduced file/),
+    });
+    // Parameters whose thresholds are below the reduction's: refused, naming them.
+    await expect(
+      promisify(execFile)(process.execPath, [CLI, 'reco', roi, '--pedestal', pedestal], {
+        env: { PATH: process.env.PATH, LOG_LEVEL: 'silent', RECO_PARAMETERS: '{"nsigma": 1.0}' },
+      }),
+    ).rejects.toMatchObject({ stderr: expect.stringMatching(/nsigma 1 is below the file's 1.3/) });
   });
 
   it('says what is missing', async () => {

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { tableFromIPC } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simulateDaq } from '../../src/cli/simulate';
@@ -124,7 +125,29 @@ describe('reduced files', () => {
     expect(await clusterTable(2)).toEqual(before);
   }, 120_000);
 
-  it('refuse what they cannot do, saying why', async () => {
+  it('refuse what they cannot do, saying why, and overwrite nothing', async () => {
+    const before = await clusterTable(2);
+    const { store } = gw.server.runtime;
+    const reduced = (await run(2)).files.find((f: { kind: string }) => f.kind === 'REDUCED');
+    // A truncated reduced file: the job fails naming it; the run's clusters stay as they were.
+    const chunks: Buffer[] = [];
+    for await (const chunk of await store.get(reduced.objectKey)) chunks.push(chunk as Buffer);
+    const whole = Buffer.concat(chunks);
+    const half = whole.subarray(0, whole.length >> 1);
+    await store.put(reduced.objectKey, Readable.from([half]), half.length);
+    await gw.gql(`mutation { reconstructRun(runNumber: 2, from: REDUCED, force: true) { id } }`);
+    const failed = await waitFor(
+      async () =>
+        (await run(2)).jobs.find(
+          (j: { kind: string; state: string }) => j.kind === 'RECONSTRUCT' && j.state === 'FAILED',
+        ),
+      'the job to fail',
+      30_000,
+    );
+    expect(failed.lastError).toMatch(/run00002_v1_roi\.npz: not a readable reduced file/);
+    expect(await clusterTable(2)).toEqual(before);
+    await store.put(reduced.objectKey, Readable.from([whole]), whole.length);
+
     const pedestal = await gw.gql(
       `mutation { reconstructRun(runNumber: 1, from: REDUCED) { id } }`,
     );

@@ -10,7 +10,7 @@ import { Run } from '../../entities/Run';
 import type { Fe55Options } from '../../reco/dq';
 import { RecoInputError, type ImageReconstruction, type RecoParameters } from '../../reco/image';
 import { ImagePool, reconstructEvents } from '../../reco/parallel';
-import { reconstructReduced } from '../../reco/reduction/fromReduced';
+import { checkReducible, reconstructReduced } from '../../reco/reduction/fromReduced';
 import type { ReductionParameters } from '../../reco/reduction/parameters';
 import { readReducedRun, ReducedRunWriter, type ReducedRun } from '../../reco/reduction/reducedRun';
 import { binGridOf } from '../../reco/reduction/binGrid';
@@ -108,7 +108,6 @@ export class ReconstructJob implements JobHandler {
     const startedAt = new Date();
     const version = context.job.version;
     const index = await this.eventIndex(run.id);
-    await this.db.write((m) => clearResults(m, run.id, version));
     const sink = new RecoSink(this.db, run, version, (event, outcome) =>
       this.publishLive(run, event, outcome, version),
     );
@@ -186,6 +185,7 @@ export class ReconstructJob implements JobHandler {
   ): Promise<SourceRead> {
     const { map, pedestalRun, pedestalFile } = await this.pedestalFor(run);
     const files = await rawFilesToRead(this.db, run);
+    await this.clear(run, context);
     const reduction = this.options.reduction;
     const reduced = reduction ? new ReducedRunWriter() : undefined;
     const pool = new ImagePool(
@@ -283,6 +283,13 @@ export class ReconstructJob implements JobHandler {
         `run ${run.runNumber}: the pedestal map ${file.name} was cut against (run ${metadata.pedestal.runNumber}, md5 ${metadata.pedestal.md5}) is not in the object store any more; reconstruct from the raw files`,
       );
     const map = await this.pedestals.load(pedestalFile);
+    try {
+      checkReducible(metadata, this.options.parameters, map);
+    } catch (error) {
+      throw new PermanentJobError((error as Error).message);
+    }
+    // Only now, with everything checked: a refused reduced file overwrites nothing.
+    await this.clear(run, context);
     const rawIds = new Map(
       (await this.db.manager.find(DataFile, { where: { runId: run.id, kind: FileKind.RAW } })).map(
         (raw) => [raw.name, raw.id],
@@ -313,6 +320,11 @@ export class ReconstructJob implements JobHandler {
       await pool.close();
     }
     return { source: RecoSource.REDUCED, pedestalRun, pedestalFile, inputs: [file] };
+  }
+
+  /** A new attempt first clears what an earlier one of the same version wrote. */
+  private async clear(run: Run, context: JobContext): Promise<void> {
+    await this.db.write((m) => clearResults(m, run.id, context.job.version));
   }
 
   private async upload(run: Run, version: number, bytes: Buffer[]) {
