@@ -1,19 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { decodeNpy, NpzWriter, readZip } from '../../src/reco/reduction/npz';
+import zlib from 'node:zlib';
+import {
+  crc32Combine,
+  decodeNpy,
+  NpzWriter,
+  readZip,
+  StreamedArray,
+} from '../../src/reco/reduction/npz';
 
 describe('npz (reduced files)', () => {
   it('writes members that read back, byte for byte the same each time', () => {
     const write = () => {
       const writer = new NpzWriter();
       writer.addArray('serial', Uint32Array.from([0, 1, 7]));
-      writer.addPieces(
-        'pixels',
-        [Int16Array.from([1, -2]), Int16Array.from([3, 4, 5])],
-        Int16Array,
-      );
+      const pixels = new StreamedArray(Int16Array);
+      pixels.append(Int16Array.from([1, -2]));
+      pixels.append(Int16Array.from([3, 4, 5]));
+      writer.addStreamed('pixels', pixels);
       writer.addArray('spark', Uint8Array.from([1, 0, 1]), true);
       writer.addArray('offset', BigInt64Array.from([5n, 1n << 40n]));
-      writer.addPieces('empty', [], Int32Array);
+      writer.addStreamed('empty', new StreamedArray(Int32Array));
       writer.addJson('metadata.json', { run: 42 });
       return Buffer.concat(writer.finish());
     };
@@ -42,5 +48,19 @@ describe('npz (reduced files)', () => {
     const corrupt = Buffer.from(file);
     corrupt[40] ^= 0xff;
     expect(() => readZip(corrupt)).toThrow(/CRC|invalid|incorrect/i);
+  });
+
+  it("combines CRCs as zlib's crc32_combine does", () => {
+    for (const [a, b] of [
+      ['header', 'pixels of one event'],
+      ['', 'x'],
+      ['x', ''],
+      ['a'.repeat(1000), 'b'.repeat(70_000)],
+    ]) {
+      const [ba, bb] = [Buffer.from(a), Buffer.from(b)];
+      expect(crc32Combine(zlib.crc32(ba), zlib.crc32(bb), bb.length)).toBe(
+        zlib.crc32(Buffer.concat([ba, bb])),
+      );
+    }
   });
 });

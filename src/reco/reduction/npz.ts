@@ -49,6 +49,62 @@ export function encodeNpy(array: NpyArray, bool = false): Buffer[] {
   return [npyHeader(dtypeOf(array, bool), array.length), bytesOf(array)];
 }
 
+/**
+ * A one-dimensional array written piece by piece, each piece deflated as it comes (and then
+ * dropped): a run's pixels never sit in memory uncompressed. Pieces are independent deflate
+ * segments ended by a sync flush, so they join into one valid stream.
+ */
+export class StreamedArray {
+  readonly segments: Buffer[] = [];
+  crc = 0;
+  bytes = 0;
+  length = 0;
+
+  constructor(readonly Type: new (length: number) => NpyArray) {}
+
+  append(array: NpyArray): void {
+    if (array.length === 0) return;
+    const bytes = bytesOf(array);
+    this.crc = zlib.crc32(bytes, this.crc);
+    this.bytes += bytes.length;
+    this.length += array.length;
+    this.segments.push(zlib.deflateRawSync(bytes, { level: 6, finishFlush: SYNC }));
+  }
+}
+
+const SYNC = zlib.constants.Z_SYNC_FLUSH;
+
+/** zlib's crc32_combine: the CRC of A+B from those of A and B and B's length. */
+export function crc32Combine(crcA: number, crcB: number, lengthB: number): number {
+  if (lengthB <= 0) return crcA >>> 0;
+  const times = (matrix: Uint32Array, vector: number) => {
+    let sum = 0;
+    for (let i = 0; vector !== 0; i++, vector >>>= 1) if (vector & 1) sum ^= matrix[i];
+    return sum >>> 0;
+  };
+  const square = (target: Uint32Array, matrix: Uint32Array) => {
+    for (let n = 0; n < 32; n++) target[n] = times(matrix, matrix[n]);
+  };
+  const even = new Uint32Array(32);
+  const odd = new Uint32Array(32);
+  odd[0] = 0xedb88320; // the CRC-32 polynomial: the operator for one zero bit
+  for (let n = 1, row = 1; n < 32; n++, row <<= 1) odd[n] = row >>> 0;
+  square(even, odd); // two zero bits
+  square(odd, even); // four
+  let crc = crcA >>> 0;
+  let length = lengthB;
+  do {
+    square(even, odd); // applies len2's next bit: one more byte's worth of zeros, doubled
+    if (length % 2 === 1) crc = times(even, crc);
+    length = Math.floor(length / 2);
+    if (length === 0) break;
+    square(odd, even);
+    if (length % 2 === 1) crc = times(odd, crc);
+    length = Math.floor(length / 2);
+  } while (length !== 0);
+  return (crc ^ crcB) >>> 0;
+}
+
 interface Member {
   name: string;
   crc: number;
@@ -72,10 +128,16 @@ export class NpzWriter {
     this.add(`${name}.npy`, encodeNpy(array, bool));
   }
 
-  /** An array given as consecutive pieces (written as one member, never joined in memory). */
-  addPieces(name: string, pieces: NpyArray[], Type: new (length: number) => NpyArray): void {
-    const length = pieces.reduce((sum, piece) => sum + piece.length, 0);
-    this.add(`${name}.npy`, [npyHeader(dtypeOf(Type, false), length), ...pieces.map(bytesOf)]);
+  /** A streamed array: its header, then its pre-deflated segments, then the final block. */
+  addStreamed(name: string, array: StreamedArray): void {
+    const header = npyHeader(dtypeOf(array.Type, false), array.length);
+    const data = Buffer.concat([
+      zlib.deflateRawSync(header, { level: 6, finishFlush: SYNC }),
+      ...array.segments,
+      zlib.deflateRawSync(Buffer.alloc(0)),
+    ]);
+    const crc = crc32Combine(zlib.crc32(header), array.crc, array.bytes);
+    this.addDeflated(`${name}.npy`, crc, header.length + array.bytes, data);
   }
 
   addJson(name: string, value: unknown): void {
@@ -119,12 +181,13 @@ export class NpzWriter {
     if (size > ZIP32_LIMIT) throw new Error(`${name}: over 4 GB, not supported`);
     let crc = 0;
     for (const piece of pieces) crc = zlib.crc32(piece, crc);
-    const data = zlib.deflateRawSync(
-      pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, size),
-      {
-        level: 6,
-      },
-    );
+    const joined = pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, size);
+    this.addDeflated(name, crc, size, zlib.deflateRawSync(joined, { level: 6 }));
+  }
+
+  private addDeflated(name: string, crc: number, size: number, data: Buffer): void {
+    if (size > ZIP32_LIMIT || data.length > ZIP32_LIMIT)
+      throw new Error(`${name}: over 4 GB, not supported`);
     const nameBytes = Buffer.from(name, 'utf8');
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);

@@ -1,6 +1,6 @@
 import type { ImageSummary } from '../image/reconstruct';
 import type { RecoParameters } from '../image/parameters';
-import { decodeNpy, NpzWriter, readZip, type NpyArray } from './npz';
+import { decodeNpy, NpzWriter, readZip, StreamedArray, type NpyArray } from './npz';
 import type { ReductionParameters } from './parameters';
 import type { BinGrid, RoiImage } from './roi';
 
@@ -51,8 +51,9 @@ export class ReducedRunWriter {
   private readonly offsets: bigint[] = [];
   private readonly sizes: number[] = [];
   private readonly summaries: ImageSummary[] = [];
-  private readonly bins: Int32Array[] = [];
-  private readonly pixels: Int16Array[] = [];
+  // Deflated as each event comes: the run's kept pixels never sit in memory uncompressed.
+  private readonly bins = new StreamedArray(Int32Array);
+  private readonly pixels = new StreamedArray(Int16Array);
   private readonly binStart = [0];
   private readonly pixelStart = [0];
   private readonly files: string[] = [];
@@ -65,8 +66,8 @@ export class ReducedRunWriter {
     this.offsets.push(BigInt(event.offset));
     this.sizes.push(event.size);
     this.summaries.push(event.summary);
-    this.bins.push(roi.bins);
-    this.pixels.push(roi.pixels);
+    this.bins.append(roi.bins);
+    this.pixels.append(roi.pixels);
     this.binStart.push(this.binStart[this.binStart.length - 1] + roi.bins.length);
     this.pixelStart.push(this.pixelStart[this.pixelStart.length - 1] + roi.pixels.length);
   }
@@ -114,8 +115,8 @@ export class ReducedRunWriter {
     );
     npz.addArray('bin_start', BigInt64Array.from(this.binStart, BigInt));
     npz.addArray('pixel_start', BigInt64Array.from(this.pixelStart, BigInt));
-    npz.addPieces('bins', this.bins, Int32Array);
-    npz.addPieces('pixels', this.pixels, Int16Array);
+    npz.addStreamed('bins', this.bins);
+    npz.addStreamed('pixels', this.pixels);
     const full: ReducedMetadata = {
       format: REDUCED_FORMAT,
       formatVersion: REDUCED_FORMAT_VERSION,
