@@ -1,9 +1,8 @@
-import { createClient, type Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { PrimaryHeartbeat } from '../../src/replication/primaryHeartbeat';
 import { startTestGateway, type TestGateway } from '../support/gateway';
 import { smallMidasRun } from '../support/midasFixtures';
+import { followChanges, type ChangeFeed } from '../support/changeFeed';
 import { waitFor } from '../support/wait';
 
 // The change log on one gateway (SQLite by default, MariaDB in the services run): what replica
@@ -11,55 +10,24 @@ import { waitFor } from '../support/wait';
 
 let gw: TestGateway;
 let off: TestGateway;
-const clients: Client[] = [];
 
 beforeAll(async () => {
   gw = await startTestGateway({ env: { CHANGE_LOG: 'true', CHANGE_POLL_MS: '50' } });
   off = await startTestGateway({ env: { CHANGE_LOG: 'false' } });
 });
 afterAll(async () => {
-  await Promise.all(clients.map((client) => client.dispose()));
+  for (const feed of feeds) feed.close();
   await gw?.close();
   await off?.close();
 });
 
-interface Feed {
-  received: Array<{ id: string; topic: string; run: { runNumber: number } | null }>;
-  errors: Array<{ message: string; extensions?: Record<string, unknown> }>;
-}
-
+const feeds: ChangeFeed[] = [];
 async function follow(
   target: TestGateway,
   variables: { after?: string; topics?: string[] },
-): Promise<Feed> {
-  const feed: Feed = { received: [], errors: [] };
-  const follower = target.server.runtime.changeFollower;
-  const before = follower?.listenerCount ?? 0;
-  const client = createClient({
-    url: `${target.url.replace('http', 'ws')}/graphql`,
-    webSocketImpl: WebSocket,
-    retryAttempts: 0,
-  });
-  clients.push(client);
-  client.subscribe(
-    {
-      query: `subscription($after: ID, $topics: [ChangeTopic!]) { changes(after: $after, topics: $topics) {
-        id topic at run { runNumber state } job { kind state } } }`,
-      variables,
-    },
-    {
-      next: (value) => {
-        if (value.errors) feed.errors.push(...(value.errors as Feed['errors']));
-        else feed.received.push((value.data as { changes: Feed['received'][0] }).changes);
-      },
-      error: (error) => feed.errors.push(error as Feed['errors'][0]),
-      complete: () => undefined,
-    },
-  );
-  await waitFor(
-    () => feed.errors.length > 0 || (follower?.listenerCount ?? 0) > before,
-    'the subscription to register',
-  );
+): Promise<ChangeFeed> {
+  const feed = await followChanges(target, variables);
+  feeds.push(feed);
   return feed;
 }
 

@@ -1,9 +1,8 @@
-import { createClient, type Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { Topic } from '../../src/pubsub';
 import { Severity } from '../../src/schema/enums';
 import { launchChromium } from '../support/browser';
+import { followChanges, type ChangeFeed } from '../support/changeFeed';
 import { startTestGateway, type TestGateway } from '../support/gateway';
 import { startReplicationPair, type ReplicationPair } from '../support/mariadbReplication';
 import { smallMidasRun } from '../support/midasFixtures';
@@ -20,7 +19,7 @@ const keep = { drop: async () => undefined };
 let pair: ReplicationPair;
 let primary: TestGateway;
 let replica: TestGateway;
-const clients: Client[] = [];
+const feeds: ChangeFeed[] = [];
 
 beforeAll(async () => {
   pair = await startReplicationPair();
@@ -41,51 +40,14 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await Promise.all(clients.map((client) => client.dispose()));
+  for (const feed of feeds) feed.close();
   await replica?.close();
   await primary?.close();
   await pair?.stop();
 }, 60_000);
 
 const CLOSE_RUN = `mutation($input: CloseRunInput!) { closeRun(input: $input) { runNumber } }`;
-const CHANGES = `subscription($after: ID) { changes(after: $after) {
-  id topic run { runNumber state } job { id kind state runNumber } alarmEvent { type alarm { name } }
-} }`;
 const LAG = `{ replicationLag { role status seconds newestChangeId ioRunning sqlRunning lastError primaryUrl } }`;
-
-interface ChangeFeed {
-  received: Array<{ id: string; topic: string; run?: { runNumber: number; state: string } }>;
-  errors: unknown[];
-}
-
-/** A `changes` subscription on a gateway, registered with its follower before it returns. */
-async function followChanges(gw: TestGateway, after?: string): Promise<ChangeFeed> {
-  const feed: ChangeFeed = { received: [], errors: [] };
-  const follower = gw.server.runtime.changeFollower!;
-  const before = follower.listenerCount;
-  const client = createClient({
-    url: `${gw.url.replace('http', 'ws')}/graphql`,
-    webSocketImpl: WebSocket,
-    retryAttempts: 0,
-  });
-  clients.push(client);
-  client.subscribe(
-    { query: CHANGES, variables: { after } },
-    {
-      next: (value) => {
-        if (value.errors) feed.errors.push(...value.errors);
-        else feed.received.push((value.data as { changes: ChangeFeed['received'][0] }).changes);
-      },
-      error: (error) => feed.errors.push(error),
-      complete: () => undefined,
-    },
-  );
-  await waitFor(
-    () => feed.errors.length > 0 || follower.listenerCount > before,
-    'the changes subscription to register',
-  );
-  return feed;
-}
 
 async function closeRunWithFile(runNumber: number): Promise<void> {
   const name = `run${String(runNumber).padStart(5, '0')}.mid`;
@@ -162,6 +124,7 @@ describe('a primary gateway and a read-only replica gateway on MariaDB replicati
     );
     const start = newest!;
     const feed = await followChanges(replica);
+    feeds.push(feed);
     const alarms = await replica.subscribe(
       `subscription { alarmEvents { type alarm { name severity } } }`,
       {},
@@ -270,11 +233,13 @@ describe('a primary gateway and a read-only replica gateway on MariaDB replicati
   it('a subscriber that reconnects with the last id it saw gets what it missed; an unknown or too old id is refused', async () => {
     const all = await primaryChangeIds(0);
     const lastSeen = all[all.length - 10];
-    const resumed = await followChanges(replica, String(lastSeen));
+    const resumed = await followChanges(replica, { after: String(lastSeen) });
+    feeds.push(resumed);
     await waitFor(() => resumed.received.length >= 9, 'the missed changes to be replayed');
     expect(resumed.received.map((c) => Number(c.id))).toEqual(all.slice(-9));
 
-    const unknown = await followChanges(replica, String(all[all.length - 1] + 1000));
+    const unknown = await followChanges(replica, { after: String(all[all.length - 1] + 1000) });
+    feeds.push(unknown);
     await waitFor(() => unknown.errors.length > 0, 'the refusal');
     expect(unknown.errors[0]).toMatchObject({
       extensions: { code: 'CHANGE_ID_UNAVAILABLE', reason: 'UNKNOWN' },
@@ -283,7 +248,8 @@ describe('a primary gateway and a read-only replica gateway on MariaDB replicati
     // The primary trims its log (CHANGE_LOG_KEEP_HOURS); the trim replicates.
     await pair.primary.sql('DELETE FROM cygno.change_log WHERE id <= ?', [all[5]]);
     await pair.caughtUp();
-    const tooOld = await followChanges(replica, String(all[1]));
+    const tooOld = await followChanges(replica, { after: String(all[1]) });
+    feeds.push(tooOld);
     await waitFor(() => tooOld.errors.length > 0, 'the refusal');
     expect(tooOld.errors[0]).toMatchObject({
       extensions: { code: 'CHANGE_ID_UNAVAILABLE', reason: 'TOO_OLD' },
