@@ -21,7 +21,7 @@ import { UrlSigner } from './storage/signedUrls';
 import { ChangeJournal } from './replication/changeJournal';
 import { ChangeFollower } from './replication/changeFollower';
 import { PrimaryHeartbeat } from './replication/primaryHeartbeat';
-import { ReplicationMonitor } from './replication/replicationMonitor';
+import { REPLICA_ALARM_SOURCE, ReplicationMonitor } from './replication/replicationMonitor';
 import { checkReplicaDatabase } from './replication/replicaStartup';
 import { ReplicationService } from './services/ReplicationService';
 
@@ -177,7 +177,24 @@ export class Runtime {
     await this.replicationMonitor?.start();
     // A replica's database is read-only: the primary evaluates rules and records gauges, and
     // tells Discord and Alertmanager; its alarms reach this gateway's subscribers by the log.
-    if (this.config.gatewayRole === 'replica') return;
+    // What a replica pushes to Alertmanager is its own alarms (lag, diverged), held in memory.
+    if (this.config.gatewayRole === 'replica') {
+      const monitor = this.replicationMonitor;
+      if (this.config.alertmanagerUrl && monitor) {
+        this.alertmanager = new AlertmanagerPusher(
+          this.config.alertmanagerUrl,
+          this.pubsub,
+          async () => monitor.openAlarms(),
+          {
+            resendMs: this.config.alertmanagerResendMs,
+            publicUrl: this.config.publicUrl,
+            accept: (alarm) => alarm.source === REPLICA_ALARM_SOURCE,
+          },
+        );
+        await this.alertmanager.start();
+      }
+      return;
+    }
     await this.services.alarmEngine.start(this.config.alarmEvalMs);
     this.gauges = new PipelineGauges(this.db, this.services.metrics);
     this.gauges.start(this.config.pipelineGaugeMs, {

@@ -15,6 +15,8 @@ export interface PushOptions {
   resendMs: number;
   /** Where the console is, for the alerts' generatorURL. */
   publicUrl: string;
+  /** Which alarms this gateway pushes (a replica: only its own; default: all but Alertmanager's). */
+  accept?: (alarm: Alarm) => boolean;
 }
 
 interface AlarmEvent {
@@ -112,6 +114,7 @@ export class AlertmanagerPusher {
   private enqueue(alarms: Alarm[]): void {
     for (const alarm of alarms) {
       if (alarm.source === ALERTMANAGER_SOURCE) continue; // it came from there: no loop
+      if (this.options.accept && !this.options.accept(alarm)) continue;
       this.pending.set(alarm.id, alarm); // the newest state of each alarm
     }
     if (this.pending.size > 0) this.schedule(50);

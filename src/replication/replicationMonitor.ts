@@ -1,3 +1,4 @@
+import os from 'node:os';
 import type { Database } from '../db/Database';
 import type { Alarm } from '../entities/Alarm';
 import { logger } from '../logger';
@@ -28,6 +29,8 @@ export interface ReplicationState {
   checkedAt: Date;
 }
 
+/** The `source` of the alarms a replica gateway holds itself. */
+export const REPLICA_ALARM_SOURCE = 'replica-gateway';
 const LAG_ALARM = 'ReplicationLag';
 const BROKEN_ALARM = 'ReplicationBroken';
 
@@ -171,9 +174,9 @@ export class ReplicationMonitor {
         rule: null,
         name,
         severity,
-        source: 'replica-gateway',
+        source: REPLICA_ALARM_SOURCE,
         message,
-        labels: { role: 'replica' },
+        labels: { role: 'replica', host: os.hostname() },
         state: AlarmState.FIRING,
         firstRaisedAt: now,
         lastRaisedAt: now,

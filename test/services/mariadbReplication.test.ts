@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Topic } from '../../src/pubsub';
 import { Severity } from '../../src/schema/enums';
 import { launchChromium } from '../support/browser';
+import { startAlertmanager, type MonitoringServer } from '../support/monitoring';
 import { followChanges, type ChangeFeed } from '../support/changeFeed';
 import { startTestGateway, type TestGateway } from '../support/gateway';
 import { startReplicationPair, type ReplicationPair } from '../support/mariadbReplication';
@@ -19,9 +20,24 @@ const keep = { drop: async () => undefined };
 let pair: ReplicationPair;
 let primary: TestGateway;
 let replica: TestGateway;
+let alertmanager: MonitoringServer;
 const feeds: ChangeFeed[] = [];
 
+/** Alertmanager's active alerts of one alertname (API v2). */
+async function activeAlerts(name: string) {
+  const filter = encodeURIComponent(`alertname="${name}"`);
+  const res = await fetch(`${alertmanager.url}/api/v2/alerts?active=true&filter=${filter}`);
+  return (await res.json()) as Array<{ labels: Record<string, string> }>;
+}
+
 beforeAll(async () => {
+  // The cloud's Alertmanager (Debian's), where the replica pushes the alarms it holds itself.
+  alertmanager = await startAlertmanager(`
+route:
+  receiver: nobody
+receivers:
+  - name: nobody
+`);
   pair = await startReplicationPair();
   primary = await startTestGateway({
     database: { url: pair.primary.url, ...keep },
@@ -35,6 +51,8 @@ beforeAll(async () => {
       PRIMARY_URL: primary.url,
       CHANGE_POLL_MS: '100',
       REPLICA_MAX_LAG_SECONDS: '5',
+      ALERTMANAGER_URL: alertmanager.url,
+      ALERTMANAGER_RESEND_MS: '1000',
     },
   });
 }, 120_000);
@@ -44,6 +62,7 @@ afterAll(async () => {
   await replica?.close();
   await primary?.close();
   await pair?.stop();
+  await alertmanager?.close();
 }, 60_000);
 
 const CLOSE_RUN = `mutation($input: CloseRunInput!) { closeRun(input: $input) { runNumber } }`;
@@ -172,6 +191,17 @@ describe('a primary gateway and a read-only replica gateway on MariaDB replicati
     expect(lagging).toMatchObject({ status: 'STOPPED', ioRunning: false, sqlRunning: false });
     const raised = await alarms.next(5_000);
     expect(raised).toMatchObject({ type: 'RAISED', alarm: { name: 'ReplicationLag' } });
+    // …and in the cloud's Alertmanager, as the replica's own alert.
+    const [alert] = await waitFor(
+      async () => {
+        const active = await activeAlerts('ReplicationLag');
+        return active.length > 0 ? active : undefined;
+      },
+      'the lag alert in Alertmanager',
+      20_000,
+      200,
+    );
+    expect(alert.labels).toMatchObject({ severity: 'warning', source: 'replica-gateway' });
     const ready = await fetch(`${replica.url}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({
@@ -228,6 +258,14 @@ describe('a primary gateway and a read-only replica gateway on MariaDB replicati
       10_000,
     );
     expect((await replica.gql(LAG)).data.replicationLag.status).toBe('OK');
+    await waitFor(
+      async () => (await activeAlerts('ReplicationLag')).length === 0,
+      'the lag alert resolved in Alertmanager',
+      20_000,
+      200,
+    );
+    // The primary's alarms are the primary's to push: the replica pushed only its own.
+    expect(await activeAlerts('GemSpark')).toEqual([]);
   }, 150_000);
 
   it('a subscriber that reconnects with the last id it saw gets what it missed; an unknown or too old id is refused', async () => {
