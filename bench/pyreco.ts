@@ -3,10 +3,9 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { cameraImageOf } from '../src/reco/cameraBank';
-import { encodePedestalMap, PedestalAccumulator } from '../src/reco/image';
-import { readMidasEvents } from '../src/reco/midas';
+import { encodePedestalMap } from '../src/reco/image';
 import { writeSimulatedRun } from '../src/reco/simulation';
+import { simulatedPedestal } from './support/simulatedPedestal';
 
 // npm run bench:pyreco — the offline reconstruction as whole processes, against a numpy/scipy/
 // scikit-learn implementation of CYGNO's algorithm (bench/support/cygno_reco.py) on the same
@@ -36,21 +35,8 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.le
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cygno-bench-pyreco-'));
   try {
-    const pedestalRun = path.join(dir, 'run00001.mid.gz');
-    await writeSimulatedRun(pedestalRun, {
-      runNumber: 1,
-      events: 4,
-      side: SIDE,
-      pedestal: true,
-      gzip: true,
-    });
-    const accumulator = new PedestalAccumulator(SIDE, SIDE);
-    for await (const event of readMidasEvents(fs.createReadStream(pedestalRun))) {
-      const image = cameraImageOf(event, 'CAM0');
-      if (image) accumulator.add(image);
-    }
     const map = path.join(dir, 'pedestal.bin');
-    fs.writeFileSync(map, encodePedestalMap(accumulator.result()));
+    fs.writeFileSync(map, encodePedestalMap((await simulatedPedestal(dir, SIDE, 4)).map));
     const runs = { 1: path.join(dir, 'run00002.mid.gz'), 20: path.join(dir, 'run00003.mid.gz') };
     for (const [images, file] of Object.entries(runs))
       await writeSimulatedRun(file, {

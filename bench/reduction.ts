@@ -5,9 +5,8 @@ import path from 'node:path';
 import { cameraImageOf } from '../src/reco/cameraBank';
 import {
   CYGNO_DEFAULTS,
-  PedestalAccumulator,
   type ClusterFeatures,
-  type ImageSummary,
+  type ImageReconstruction,
   type PedestalMap,
 } from '../src/reco/image';
 import { pedestalReference } from '../src/reco/image/reconstruct';
@@ -18,6 +17,7 @@ import { REDUCTION_DEFAULTS, type ReductionParameters } from '../src/reco/reduct
 import { readReducedRun, ReducedRunWriter } from '../src/reco/reduction/reducedRun';
 import { restoreImage } from '../src/reco/reduction/roi';
 import { writeSimulatedRun, type InjectedCluster } from '../src/reco/simulation';
+import { simulatedPedestal } from './support/simulatedPedestal';
 
 // npm run bench:reduction — reduced files on real-sized (2304²) simulated CYGNO images: how
 // much smaller than the raw .mid.gz, and how faithful a reconstruction from them is, against
@@ -58,13 +58,6 @@ async function images(file: string): Promise<Array<{ serial: number; image: Uint
     if (image) found.push({ serial: event.serial, image: image.slice() });
   }
   return found;
-}
-
-async function reconstructAll(
-  pool: ImagePool,
-  events: RawEvent[],
-): Promise<Array<{ summary: ImageSummary; clusters: ClusterFeatures[]; roi?: any }>> {
-  return Promise.all(events.map((e) => pool.reconstruct(e.image)));
 }
 
 const near = (a: ClusterFeatures, b: ClusterFeatures) =>
@@ -126,17 +119,7 @@ async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cygno-bench-reduction-'));
   try {
     process.stderr.write(`simulating a pedestal run and a ${EVENTS}-image data run at ${SIDE}²…\n`);
-    const pedestalFile = path.join(dir, 'run00001.mid.gz');
-    await writeSimulatedRun(pedestalFile, {
-      runNumber: 1,
-      events: 8,
-      side: SIDE,
-      pedestal: true,
-      gzip: true,
-    });
-    const accumulator = new PedestalAccumulator(SIDE, SIDE);
-    for (const { image } of await images(pedestalFile)) accumulator.add(image);
-    const pedestal = accumulator.result();
+    const pedestal = (await simulatedPedestal(dir, SIDE, 8)).map;
     for (const scenario of SCENARIOS) {
       const dataFile = path.join(dir, 'run00002.mid.gz');
       const { truth } = await writeSimulatedRun(dataFile, {
@@ -159,9 +142,9 @@ async function main(): Promise<void> {
       const rows: string[] = [];
       for (const reduction of GRID) {
         const pool = new ImagePool(pedestal, parameters, THREADS, reduction);
-        let results;
+        let results: ImageReconstruction[];
         try {
-          results = await reconstructAll(pool, events);
+          results = await Promise.all(events.map((e) => pool.reconstruct(e.image)));
         } finally {
           await pool.close();
         }
@@ -176,7 +159,7 @@ async function main(): Promise<void> {
               size: 0,
               summary: r.summary,
             },
-            r.roi,
+            r.roi!,
           ),
         );
         const file = Buffer.concat(
@@ -191,7 +174,7 @@ async function main(): Promise<void> {
             reference: { nsigma: parameters.nsigma },
           }),
         );
-        const kept = results.reduce((n, r) => n + r.roi.pixels.length, 0) / (EVENTS * SIDE * SIDE);
+        const kept = results.reduce((n, r) => n + r.roi!.pixels.length, 0) / (EVENTS * SIDE * SIDE);
         const reduced = await fromReduced(file, pedestal);
         const f = fidelity(rawClusters, reduced);
         const pct = (x: number) => `${(100 * x).toFixed(1)}%`;

@@ -78,12 +78,17 @@ function eventsOf(file: string, onBytes: (bytes: number) => void): AsyncGenerato
   return readMidasEvents(fs.createReadStream(file, { highWaterMark: 1 << 20 }).pipe(counter));
 }
 
-async function pedestalFrom(file: string, cameraBank: string): Promise<PedestalMap> {
+/** A stored pedestal map (.bin, as the gateway writes them), rather than a pedestal run. */
+function isPedestalMapFile(file: string): boolean {
   const head = Buffer.alloc(8);
   const fd = fs.openSync(file, 'r');
   fs.readSync(fd, head, 0, 8, 0);
   fs.closeSync(fd);
-  if (head.toString('latin1') === 'CYGPED01') return decodePedestalMap(fs.readFileSync(file));
+  return head.toString('latin1') === 'CYGPED01';
+}
+
+async function pedestalFrom(file: string, cameraBank: string): Promise<PedestalMap> {
+  if (isPedestalMapFile(file)) return decodePedestalMap(fs.readFileSync(file));
 
   const progress = new Progress('pedestal', fs.statSync(file).size);
   let accumulator: PedestalAccumulator | undefined;
@@ -102,12 +107,7 @@ async function pedestalFrom(file: string, cameraBank: string): Promise<PedestalM
 
 /** The md5 a reduced file records for its pedestal: of the map file, as the gateway stores it. */
 function pedestalMd5(file: string, map: PedestalMap): string {
-  const head = Buffer.alloc(8);
-  const fd = fs.openSync(file, 'r');
-  fs.readSync(fd, head, 0, 8, 0);
-  fs.closeSync(fd);
-  const bytes =
-    head.toString('latin1') === 'CYGPED01' ? fs.readFileSync(file) : encodePedestalMap(map);
+  const bytes = isPedestalMapFile(file) ? fs.readFileSync(file) : encodePedestalMap(map);
   return createHash('md5').update(bytes).digest('hex');
 }
 

@@ -1,17 +1,12 @@
 import type { EntityMetadata, ObjectLiteral, SelectQueryBuilder } from 'typeorm';
+import { databaseDate } from './databaseDate';
 
 type Convert = (value: unknown) => unknown;
 type RowMapper = (raw: Record<string, unknown>) => ObjectLiteral;
 
 const identity: Convert = (value) => value;
 
-// SQLite hands datetimes back as 'YYYY-MM-DD HH:MM:SS.SSS' in UTC; mysql2 (timezone Z) as Dates.
-const toDate: Convert = (value) =>
-  value == null
-    ? null
-    : value instanceof Date
-      ? value
-      : new Date(`${String(value).replace(' ', 'T')}Z`);
+const toDate: Convert = (value) => (value == null ? null : databaseDate(value as Date | string));
 
 const CONVERSIONS: Record<string, Convert> = {
   datetime: toDate,

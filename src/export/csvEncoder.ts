@@ -1,3 +1,4 @@
+import { databaseDate } from '../db/databaseDate';
 import type { ExportColumn } from './columns';
 import type { RowEncoder } from './rowEncoder';
 
@@ -7,8 +8,7 @@ function quoted(text: string): string {
 }
 
 function dateText(value: unknown): string {
-  const date = value instanceof Date ? value : new Date(`${String(value).replace(' ', 'T')}Z`);
-  return date.toISOString();
+  return databaseDate(value as Date | string).toISOString();
 }
 
 /**

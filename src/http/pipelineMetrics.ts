@@ -1,4 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { databaseDate } from '../db/databaseDate';
 import { DataFile } from '../entities/DataFile';
 import { DqMetric } from '../entities/DqMetric';
 import { Job } from '../entities/Job';
@@ -24,7 +25,8 @@ export function registerPipelineMetrics(registry: Registry, runtime: Runtime): v
     registers,
     async collect() {
       this.reset();
-      const rows: Array<{ kind: string; oldest: string | Date | null }> = await db()
+      // MIN(createdAt) of a group of queued jobs: never null.
+      const rows: Array<{ kind: string; oldest: string | Date }> = await db()
         .createQueryBuilder(Job, 'job')
         .select('job.kind', 'kind')
         .addSelect('MIN(job.createdAt)', 'oldest')
@@ -32,9 +34,7 @@ export function registerPipelineMetrics(registry: Registry, runtime: Runtime): v
         .groupBy('job.kind')
         .getRawMany();
       for (const r of rows) {
-        // SQLite hands back the stored text (UTC), MariaDB a Date.
-        const oldest =
-          r.oldest instanceof Date ? r.oldest : new Date(`${String(r.oldest).replace(' ', 'T')}Z`);
+        const oldest = databaseDate(r.oldest);
         this.set({ kind: r.kind }, Math.max(0, (Date.now() - oldest.getTime()) / 1000));
       }
     },

@@ -1,4 +1,5 @@
 import type { Database } from '../db/Database';
+import { databaseDate } from '../db/databaseDate';
 import { logger } from '../logger';
 import type { PubSub } from '../pubsub';
 import { readHeartbeat } from './heartbeatReader';
@@ -41,6 +42,8 @@ export class ChangeFollower {
   private readonly log = logger('change-follower');
   private readonly listeners = new Set<ChangeListener>();
   private lastId = 0;
+  /** When the log received change `lastId` (null: none yet). */
+  private lastAt: Date | null = null;
   /** Ids below lastId not yet seen → the primary's time when they were first missed (ms). */
   private readonly gaps = new Map<number, number>();
   private timer?: NodeJS.Timeout;
@@ -61,7 +64,11 @@ export class ChangeFollower {
 
   /** Starts after the newest change now in the log: history is for `changes(after:)`. */
   async start(): Promise<void> {
-    this.lastId = await this.newestId();
+    const [newest] = (await this.db.manager.query(
+      'SELECT id, createdAt FROM change_log ORDER BY id DESC LIMIT 1',
+    )) as Array<{ id: number | string; createdAt: Date | string }>;
+    this.lastId = newest ? Number(newest.id) : 0;
+    this.lastAt = newest ? databaseDate(newest.createdAt) : null;
     this.markReady();
     this.schedule();
   }
@@ -80,6 +87,11 @@ export class ChangeFollower {
   /** The newest change this follower has handed on (0: none yet). */
   get position(): number {
     return this.lastId;
+  }
+
+  /** When the log received the newest change handed on (null: none yet). */
+  get positionAt(): Date | null {
+    return this.lastAt;
   }
 
   /** Calls `listener` with every change handed on from now; returns how to stop. */
@@ -139,7 +151,12 @@ export class ChangeFollower {
         ORDER BY id LIMIT ${ROWS_PER_POLL}`,
       [this.lastId, ...gapIds],
     )) as ChangeRow[];
-    const primaryNow = (await readHeartbeat(this.db))?.beatAt.getTime() ?? Date.now();
+    // The primary's clock matters only for missing ids: read it only when there are some.
+    let expected = this.lastId + 1;
+    const missing = gapIds.length > 0 || rows.some((row) => Number(row.id) > expected++);
+    const primaryNow = missing
+      ? ((await readHeartbeat(this.db))?.beatAt.getTime() ?? Date.now())
+      : 0;
     for (const row of rows) {
       const id = Number(row.id);
       if (id > this.lastId) {
@@ -149,7 +166,9 @@ export class ChangeFollower {
       } else if (!this.gaps.delete(id)) {
         continue; // already handed on
       }
-      this.hand(toChange(row));
+      const change = toChange(row);
+      if (id === this.lastId) this.lastAt = change.at;
+      this.hand(change);
     }
     for (const [id, missedAt] of this.gaps)
       if (primaryNow - missedAt > this.gapWaitMs) this.gaps.delete(id);
@@ -169,9 +188,10 @@ export class ChangeFollower {
 }
 
 function toChange(row: ChangeRow): Change {
-  const at =
-    row.createdAt instanceof Date
-      ? row.createdAt
-      : new Date(`${String(row.createdAt).replace(' ', 'T')}Z`);
-  return { id: Number(row.id), topic: row.topic, message: row.payload, at };
+  return {
+    id: Number(row.id),
+    topic: row.topic,
+    message: row.payload,
+    at: databaseDate(row.createdAt),
+  };
 }

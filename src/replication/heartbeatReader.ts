@@ -1,4 +1,5 @@
 import type { Database } from '../db/Database';
+import { databaseDate } from '../db/databaseDate';
 
 export interface Heartbeat {
   /** The primary's newest stamp this database holds (UTC). */
@@ -20,7 +21,5 @@ export async function readHeartbeat(db: Database): Promise<Heartbeat | null> {
     ageSeconds: number | string;
   }>;
   if (!row) return null;
-  const beatAt =
-    row.beatAt instanceof Date ? row.beatAt : new Date(`${row.beatAt.replace(' ', 'T')}Z`);
-  return { beatAt, ageSeconds: Math.max(0, Number(row.ageSeconds)) };
+  return { beatAt: databaseDate(row.beatAt), ageSeconds: Math.max(0, Number(row.ageSeconds)) };
 }

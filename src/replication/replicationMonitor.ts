@@ -94,37 +94,18 @@ export class ReplicationMonitor {
 
   private async read(): Promise<ReplicationState> {
     const heartbeat = await readHeartbeat(this.db);
-    const newestChangeAt = await this.newestChangeAt();
     if (this.options.role === 'primary')
-      return this.state({
-        status: 'OK',
-        seconds: 0,
-        heartbeatAt: heartbeat?.beatAt ?? null,
-        newestChangeAt,
-      });
+      return this.state({ status: 'OK', seconds: 0, heartbeatAt: heartbeat?.beatAt ?? null });
     const threads = await readReplicaThreads(this.db);
     const seconds = heartbeat?.ageSeconds ?? null;
     return this.state({
       status: healthOf(seconds, threads, this.options.maxLagSeconds),
       seconds,
       heartbeatAt: heartbeat?.beatAt ?? null,
-      newestChangeAt,
       ioRunning: threads ? threads.ioRunning : null,
       sqlRunning: threads ? threads.sqlRunning : null,
       lastError: threads ? (threads.sqlError ?? threads.ioError) : null,
     });
-  }
-
-  private async newestChangeAt(): Promise<Date | null> {
-    const id = this.follower.position;
-    if (id === 0) return null;
-    const [row] = (await this.db.manager.query('SELECT createdAt FROM change_log WHERE id = ?', [
-      id,
-    ])) as Array<{ createdAt: Date | string }>;
-    if (!row) return null;
-    return row.createdAt instanceof Date
-      ? row.createdAt
-      : new Date(`${row.createdAt.replace(' ', 'T')}Z`);
   }
 
   private state(partial: Partial<ReplicationState>): ReplicationState {
@@ -134,7 +115,7 @@ export class ReplicationMonitor {
       seconds: null,
       heartbeatAt: null,
       newestChangeId: this.follower.position || null,
-      newestChangeAt: null,
+      newestChangeAt: this.follower.positionAt,
       ioRunning: null,
       sqlRunning: null,
       lastError: null,

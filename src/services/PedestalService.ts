@@ -7,6 +7,7 @@ import { Run } from '../entities/Run';
 import { decodePedestalMap, encodePedestalMap, type PedestalMap } from '../reco/image';
 import { FileKind, ReplicaState } from '../schema/enums';
 import type { ObjectStore } from '../storage/ObjectStore';
+import { readObject } from '../storage/readObject';
 
 /** Pedestal maps: which one a run uses, and moving them to and from the object store. */
 export class PedestalService {
@@ -35,9 +36,7 @@ export class PedestalService {
   /** Loads a stored map into shared memory (for the reconstruction threads). */
   async load(file: DataFile): Promise<PedestalMap> {
     if (this.cached?.fileId === file.id && this.cached.md5 === file.md5) return this.cached.map;
-    const chunks: Buffer[] = [];
-    for await (const chunk of await this.store.get(file.objectKey!)) chunks.push(chunk as Buffer);
-    const map = decodePedestalMap(Buffer.concat(chunks), true);
+    const map = decodePedestalMap(await readObject(this.store, file.objectKey!), true);
     this.cached = { fileId: file.id, md5: file.md5, map };
     return map;
   }

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simulateDaq } from '../../src/cli/simulate';
 import { readReducedRun } from '../../src/reco/reduction/reducedRun';
 import { RetentionService } from '../../src/services/RetentionService';
+import { readAll } from '../support/bytes';
 import { startTestGateway, type TestGateway } from '../support/gateway';
 import { waitFor } from '../support/wait';
 
@@ -58,10 +59,9 @@ describe('reduced files', () => {
     const reduced = data.files.find((f: { kind: string }) => f.kind === 'REDUCED');
     expect(reduced).toMatchObject({ name: 'run00002_v1_roi.npz', cloudState: 'AVAILABLE' });
     expect(Number(raw.sizeBytes) / Number(reduced.sizeBytes)).toBeGreaterThan(10);
-    const chunks: Buffer[] = [];
-    for await (const chunk of await gw.server.runtime.store.get(reduced.objectKey))
-      chunks.push(chunk as Buffer);
-    const file = readReducedRun(Buffer.concat(chunks));
+    const file = readReducedRun(
+      await readAll(await gw.server.runtime.store.get(reduced.objectKey)),
+    );
     const pedestal = (await run(1)).files.find((f: { kind: string }) => f.kind === 'PEDESTAL_MAP');
     expect(file.metadata).toMatchObject({
       format: 'cygno-roi',
@@ -130,9 +130,7 @@ describe('reduced files', () => {
     const { store } = gw.server.runtime;
     const reduced = (await run(2)).files.find((f: { kind: string }) => f.kind === 'REDUCED');
     // A truncated reduced file: the job fails naming it; the run's clusters stay as they were.
-    const chunks: Buffer[] = [];
-    for await (const chunk of await store.get(reduced.objectKey)) chunks.push(chunk as Buffer);
-    const whole = Buffer.concat(chunks);
+    const whole = await readAll(await store.get(reduced.objectKey));
     const half = whole.subarray(0, whole.length >> 1);
     await store.put(reduced.objectKey, Readable.from([half]), half.length);
     await gw.gql(`mutation { reconstructRun(runNumber: 2, from: REDUCED, force: true) { id } }`);

@@ -37,6 +37,7 @@ import { derivedKey, type DerivedFile } from '../../services/derivedFiles';
 import { clearResults } from '../../services/recoResults';
 import { storedEvents } from '../../services/runEvents';
 import type { ObjectStore } from '../../storage/ObjectStore';
+import { readObject } from '../../storage/readObject';
 import { DeferJobError, PermanentJobError } from '../errors';
 import type { JobContext, JobHandler, JobOutcome } from '../registry';
 import {
@@ -262,11 +263,10 @@ export class ReconstructJob implements JobHandler {
     });
     if (!file?.objectKey)
       throw new PermanentJobError(`run ${run.runNumber}: no reduced file in the object store`);
-    const chunks: Buffer[] = [];
-    for await (const chunk of await this.store.get(file.objectKey)) chunks.push(chunk as Buffer);
+    const bytes = await readObject(this.store, file.objectKey);
     let reducedRun: ReducedRun;
     try {
-      reducedRun = readReducedRun(Buffer.concat(chunks));
+      reducedRun = readReducedRun(bytes);
     } catch (error) {
       throw new PermanentJobError(
         `run ${run.runNumber}: ${file.name}: ${(error as Error).message}`,

@@ -1,3 +1,5 @@
+import { RecoInputError } from './errors';
+
 /** A rectangle of full-resolution pixels, bounds inclusive. */
 export interface Window {
   xMin: number;
@@ -108,4 +110,18 @@ export function recoParameters(
   }
   if (problems.length > 0) return { problems };
   return { parameters: merged as unknown as RecoParameters };
+}
+
+/** The acceptance window clipped to the image; refused when it lies outside. */
+export function acceptedWindow(window: Window | null, width: number, height: number): Window {
+  if (!window) return { xMin: 0, xMax: width - 1, yMin: 0, yMax: height - 1 };
+  const clipped = {
+    xMin: Math.max(0, window.xMin),
+    xMax: Math.min(width - 1, window.xMax),
+    yMin: Math.max(0, window.yMin),
+    yMax: Math.min(height - 1, window.yMax),
+  };
+  if (clipped.xMin > clipped.xMax || clipped.yMin > clipped.yMax)
+    throw new RecoInputError(`acceptance window lies outside the ${width}×${height} image`);
+  return clipped;
 }

@@ -1,7 +1,7 @@
 import { gridDbscan } from './dbscan';
 import { RecoInputError } from './errors';
 import { clusterFeatures, type ClusterFeatures, type ClusterRegion } from './features';
-import type { RecoParameters, Window } from './parameters';
+import { acceptedWindow, type RecoParameters, type Window } from './parameters';
 import type { PedestalMap } from './pedestal';
 import type { ReductionParameters } from '../reduction/parameters';
 import { referenceLevels, roiBins, roiPixels, type RoiImage } from '../reduction/roi';
@@ -123,19 +123,6 @@ function windowMeanSum(pedestal: PedestalMap, window: Window): number {
         sum += pedestal.mean[i];
     return sum;
   });
-}
-
-function acceptedWindow(window: Window | null, width: number, height: number): Window {
-  if (!window) return { xMin: 0, xMax: width - 1, yMin: 0, yMax: height - 1 };
-  const clipped = {
-    xMin: Math.max(0, window.xMin),
-    xMax: Math.min(width - 1, window.xMax),
-    yMin: Math.max(0, window.yMin),
-    yMax: Math.min(height - 1, window.yMax),
-  };
-  if (clipped.xMin > clipped.xMax || clipped.yMin > clipped.yMax)
-    throw new RecoInputError(`acceptance window lies outside the ${width}×${height} image`);
-  return clipped;
 }
 
 /** Checks that a camera image fits the pedestal map, before any work. */

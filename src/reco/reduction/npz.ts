@@ -106,10 +106,9 @@ export function crc32Combine(crcA: number, crcB: number, lengthB: number): numbe
 }
 
 interface Member {
-  name: string;
-  crc: number;
-  size: number;
-  data: Buffer;
+  /** Its local header: the central directory repeats bytes 4–29 of it. */
+  local: Buffer;
+  name: Buffer;
   offset: number;
 }
 
@@ -147,21 +146,13 @@ export class NpzWriter {
   /** The whole file. */
   finish(): Buffer[] {
     const central: Buffer[] = [];
-    for (const member of this.members) {
-      const name = Buffer.from(member.name, 'utf8');
+    for (const { local, name, offset } of this.members) {
       const entry = Buffer.alloc(46);
       entry.writeUInt32LE(0x02014b50, 0);
-      entry.writeUInt16LE(20, 4);
-      entry.writeUInt16LE(20, 6);
-      entry.writeUInt16LE(0, 8);
-      entry.writeUInt16LE(8, 10);
-      entry.writeUInt16LE(DOS_TIME, 12);
-      entry.writeUInt16LE(DOS_DATE, 14);
-      entry.writeUInt32LE(member.crc, 16);
-      entry.writeUInt32LE(member.data.length, 20);
-      entry.writeUInt32LE(member.size, 24);
-      entry.writeUInt16LE(name.length, 28);
-      entry.writeUInt32LE(member.offset, 42);
+      entry.writeUInt16LE(20, 4); // made by: version 2.0
+      // Version needed, flags, method, time, date, CRC, sizes, name length: as in the local header.
+      local.copy(entry, 6, 4, 30);
+      entry.writeUInt32LE(offset, 42);
       central.push(entry, name);
     }
     const centralSize = central.reduce((sum, b) => sum + b.length, 0);
@@ -178,7 +169,6 @@ export class NpzWriter {
 
   private add(name: string, pieces: Buffer[]): void {
     const size = pieces.reduce((sum, b) => sum + b.length, 0);
-    if (size > ZIP32_LIMIT) throw new Error(`${name}: over 4 GB, not supported`);
     let crc = 0;
     for (const piece of pieces) crc = zlib.crc32(piece, crc);
     const joined = pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, size);
@@ -200,7 +190,7 @@ export class NpzWriter {
     local.writeUInt32LE(data.length, 18);
     local.writeUInt32LE(size, 22);
     local.writeUInt16LE(nameBytes.length, 26);
-    this.members.push({ name, crc, size, data, offset: this.offset });
+    this.members.push({ local, name: nameBytes, offset: this.offset });
     this.parts.push(local, nameBytes, data);
     this.offset += local.length + nameBytes.length + data.length;
   }

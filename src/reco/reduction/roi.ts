@@ -59,16 +59,18 @@ export function roiBins(
   return Int32Array.from(kept);
 }
 
-/** Number of pixels in each bin's rectangle (edge bins may be partial). */
-export function binPixelCount(bin: number, grid: BinGrid): number {
+/** The full-resolution rectangle of one bin, bounds inclusive (edge bins may be partial). */
+function binRect(bin: number, grid: BinGrid): { xs: number; ys: number; xe: number; ye: number } {
   const bx = bin % grid.binsWide;
   const by = (bin - bx) / grid.binsWide;
   const xs = grid.x0 + bx * grid.rebin;
   const ys = grid.y0 + by * grid.rebin;
-  return (
-    (Math.min(grid.x1, xs + grid.rebin - 1) - xs + 1) *
-    (Math.min(grid.y1, ys + grid.rebin - 1) - ys + 1)
-  );
+  return {
+    xs,
+    ys,
+    xe: Math.min(grid.x1, xs + grid.rebin - 1),
+    ye: Math.min(grid.y1, ys + grid.rebin - 1),
+  };
 }
 
 /** Calls `visit(i)` with the image index of every pixel of the bins, in the file's order. */
@@ -79,12 +81,7 @@ export function forEachRoiPixel(
 ): void {
   let k = 0;
   for (let j = 0; j < bins.length; j++) {
-    const bx = bins[j] % grid.binsWide;
-    const by = (bins[j] - bx) / grid.binsWide;
-    const xs = grid.x0 + bx * grid.rebin;
-    const ys = grid.y0 + by * grid.rebin;
-    const xe = Math.min(grid.x1, xs + grid.rebin - 1);
-    const ye = Math.min(grid.y1, ys + grid.rebin - 1);
+    const { xs, ys, xe, ye } = binRect(bins[j], grid);
     for (let y = ys; y <= ye; y++)
       for (let x = xs, i = y * grid.width + xs; x <= xe; x++, i++) visit(i, k++);
   }
@@ -101,7 +98,10 @@ export function roiPixels(
   grid: BinGrid,
 ): Int16Array {
   let count = 0;
-  for (let j = 0; j < bins.length; j++) count += binPixelCount(bins[j], grid);
+  for (let j = 0; j < bins.length; j++) {
+    const { xs, ys, xe, ye } = binRect(bins[j], grid);
+    count += (xe - xs + 1) * (ye - ys + 1);
+  }
   const pixels = new Int16Array(count);
   forEachRoiPixel(bins, grid, (i, k) => {
     const value = image[i] - reference[i];
