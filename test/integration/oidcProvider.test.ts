@@ -353,6 +353,13 @@ describe('long-lived clients on IdP tokens', () => {
       const started = Date.now();
       await waitFor(() => (err.match(/subscribed on/g) ?? []).length >= 2, 'a renewed connection');
       await sleep(Math.max(0, started + 8_500 - Date.now())); // past the first token's end
+      // The client reconnects with each renewed token: fire right after a fresh connection, so
+      // the event cannot fall in the moment between two (the CLI replays nothing it missed).
+      const connections = (err.match(/subscribed on/g) ?? []).length;
+      await waitFor(
+        () => (err.match(/subscribed on/g) ?? []).length > connections,
+        'a connection on a renewed token',
+      );
       const started4242 = await gw.gql(
         `mutation { startRun(input: { runNumber: 4242 }) { id } }`,
         {},
