@@ -22,6 +22,8 @@ export enum Topic {
   /** An API token was revoked: every replica forgets the tokens it had looked up and closes
    * the sockets it opened. */
   ApiTokenRevoked = 'API_TOKEN_REVOKED',
+  /** A campaign was made, cancelled or promoted (its jobs' progress comes as JobUpdated). */
+  CampaignUpdated = 'CAMPAIGN_UPDATED',
 }
 
 /**
@@ -36,6 +38,7 @@ export interface TopicPayloads {
   [Topic.MetricSample]: MetricSample;
   [Topic.AlarmEvent]: { type: AlarmEventType; alarm: Alarm };
   [Topic.ApiTokenRevoked]: { id: number; principal: string };
+  [Topic.CampaignUpdated]: { campaignId: number };
 }
 
 type Listener = (payload: unknown) => void;

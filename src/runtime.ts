@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { promises as fsp } from 'node:fs';
 import type { Logger as TypeOrmLogger } from 'typeorm';
 import type { Config } from './config';
 import { createDataSource } from './db/dataSource';
@@ -24,6 +25,7 @@ import { PrimaryHeartbeat } from './replication/primaryHeartbeat';
 import { REPLICA_ALARM_SOURCE, ReplicationMonitor } from './replication/replicationMonitor';
 import { checkReplicaDatabase } from './replication/replicaStartup';
 import { ReplicationService } from './services/ReplicationService';
+import { BatchDispatcher, createBatchSystem } from './batch';
 
 export interface RuntimeExtras {
   /** Receives every SQL statement (tests count them). */
@@ -36,6 +38,8 @@ export interface RuntimeExtras {
  */
 export class Runtime {
   private worker?: Worker;
+  /** Hands batch jobs to the batch system (BATCH) and follows them, where workers run. */
+  dispatcher?: BatchDispatcher;
   private gauges?: PipelineGauges;
   private heartbeat?: PrimaryHeartbeat;
   /** The change log this process writes (primary) and follows (serve). */
@@ -120,7 +124,12 @@ export class Runtime {
           databaseUrl: config.databaseUrl,
         },
         dqBands: config.dqBands,
-        recoVersion: config.recoParameters.version,
+        recoParameters: config.recoParameters,
+        cameraBank: config.cameraBank,
+        fe55: config.fe55,
+        jobMaxAttempts: config.jobMaxAttempts,
+        jobLeaseMs: config.jobLeaseMs,
+        batch: config.batch,
         tape: createTapeStore(config.tapeUrl, config.tapeTokenFile),
         retention: {
           buffer: config.retentionBuffer,
@@ -151,15 +160,56 @@ export class Runtime {
     return this.follower;
   }
 
-  /** Starts `concurrency` job loops in this process. */
+  /** Starts `concurrency` job loops in this process, and the batch dispatcher with them. */
   async startWorkers(concurrency = this.config.workers): Promise<void> {
     if (concurrency <= 0 || this.worker) return;
+    await this.startDispatcher();
     this.worker = new Worker(this.queue, this.registry, this.pubsub, {
       concurrency,
       pollMs: this.config.jobPollMs,
       leaseMs: this.config.jobLeaseMs,
     });
     await this.worker.start();
+  }
+
+  /** The batch dispatcher (BATCH set): submits batch jobs, follows and cancels them. */
+  async startDispatcher(): Promise<void> {
+    const batch = this.config.batch;
+    if (!batch || this.dispatcher) return;
+    this.dispatcher = new BatchDispatcher(
+      this.db,
+      this.queue,
+      this.pubsub,
+      createBatchSystem(batch),
+      {
+        system: batch.system,
+        kinds: batch.kinds,
+        pollMs: batch.pollMs,
+        vanishGraceMs: batch.vanishGraceMs,
+        tokenTtlMs: (batch.timeLimitMinutes + 30) * 60_000,
+        backoffBaseMs: this.config.jobBackoffBaseMs,
+        backoffMaxMs: this.config.jobBackoffMaxMs,
+        submission: {
+          command: batch.command,
+          gatewayUrl: () => batch.gatewayUrl ?? this.signer.url,
+          cpus: batch.cpus,
+          memoryMb: batch.memoryMb,
+          timeLimitMinutes: batch.timeLimitMinutes,
+          workDir: batch.workDir,
+          partition: batch.partition,
+        },
+      },
+    );
+    const dispatcher = this.dispatcher;
+    this.services.campaigns.onCancel = (jobs) => {
+      dispatcher
+        .cancelNow(jobs)
+        .catch((error: Error) =>
+          logger('batch').error({ err: error }, 'cancelling batch jobs failed'),
+        );
+    };
+    await mkdirBatchWorkDir(batch.workDir);
+    await dispatcher.start();
   }
 
   /**
@@ -258,12 +308,18 @@ export class Runtime {
     await this.discord?.stop();
     await this.alertmanager?.stop();
     this.gauges?.stop();
+    await this.dispatcher?.stop();
     await this.worker?.stop();
     await this.services.exports.close();
     await this.journal?.close();
     await this.pubsub.close();
     if (this.db.dataSource.isInitialized) await this.db.dataSource.destroy();
   }
+}
+
+/** The batch nodes write their output there (on a cluster: a shared file system). */
+async function mkdirBatchWorkDir(dir: string): Promise<void> {
+  await fsp.mkdir(dir, { recursive: true, mode: 0o755 });
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {

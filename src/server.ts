@@ -26,6 +26,7 @@ import { exportRoutes } from './http/exports';
 import { provenanceRoutes } from './http/provenance';
 import { replicaRefusals } from './http/replicaRefusals';
 import { objectRoutes } from './http/objects';
+import { batchJobRoutes } from './http/batchJobs';
 import { createLoaders } from './loaders';
 import { logger } from './logger';
 import { Runtime, type RuntimeExtras } from './runtime';
@@ -110,6 +111,8 @@ export class GatewayServer {
       app.use(eventBytesRoutes(runtime.services.eventBytes));
       app.use(exportRoutes(schema, authenticator, runtime.services.exports, metrics.recordExport));
       app.use(provenanceRoutes(authenticator, runtime.services.provenance));
+      if (runtime.services.batchJobs && config.gatewayRole === 'primary')
+        app.use(batchJobRoutes(runtime.services.batchJobs));
       app.use(
         config.gatewayRole === 'replica'
           ? replicaRefusals(config.primaryUrl!)

@@ -5,6 +5,8 @@ export enum Role {
   READER = 'reader',
   SHIFTER = 'shifter',
   DAQ = 'daq',
+  /** Runs reprocessing campaigns (issue 18). */
+  PRODUCTION = 'production',
   ADMIN = 'admin',
 }
 

@@ -15,6 +15,7 @@ import { midasBridgeCommand } from './midasBridge';
 import { subscribe } from './subscribe';
 import { tokenCommand } from './token';
 import { discordBotCommand } from './discordBot';
+import { batchRunCommand } from './batchRun';
 
 const USAGE = `usage: cygno-gateway <command>
 
@@ -33,6 +34,9 @@ commands:
   discord-bot      forward the gateway's alarm events to a Discord webhook (--help for more)
   token ACTION     create, list or revoke API tokens kept in the database (--help for more)
   subscribe QUERY  print each event of a GraphQL subscription as a JSON line
+  batch-run --job ID
+                   run one job on a batch node, over HTTPS only (GATEWAY_URL and the
+                   job-scoped CYGNO_JOB_TOKEN the gateway gives the batch system)
   midas-bridge     MIDAS alarms and ODB variables into gateway alarms and metrics
                    (GATEWAY_URL, default http://127.0.0.1:4000; GATEWAY_TOKEN)
 
@@ -73,6 +77,8 @@ export async function main(argv: string[]): Promise<void> {
         return await retentionCommand(configured(), args);
       case 'discord-bot':
         return await discordBotCommand(args);
+      case 'batch-run':
+        return await batchRunCommand(args);
       case 'token':
         return await tokenCommand(configured(), args);
       case undefined:

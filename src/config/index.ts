@@ -13,6 +13,7 @@ import {
   type Fe55Options,
 } from '../reco/dq';
 import { CYGNO_DEFAULTS, recoParameters, type RecoParameters } from '../reco/image';
+import { readBatch, type BatchSettings } from './batch';
 import { parseAlarmRules, type RuleSpec } from './alarmRules';
 import {
   REDUCTION_DEFAULTS,
@@ -132,6 +133,8 @@ export interface Config {
   readonly replicaMaxLagSeconds: number;
   /** Record published changes in the database's change log, so replicas can follow them. */
   readonly changeLog: boolean;
+  /** The batch system jobs may run on (BATCH=slurm|htcondor); null: the gateway's workers only. */
+  readonly batch: BatchSettings | null;
   /** How often the change log and the replication state are read. */
   readonly changePollMs: number;
   /** Change-log entries older than this many hours are deleted by the primary (0: never). */
@@ -292,6 +295,7 @@ export function loadConfig(env: Env = process.env): Config {
     changeLog: false,
     changePollMs: reader.int('CHANGE_POLL_MS', 250, { min: 10, max: 60_000 }),
     changeLogKeepHours: reader.int('CHANGE_LOG_KEEP_HOURS', 168, { min: 0 }),
+    batch: readBatch(reader, problems),
   };
   if (config.reduction && config.reduction.marginBins < config.recoParameters.eps + 1)
     problems.push(
@@ -373,7 +377,7 @@ function readOidc(reader: EnvReader, problems: string[]): OidcSettings | undefin
   };
 }
 
-class EnvReader {
+export class EnvReader {
   constructor(
     private readonly env: Env,
     private readonly problems: string[],

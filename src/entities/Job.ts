@@ -1,7 +1,7 @@
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 import { GraphQLJSON } from 'graphql-scalars';
-import { JobKind, JobState } from '../schema/enums';
+import { JobExecutor, JobKind, JobState } from '../schema/enums';
 import {
   CreatedAtColumn,
   DateTimeColumn,
@@ -21,6 +21,8 @@ import {
 @Index(['state', 'nextAttemptAt'])
 @Index(['runId'])
 @Index(['runNumber'])
+@Index(['campaignId'])
+@Index(['batchId'])
 export class Job {
   @Field(() => ID)
   @PrimaryGeneratedColumn()
@@ -90,6 +92,32 @@ export class Job {
   @Field(() => GraphQLJSON, { nullable: true })
   @JsonColumn({ nullable: true })
   result: JsonObject | null;
+
+  @Field(() => JobExecutor, { description: "LOCAL: the gateway's workers; else a batch system." })
+  @EnumColumn(JobExecutor, JobExecutor.LOCAL)
+  executor: JobExecutor;
+
+  @Field(() => Int, { nullable: true, description: 'The reprocessing campaign it belongs to.' })
+  @Column({ type: 'int', nullable: true })
+  campaignId: number | null;
+
+  @Field(() => String, { nullable: true, description: "The batch system's id of its attempt." })
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  batchId: string | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: "The batch system's state of the attempt (PENDING, RUNNING, TIMEOUT, …).",
+  })
+  @Column({ type: 'varchar', length: 32, nullable: true })
+  batchState: string | null;
+
+  /** SHA-256 of the attempt's job-scoped token; cleared (the token revoked) at settlement. */
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  batchTokenHash: string | null;
+
+  @DateTimeColumn({ nullable: true })
+  batchTokenExpiresAt: Date | null;
 
   @Field(() => Date)
   @CreatedAtColumn()

@@ -76,6 +76,14 @@ export class Run {
   @EnumColumn(RecoStatus, RecoStatus.NONE)
   recoStatus: RecoStatus;
 
+  @Field(() => Int, {
+    nullable: true,
+    description:
+      'The reconstruction version physicists see (clusters, summaries, DQ): set by the online reconstruction, changed only by promoteCampaign.',
+  })
+  @Column({ type: 'int', nullable: true })
+  recoVersion: number | null;
+
   @Field(() => QualityStatus, { description: 'Summary of the current quality flags.' })
   @EnumColumn(QualityStatus, QualityStatus.UNKNOWN)
   quality: QualityStatus;

@@ -2,11 +2,13 @@ import { Alarm } from './Alarm';
 import { AlarmRule } from './AlarmRule';
 import { ApiTokenRecord } from './ApiToken';
 import { AuditEntry } from './AuditEntry';
+import { Campaign } from './Campaign';
 import { Cluster } from './Cluster';
 import { DataFile } from './DataFile';
 import { DqMetric } from './DqMetric';
 import { Event } from './Event';
 import { EventPreview } from './EventPreview';
+import { EventSummary } from './EventSummary';
 import { Reconstruction } from './Reconstruction';
 import { FileDeletion } from './FileDeletion';
 import { Job } from './Job';
@@ -21,11 +23,13 @@ export {
   AlarmRule,
   ApiTokenRecord,
   AuditEntry,
+  Campaign,
   Cluster,
   DataFile,
   DqMetric,
   Event,
   EventPreview,
+  EventSummary,
   FileDeletion,
   Job,
   MetricSample,
@@ -55,4 +59,6 @@ export const ENTITIES = [
   AuditEntry,
   EventPreview,
   Reconstruction,
+  Campaign,
+  EventSummary,
 ];

@@ -5,9 +5,32 @@ import type { UrlSigner } from '../storage/signedUrls';
 
 const log = logger('downloads');
 
-/** Serves objects behind signed, expiring URLs (file backend's `downloadUrl`). */
+/**
+ * Serves objects behind signed, expiring URLs (file backend's `downloadUrl`), and takes uploads
+ * through signed PUT links (a batch node's outputs): all-or-nothing, as every put.
+ */
 export function objectRoutes(store: ObjectStore, signer: UrlSigner): Router {
   const router = Router();
+  router.put('/objects/*key', async (req, res) => {
+    const key = (req.params as { key: string[] }).key.join('/');
+    const { expires, signature } = req.query as Record<string, string | undefined>;
+    if (!signer.verify(key, expires, signature, Date.now(), 'PUT')) {
+      res.status(403).json({ error: 'invalid or expired upload link' });
+      return;
+    }
+    const size = Number(req.headers['content-length']);
+    if (!Number.isSafeInteger(size)) {
+      res.status(411).json({ error: 'Content-Length is required' });
+      return;
+    }
+    try {
+      const info = await store.put(key, req, size);
+      res.status(200).json({ size: info.size });
+    } catch (error) {
+      log.error({ err: error, key }, 'upload failed');
+      if (!res.headersSent) res.status(500).json({ error: 'upload failed' });
+    }
+  });
   router.get('/objects/*key', async (req, res) => {
     const key = (req.params as { key: string[] }).key.join('/');
     const { expires, signature } = req.query as Record<string, string | undefined>;

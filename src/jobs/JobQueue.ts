@@ -5,7 +5,7 @@ import type { JsonObject } from '../entities/columns';
 import { ConflictError, NotFoundError } from '../errors';
 import { logger } from '../logger';
 import { Topic, type PubSub } from '../pubsub';
-import { JobKind, JobState } from '../schema/enums';
+import { JobExecutor, JobKind, JobState } from '../schema/enums';
 import { backoffMs } from './backoff';
 import { LeaseLostError, PermanentJobError } from './errors';
 
@@ -18,6 +18,9 @@ export interface JobSpec {
   runNumber?: number | null;
   payload?: JsonObject;
   maxAttempts?: number;
+  /** Where it runs (default LOCAL: the gateway's workers). */
+  executor?: JobExecutor;
+  campaignId?: number | null;
 }
 
 export interface QueueOptions {
@@ -64,6 +67,8 @@ export class JobQueue {
       runNumber: spec.runNumber ?? null,
       payload: spec.payload ?? {},
       maxAttempts: spec.maxAttempts ?? this.options.maxAttempts,
+      executor: spec.executor ?? JobExecutor.LOCAL,
+      campaignId: spec.campaignId ?? null,
       state: JobState.QUEUED,
       nextAttemptAt: new Date(),
     });
@@ -85,15 +90,22 @@ export class JobQueue {
     return job;
   }
 
-  /** Claims the next runnable job of the given kinds for `workerId`, or returns null. */
-  async claim(workerId: string, kinds: readonly JobKind[]): Promise<Job | null> {
+  /**
+   * Claims the next runnable job of the given kinds for `workerId`, or returns null: a LOCAL
+   * job for the gateway's workers, a batch system's for its dispatcher.
+   */
+  async claim(
+    workerId: string,
+    kinds: readonly JobKind[],
+    executor = JobExecutor.LOCAL,
+  ): Promise<Job | null> {
     if (kinds.length === 0) return null;
-    await this.failAbandonedLastAttempts();
+    if (executor === JobExecutor.LOCAL) await this.failAbandonedLastAttempts();
     for (let attempt = 0; attempt < 5; attempt++) {
       const claimed = await this.db
         .transaction(async (manager): Promise<number | 'raced' | null> => {
           const now = new Date();
-          const runnable = runnableCondition(kinds, now);
+          const runnable = runnableCondition(kinds, now, executor);
           const candidate = manager
             .createQueryBuilder(Job, 'job')
             .select('job.id', 'id')
@@ -151,10 +163,10 @@ export class JobQueue {
     const now = new Date();
     const abandoned = await this.db.manager
       .createQueryBuilder(Job, 'job')
-      .where('job.state = :running AND job.leaseUntil < :now AND job.attempts >= job.maxAttempts', {
-        running: JobState.RUNNING,
-        now,
-      })
+      .where(
+        'job.state = :running AND job.leaseUntil < :now AND job.attempts >= job.maxAttempts AND job.executor = :local',
+        { running: JobState.RUNNING, now, local: JobExecutor.LOCAL },
+      )
       .getMany();
     for (const job of abandoned) {
       const result = await this.db.write((manager) =>
@@ -407,13 +419,19 @@ export class JobQueue {
 /** What settling a job (or giving it back) clears: nobody holds it any more. */
 const LEASE_RETURNED = { leaseOwner: null, leaseUntil: null };
 
-/** QUEUED and due, or RUNNING with an expired lease and attempts left; `prefix` is the alias. */
-function runnableCondition(kinds: readonly JobKind[], now: Date) {
+/**
+ * QUEUED and due, or RUNNING with an expired lease and attempts left; `prefix` is the alias.
+ * A batch job's lease says nothing once it is submitted (the batch system holds it, and the
+ * dispatcher follows it there): only one whose submission never completed is taken again.
+ */
+function runnableCondition(kinds: readonly JobKind[], now: Date, executor: JobExecutor) {
+  const unsubmitted = (p: string) =>
+    executor === JobExecutor.LOCAL ? '' : ` AND ${p}batchId IS NULL`;
   return {
     sql: (p: string) =>
-      `${p}kind IN (:...kinds) AND ((${p}state = :queued AND ${p}nextAttemptAt <= :now) OR ` +
-      `(${p}state = :running AND ${p}leaseUntil < :now AND ${p}attempts < ${p}maxAttempts))`,
-    params: { kinds, now, queued: JobState.QUEUED, running: JobState.RUNNING },
+      `${p}kind IN (:...kinds) AND ${p}executor = :executor AND ((${p}state = :queued AND ${p}nextAttemptAt <= :now) OR ` +
+      `(${p}state = :running AND ${p}leaseUntil < :now AND ${p}attempts < ${p}maxAttempts${unsubmitted(p)}))`,
+    params: { kinds, now, executor, queued: JobState.QUEUED, running: JobState.RUNNING },
   };
 }
 

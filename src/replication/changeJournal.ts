@@ -10,6 +10,7 @@ export const JOURNALED_TOPICS: ReadonlySet<string> = new Set([
   Topic.AlarmEvent,
   Topic.EventReconstructed,
   Topic.ApiTokenRevoked,
+  Topic.CampaignUpdated,
 ]);
 
 const FLUSH_MS = 20;

@@ -11,6 +11,7 @@ import { SecurityResolver } from './SecurityResolver';
 import { StorageResolver } from './StorageResolver';
 import { RunResolver } from './RunResolver';
 import { ReplicationResolver } from './ReplicationResolver';
+import { CampaignResolver } from './CampaignResolver';
 import {
   ClusterProvenanceResolver,
   FileProvenanceResolver,
@@ -35,4 +36,5 @@ export const RESOLVERS: NonEmptyArray<new () => object> = [
   ClusterProvenanceResolver,
   FileProvenanceResolver,
   ReplicationResolver,
+  CampaignResolver,
 ];

@@ -88,6 +88,22 @@ export enum JobState {
   CANCELLED = 'CANCELLED',
 }
 
+/** Where a job runs: the gateway's own workers, or a batch system (issue 18). */
+export enum JobExecutor {
+  LOCAL = 'LOCAL',
+  SLURM = 'SLURM',
+  HTCONDOR = 'HTCONDOR',
+}
+
+/** A reprocessing campaign's state, from its jobs (and from an admin's cancel or promote). */
+export enum CampaignState {
+  RUNNING = 'RUNNING',
+  COMPLETED = 'COMPLETED',
+  FAILED = 'FAILED',
+  CANCELLED = 'CANCELLED',
+  PROMOTED = 'PROMOTED',
+}
+
 export enum Severity {
   INFO = 'INFO',
   WARNING = 'WARNING',
@@ -136,6 +152,16 @@ registerEnumType(ReplicaState, { name: 'ReplicaState' });
 registerEnumType(TapeState, { name: 'TapeState' });
 registerEnumType(JobKind, { name: 'JobKind' });
 registerEnumType(JobState, { name: 'JobState' });
+registerEnumType(JobExecutor, {
+  name: 'JobExecutor',
+  description:
+    "LOCAL: the gateway's workers; SLURM, HTCONDOR: the batch system configured (BATCH).",
+});
+registerEnumType(CampaignState, {
+  name: 'CampaignState',
+  description:
+    'RUNNING while jobs are queued or running; COMPLETED when all succeeded; FAILED when any failed for good; CANCELLED; PROMOTED once its version is the current one of its runs.',
+});
 registerEnumType(Severity, { name: 'Severity' });
 registerEnumType(AlarmState, { name: 'AlarmState' });
 registerEnumType(AlarmRuleKind, { name: 'AlarmRuleKind' });

@@ -25,7 +25,8 @@ export class DqService {
   /**
    * Stores the metrics (replacing this version's earlier values), the AUTO flags and an alarm
    * per band violated, inside the caller's transaction. Returns the alarms, for `announce`
-   * after the commit.
+   * after the commit. With `judge` false (a version that is not the run's current one), only
+   * the metrics: the flags and alarms come when the version is promoted.
    */
   async record(
     manager: EntityManager,
@@ -33,6 +34,7 @@ export class DqService {
     version: number,
     metrics: Readonly<Record<string, number | null>>,
     setBy: string,
+    { judge }: { judge: boolean } = { judge: true },
   ): Promise<RecordedAlarm[]> {
     const runId = run.id;
     const names = Object.keys(metrics);
@@ -51,6 +53,7 @@ export class DqService {
         bindDate(manager, now),
       ]),
     );
+    if (!judge) return [];
     const bands = [...this.bands, ...(await this.ruleBands(manager))];
     const violations = checkBands(metrics, bands);
     for (const [subsystem, verdict] of subsystemVerdicts(metrics, bands, violations)) {
@@ -84,8 +87,8 @@ export class DqService {
   }
 
   /**
-   * The metrics of several runs in one query: of one reconstruction version, or (null) of the
-   * newest version each run has — runs reconstructed at different versions each get their own.
+   * The metrics of several runs in one query: of one reconstruction version, or (null) of each
+   * run's current version (the newest it has, for a run that has none recorded).
    */
   async metricsOfRuns(runIds: readonly number[], version: number | null): Promise<DqMetric[]> {
     if (runIds.length === 0) return [];
@@ -97,7 +100,7 @@ export class DqService {
     if (version != null) query.andWhere('metric.recoVersion = :version', { version });
     else
       query.andWhere(
-        'metric.recoVersion = (SELECT MAX(newest.recoVersion) FROM dq_metrics newest WHERE newest.runId = metric.runId)',
+        'metric.recoVersion = COALESCE((SELECT current.recoVersion FROM runs current WHERE current.id = metric.runId), (SELECT MAX(newest.recoVersion) FROM dq_metrics newest WHERE newest.runId = metric.runId))',
       );
     return query.getMany();
   }

@@ -76,8 +76,10 @@ export class RowLimitError extends AppError {
 interface SelectedRun {
   id: number;
   runNumber: number;
-  /** Events: the version of the image summaries (the latest successful reconstruction). */
+  /** The version of its image summaries: its current one (the latest successful, if unset). */
   recoVersion: number | null;
+  /** Its current version as recorded (null: none recorded; the configured one applies). */
+  currentVersion: number | null;
 }
 
 type Builder = SelectQueryBuilder<ObjectLiteral>;
@@ -136,7 +138,9 @@ export class ExportService {
       return this.clusterQuery(request.filter as ClusterFilter, columns, run, limit);
     };
     // Every run's query selects the same expressions: the first tells where each column lands.
-    const sample = queryFor(runs[0] ?? { id: 0, runNumber: 0, recoVersion: null });
+    const sample = queryFor(
+      runs[0] ?? { id: 0, runNumber: 0, recoVersion: null, currentVersion: null },
+    );
     const positions = selectPositions(sample.sql, columns.length);
     const encoder = encoderFor(format, columns, positions, this.options.batchRows);
     const queries = { count: runs.length, at: (i: number) => queryFor(runs[i]) };
@@ -194,7 +198,7 @@ export class ExportService {
   private async selectedRuns(request: ExportRequest): Promise<SelectedRun[]> {
     const query = this.db.manager
       .createQueryBuilder(Run, 'run')
-      .select(['run.id', 'run.runNumber'])
+      .select(['run.id', 'run.runNumber', 'run.recoVersion'])
       .orderBy('run.runNumber', 'ASC');
     if (request.kind === 'clusters') applyClusterRunFilter(query, request.filter as ClusterFilter);
     else applyRunFilter(query, request.filter as RunFilter);
@@ -215,7 +219,8 @@ export class ExportService {
     return runs.map((run) => ({
       id: run.id,
       runNumber: run.runNumber,
-      recoVersion: versions.get(run.id) ?? null,
+      recoVersion: run.recoVersion ?? versions.get(run.id) ?? null,
+      currentVersion: run.recoVersion,
     }));
   }
 
@@ -259,12 +264,12 @@ export class ExportService {
     run: SelectedRun,
     limit: number,
   ): Query {
-    const version = filter.recoVersion ?? this.options.version;
+    const version = filter.recoVersion ?? run.currentVersion ?? this.options.version;
     const query = this.db.manager
       .createQueryBuilder(Cluster, 'cluster')
       .where('cluster.runId = :runId', { runId: run.id });
     if (uses(columns, 'event')) query.innerJoin(Event, 'event', 'event.id = cluster.eventId');
-    applyClusterFilter(query, filter, this.options.version);
+    applyClusterFilter(query, filter, this.options.version, run.currentVersion);
     const byKey = this.db.dialect === 'mariadb';
     if (byKey) {
       query

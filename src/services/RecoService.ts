@@ -20,7 +20,12 @@ import {
 import type { ClusterFilter } from '../schema/filters';
 import type { RunService } from './RunService';
 import { byId, paginate, type ListOptions, type Page, type PageArgs } from './pagination';
-import { applyClusterFilter, applyClusterRunFilter, clusterFilterNeedsRun } from './queryFilters';
+import {
+  applyClusterFilter,
+  applyClusterRunFilter,
+  clusterFilterNeedsRun,
+  currentVersionOf,
+} from './queryFilters';
 
 const BY_ID = byId<Cluster>('cluster', 'ASC');
 
@@ -115,7 +120,9 @@ export class RecoService {
       this.db.manager
         .createQueryBuilder(Cluster, 'cluster')
         .where('cluster.eventId IN (:...eventIds)', { eventIds })
-        .andWhere('cluster.recoVersion = :version', { version: this.options.version })
+        .andWhere(`cluster.recoVersion = ${currentVersionOf('cluster.runId')}`, {
+          configuredVersion: this.options.version,
+        })
         .orderBy('cluster.id', 'ASC'),
       columns ? [...new Set([...columns, 'eventId'])] : undefined,
     );

@@ -29,6 +29,12 @@ import { ProvenanceService } from './ProvenanceService';
 import { QualityService } from './QualityService';
 import { RunService } from './RunService';
 import { SilenceService } from './SilenceService';
+import { CampaignService } from './CampaignService';
+import { BatchJobService } from '../batch/BatchJobService';
+import type { BatchSettings } from '../config/batch';
+import type { Fe55Options } from '../reco/dq';
+import type { RecoParameters } from '../reco/image';
+import { JobExecutor } from '../schema/enums';
 
 export interface Services {
   runs: RunService;
@@ -55,6 +61,9 @@ export interface Services {
   previews: PreviewService;
   provenance: ProvenanceService;
   replication: ReplicationService;
+  campaigns: CampaignService;
+  /** The API of batch attempts; null without BATCH. */
+  batchJobs: BatchJobService | null;
 }
 
 export function createServices(deps: {
@@ -68,7 +77,12 @@ export function createServices(deps: {
   maxPageSize: number;
   export: Omit<ExportOptions, 'version'>;
   dqBands: readonly DqBand[];
-  recoVersion: number;
+  recoParameters: RecoParameters;
+  cameraBank: string;
+  fe55: Fe55Options;
+  jobMaxAttempts: number;
+  jobLeaseMs: number;
+  batch: BatchSettings | null;
   tape: TapeStore | null;
   retention: {
     buffer: 'off' | 'after-cloud' | 'after-tape';
@@ -85,6 +99,10 @@ export function createServices(deps: {
   const alarmRules = new AlarmRuleService(db);
   const storage = new StorageService(db);
   const runs = new RunService(db, queue, pubsub, { daqBufferDir, maxPageSize });
+  const recoVersion = deps.recoParameters.version;
+  const pedestals = new PedestalService(db, store);
+  const dq = new DqService(db, quality, alarms, deps.dqBands);
+  const { batch } = deps;
   return {
     runs,
     files: new FileService(db, store, maxPageSize),
@@ -94,11 +112,11 @@ export function createServices(deps: {
     silences: new SilenceService(db),
     ingest: new IngestService(store, daqBufferDir),
     events: new EventService(db, maxPageSize),
-    exports: new ExportService(db, { version: deps.recoVersion, ...deps.export }),
+    exports: new ExportService(db, { version: recoVersion, ...deps.export }),
     eventBytes: new EventBytesService(db, store, deps.signer),
-    pedestals: new PedestalService(db, store),
-    dq: new DqService(db, quality, alarms, deps.dqBands),
-    reco: new RecoService(db, queue, runs, { maxPageSize, version: deps.recoVersion }),
+    pedestals,
+    dq,
+    reco: new RecoService(db, queue, runs, { maxPageSize, version: recoVersion }),
     tape: new TapeService(db, queue, deps.tape),
     retention: new RetentionService(db, store, deps.tape, {
       ...deps.retention,
@@ -113,5 +131,21 @@ export function createServices(deps: {
     previews: new PreviewService(db, store, deps.site),
     provenance: new ProvenanceService(db),
     replication: deps.replication,
+    campaigns: new CampaignService(db, queue, pubsub, runs, dq, {
+      parameters: deps.recoParameters,
+      batchExecutor: batch?.system ?? JobExecutor.LOCAL,
+      maxAttempts: deps.jobMaxAttempts,
+    }),
+    batchJobs: batch
+      ? new BatchJobService(db, store, queue, pubsub, runs, pedestals, dq, {
+          site: deps.site,
+          cameraBank: deps.cameraBank,
+          parameters: deps.recoParameters,
+          fe55: deps.fe55,
+          leaseMs: deps.jobLeaseMs,
+          urlTtlSeconds: (batch.timeLimitMinutes + 30) * 60,
+          system: batch.system.toLowerCase(),
+        })
+      : null,
   };
 }

@@ -81,17 +81,26 @@ export function applyClusterRunFilter(query: Query, filter: ClusterFilter): void
 }
 
 /**
- * The cluster conditions of a cluster filter, on the alias `cluster`: the version
- * (`currentVersion` when the filter names none) and the ranges of the features.
+ * The cluster conditions of a cluster filter, on the alias `cluster`: the version and the
+ * ranges of the features. The version is the filter's, else the run's current one — given as
+ * `runVersion` by a caller that reads one run, else each row's run's — and, for a run that has
+ * none recorded (reconstructed before versions were per run), `configuredVersion`.
  */
 export function applyClusterFilter(
   query: Query,
   filter: ClusterFilter,
-  currentVersion: number,
+  configuredVersion: number,
+  runVersion?: number | null,
 ): void {
-  query.andWhere('cluster.recoVersion = :version', {
-    version: filter.recoVersion ?? currentVersion,
-  });
+  if (filter.recoVersion != null || runVersion !== undefined) {
+    query.andWhere('cluster.recoVersion = :version', {
+      version: filter.recoVersion ?? runVersion ?? configuredVersion,
+    });
+  } else {
+    query.andWhere(`cluster.recoVersion = ${currentVersionOf('cluster.runId')}`, {
+      configuredVersion,
+    });
+  }
   const ranges: Array<[keyof ClusterFilter, string, '>=' | '<=']> = [
     ['minIntegral', 'integral', '>='],
     ['maxIntegral', 'integral', '<='],
@@ -109,4 +118,12 @@ export function applyClusterFilter(
 /** Escapes LIKE wildcards with '!', an escape character both SQLite and MariaDB accept as written. */
 function escapeLike(text: string): string {
   return text.replace(/[!%_]/g, (c) => `!${c}`);
+}
+
+/**
+ * SQL for the current reconstruction version of the run whose id is `runIdColumn`; takes the
+ * parameter :configuredVersion for runs with none recorded.
+ */
+export function currentVersionOf(runIdColumn: string): string {
+  return `COALESCE((SELECT current_run.recoVersion FROM runs current_run WHERE current_run.id = ${runIdColumn}), :configuredVersion)`;
 }

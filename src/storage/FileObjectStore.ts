@@ -75,6 +75,11 @@ export class FileObjectStore implements ObjectStore {
     await fsp.rm(this.pathOf(key), { force: true });
   }
 
+  async presignUpload(key: string, expiresSeconds: number): Promise<string> {
+    assertValidKey(key);
+    return this.signer.sign(key, expiresSeconds, Date.now(), 'PUT');
+  }
+
   async presign(key: string, expiresSeconds: number): Promise<string> {
     assertValidKey(key);
     return this.signer.sign(key, expiresSeconds);

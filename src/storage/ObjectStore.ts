@@ -45,6 +45,11 @@ export interface ObjectStore {
   delete(key: string): Promise<void>;
   /** A URL that downloads the object for `expiresSeconds` without further credentials. */
   presign(key: string, expiresSeconds: number): Promise<string>;
+  /**
+   * A URL that stores one object under `key` with a single PUT (its Content-Length given) for
+   * `expiresSeconds`: how a batch node without credentials hands its outputs over.
+   */
+  presignUpload(key: string, expiresSeconds: number): Promise<string>;
   /** Throws when the store cannot be reached (readiness probe). */
   ping(): Promise<void>;
 }

@@ -235,6 +235,11 @@ export class S3ObjectStore implements ObjectStore {
     await this.client.removeObject(this.bucket, key);
   }
 
+  async presignUpload(key: string, expiresSeconds: number): Promise<string> {
+    assertValidKey(key);
+    return this.client.presignedPutObject(this.bucket, key, expiresSeconds);
+  }
+
   async presign(key: string, expiresSeconds: number): Promise<string> {
     assertValidKey(key);
     return this.client.presignedGetObject(this.bucket, key, expiresSeconds);

@@ -10,15 +10,26 @@ export class UrlSigner {
     private publicUrl: string,
   ) {}
 
+  /** The gateway's URL as callers reach it. */
+  get url(): string {
+    return this.publicUrl;
+  }
+
   /** Set once the server knows its port (PORT=0 picks a free one). */
   setPublicUrl(url: string): void {
     this.publicUrl = url;
   }
 
-  sign(key: string, expiresSeconds: number, now = Date.now()): string {
+  /** A download link, or (method PUT) an upload link: each signature is good for its method only. */
+  sign(
+    key: string,
+    expiresSeconds: number,
+    now = Date.now(),
+    method: 'GET' | 'PUT' = 'GET',
+  ): string {
     const expires = Math.floor(now / 1000) + expiresSeconds;
     const path = `/objects/${key.split('/').map(encodeURIComponent).join('/')}`;
-    return `${this.publicUrl.replace(/\/$/, '')}${path}?expires=${expires}&signature=${this.signature(key, expires)}`;
+    return `${this.publicUrl.replace(/\/$/, '')}${path}?expires=${expires}&signature=${this.signature(signedKey(key, method), expires)}`;
   }
 
   /** A signed link to another route of the gateway: `/<route>/<id>`, checked as `<route>/<id>`. */
@@ -33,13 +44,15 @@ export class UrlSigner {
     return this.verify(`route:${route}/${id}`, expires, signature);
   }
 
-  /** True when the signature matches the key and has not expired. */
+  /** True when the signature matches the key (for `method`) and has not expired. */
   verify(
     key: string,
     expires: string | undefined,
     signature: string | undefined,
     now = Date.now(),
+    method: 'GET' | 'PUT' = 'GET',
   ): boolean {
+    key = signedKey(key, method);
     const expiresAt = Number(expires);
     if (!signature || !Number.isSafeInteger(expiresAt) || expiresAt * 1000 < now) return false;
     const expected = Buffer.from(this.signature(key, expiresAt));
@@ -50,4 +63,9 @@ export class UrlSigner {
   private signature(key: string, expires: number): string {
     return createHmac('sha256', this.secret).update(`${key}\n${expires}`).digest('base64url');
   }
+}
+
+/** What a signature covers: the key, and for uploads the method too. */
+function signedKey(key: string, method: 'GET' | 'PUT'): string {
+  return method === 'GET' ? key : `${method} ${key}`;
 }

@@ -6,6 +6,7 @@ import { OpenAlarmKey1764400000000 } from './1764400000000-OpenAlarmKey';
 import { SilenceMirror1764500000000 } from './1764500000000-SilenceMirror';
 import { Reconstructions1764600000000 } from './1764600000000-Reconstructions';
 import { ChangeLog1764700000000 } from './1764700000000-ChangeLog';
+import { Campaigns1764800000000 } from './1764800000000-Campaigns';
 
 /** Every migration, oldest first. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   SilenceMirror1764500000000,
   Reconstructions1764600000000,
   ChangeLog1764700000000,
+  Campaigns1764800000000,
 ];

@@ -95,6 +95,7 @@ export class PedestalJob implements JobHandler {
       {
         run,
         version: context.job.version,
+        current: true, // a pedestal map is used by whichever version comes next
         output: {
           kind: FileKind.PEDESTAL_MAP,
           bucket: this.store.bucket,

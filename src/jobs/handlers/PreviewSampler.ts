@@ -4,7 +4,8 @@ import type { PedestalMap } from '../../reco/image';
 /**
  * Picks the images a reconstruction shows on the console: the first, then one every
  * `previewEveryMs` of wall time, so that a fast replay does not write thousands of pictures.
- * The preview is made when the image is offered, before a thread takes its buffer.
+ * The preview is made when the image is offered, before a thread takes its buffer. An
+ * interval of Infinity makes none at all.
  */
 export class PreviewSampler<T> {
   private nextAt = 0;
@@ -17,6 +18,7 @@ export class PreviewSampler<T> {
 
   offer(item: T, image: Uint16Array): void {
     const now = Date.now();
+    if (this.options.previewEveryMs === Infinity) return;
     if (now < this.nextAt || image.length !== this.pedestal.width * this.pedestal.height) return;
     this.nextAt = now + this.options.previewEveryMs;
     this.made.set(item, imagePreview(image, this.pedestal, this.options.previewRebin));

@@ -42,7 +42,9 @@ import { DeferJobError, PermanentJobError } from '../errors';
 import type { JobContext, JobHandler, JobOutcome } from '../registry';
 import {
   finishReconstruction,
+  isCurrentVersion,
   isSourceRun,
+  jobParameters,
   jobRun,
   rawFilesToRead,
   withRecoStatus,
@@ -102,20 +104,32 @@ export class ReconstructJob implements JobHandler {
 
   async run(context: JobContext): Promise<JobOutcome> {
     const run = await jobRun(this.db, context);
-    return withRecoStatus(this.db, this.runs, run, context, () => this.reconstruct(run, context));
+    const current = isCurrentVersion(run, context.job);
+    return withRecoStatus(
+      this.db,
+      this.runs,
+      run,
+      context,
+      () => this.reconstruct(run, context, current),
+      current,
+    );
   }
 
-  private async reconstruct(run: Run, context: JobContext): Promise<JobOutcome> {
+  private async reconstruct(run: Run, context: JobContext, current: boolean): Promise<JobOutcome> {
     const startedAt = new Date();
     const version = context.job.version;
+    const parameters = jobParameters(context.job, this.options.parameters);
     const index = await this.eventIndex(run.id);
-    const sink = new RecoSink(this.db, run, version, (event, outcome) =>
-      this.publishLive(run, event, outcome, version),
-    );
+    // A campaign's version is not shown live: the live display is the current reconstruction.
+    const announce = current
+      ? (event: Event, outcome: ImageReconstruction) =>
+          this.publishLive(run, event, outcome, version)
+      : () => undefined;
+    const sink = new RecoSink(this.db, run, version, announce, current);
     const read =
       context.job.payload?.source === RecoSource.REDUCED
-        ? await this.fromReduced(run, context, index, sink)
-        : await this.fromRaw(run, context, index, sink);
+        ? await this.fromReduced(run, context, index, sink, parameters)
+        : await this.fromRaw(run, context, index, sink, parameters, current);
     await sink.flush();
 
     const arrow = sink.table.toArrowFile();
@@ -130,6 +144,7 @@ export class ReconstructJob implements JobHandler {
       {
         run,
         version,
+        current,
         output: {
           kind: FileKind.RECO,
           bucket: this.store.bucket,
@@ -150,7 +165,7 @@ export class ReconstructJob implements JobHandler {
         provenance: {
           kind: JobKind.RECONSTRUCT,
           version,
-          parameters: { ...this.options.parameters, cameraBank: this.options.cameraBank },
+          parameters: { ...parameters, cameraBank: this.options.cameraBank },
           pedestal: { runNumber: read.pedestalRun.runNumber, md5: read.pedestalFile.md5 },
           inputs: read.inputs.map(provenanceFile),
           executor: executorOf(context.job, this.options.threads),
@@ -183,19 +198,20 @@ export class ReconstructJob implements JobHandler {
     context: JobContext,
     index: EventIndex,
     sink: RecoSink,
+    parameters: RecoParameters,
+    current: boolean,
   ): Promise<SourceRead> {
     const { map, pedestalRun, pedestalFile } = await this.pedestalFor(run);
     const files = await rawFilesToRead(this.db, run);
     await this.clear(run, context);
     const reduction = this.options.reduction;
     const reduced = reduction ? new ReducedRunWriter() : undefined;
-    const pool = new ImagePool(
-      map,
-      this.options.parameters,
-      this.options.threads,
-      reduction ?? undefined,
-    );
-    const previews = new PreviewSampler<unknown>(map, this.options);
+    const pool = new ImagePool(map, parameters, this.options.threads, reduction ?? undefined);
+    const previews = new PreviewSampler<unknown>(map, {
+      ...this.options,
+      // A campaign's version makes no previews: the console shows the current reconstruction.
+      previewEveryMs: current ? this.options.previewEveryMs : Infinity,
+    });
     let done = 0;
     try {
       const events = storedEvents(this.store, files, context.signal);
@@ -234,12 +250,12 @@ export class ReconstructJob implements JobHandler {
       const bytes = reduced.finish({
         runNumber: run.runNumber,
         recoVersion: context.job.version,
-        recoParameters: this.options.parameters,
+        recoParameters: parameters,
         reduction,
         pedestal: { runNumber: pedestalRun.runNumber, md5: pedestalFile.md5 },
         image: { width: map.width, height: map.height },
-        grid: binGridOf(map, this.options.parameters),
-        reference: { nsigma: this.options.parameters.nsigma },
+        grid: binGridOf(map, parameters),
+        reference: { nsigma: parameters.nsigma },
       });
       read.reduced = await this.upload(run, context.job.version, bytes);
     }
@@ -256,6 +272,7 @@ export class ReconstructJob implements JobHandler {
     context: JobContext,
     index: EventIndex,
     sink: RecoSink,
+    parameters: RecoParameters,
   ): Promise<SourceRead> {
     const file = await this.db.manager.findOne(DataFile, {
       where: { runId: run.id, kind: FileKind.REDUCED, cloudState: ReplicaState.AVAILABLE },
@@ -284,7 +301,7 @@ export class ReconstructJob implements JobHandler {
       );
     const map = await this.pedestals.load(pedestalFile);
     try {
-      checkReducible(metadata, this.options.parameters, map);
+      checkReducible(metadata, parameters, map);
     } catch (error) {
       throw new PermanentJobError((error as Error).message);
     }
@@ -295,13 +312,13 @@ export class ReconstructJob implements JobHandler {
         (raw) => [raw.name, raw.id],
       ),
     );
-    const pool = new ImagePool(map, this.options.parameters, this.options.threads);
+    const pool = new ImagePool(map, parameters, this.options.threads);
     let done = 0;
     try {
       for await (const { event, outcome } of reconstructReduced(
         reducedRun,
         map,
-        this.options.parameters,
+        parameters,
         pool,
       )) {
         context.signal?.throwIfAborted();

@@ -1,7 +1,9 @@
 import type { EntityManager } from 'typeorm';
 import type { Database } from '../../db/Database';
 import type { DataFile } from '../../entities/DataFile';
+import type { Job } from '../../entities/Job';
 import { Run } from '../../entities/Run';
+import { recoParameters, type RecoParameters } from '../../reco/image';
 import { RecoStatus } from '../../schema/enums';
 import type { RecordedAlarm } from '../../services/AlarmService';
 import type { DqService } from '../../services/DqService';
@@ -21,9 +23,22 @@ export async function jobRun(db: Database, context: JobContext): Promise<Run> {
 }
 
 /**
+ * Whether a job reconstructs its run's current version (the one physicists see): the run's
+ * own, or — for a run never reconstructed — any version but a campaign's, which becomes
+ * current only when promoted.
+ */
+export function isCurrentVersion(
+  run: Pick<Run, 'recoVersion'>,
+  job: Pick<Job, 'version' | 'campaignId'>,
+): boolean {
+  return run.recoVersion === job.version || (run.recoVersion === null && job.campaignId === null);
+}
+
+/**
  * Runs a reconstruction step with the run's recoStatus kept true: RUNNING while it works,
  * FAILED when it fails for good (a permanent error or its last attempt), QUEUED when it
- * will be tried again. DONE is set by the step's own commit.
+ * will be tried again. DONE is set by the step's own commit. A version that is not the run's
+ * current one (a campaign's) leaves the run's status alone: its campaign tells its progress.
  */
 export async function withRecoStatus<T>(
   db: Database,
@@ -31,7 +46,9 @@ export async function withRecoStatus<T>(
   run: Run,
   context: JobContext,
   work: () => Promise<T>,
+  current = true,
 ): Promise<T> {
+  if (!current) return work();
   const set = async (status: RecoStatus) => {
     await db.write((m) => m.update(Run, run.id, { recoStatus: status }));
     await runs.publish(run.id);
@@ -45,6 +62,22 @@ export async function withRecoStatus<T>(
     await set(final ? RecoStatus.FAILED : RecoStatus.QUEUED).catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * The reconstruction parameters a job runs with: its campaign's (in its payload, checked when the
+ * campaign was made) or the gateway's configured ones.
+ */
+export function jobParameters(
+  job: Pick<Job, 'payload'>,
+  configured: RecoParameters,
+): RecoParameters {
+  const given = job.payload?.parameters as Record<string, unknown> | undefined;
+  if (!given) return configured;
+  const checked = recoParameters(given);
+  if ('problems' in checked)
+    throw new PermanentJobError(`the job's parameters are invalid: ${checked.problems.join('; ')}`);
+  return checked.parameters;
 }
 
 /** Source runs (⁵⁵Fe) get the peak metrics: CYGNO marks them in the run type or description. */
@@ -65,14 +98,18 @@ export async function rawFilesToRead(db: Database, run: Run): Promise<DataFile[]
 
 /**
  * How a PEDESTAL or RECONSTRUCT job ends: in the commit that settles the job, its output file,
- * its DQ metrics (with their flags and alarms), anything `also` adds, and recoStatus DONE; after
- * the commit, the run's change and the alarms are announced.
+ * its DQ metrics (with their flags and alarms), anything `also` adds, and recoStatus DONE with
+ * the version as the run's current one; after the commit, the run's change and the alarms are
+ * announced. A version that is not current (a campaign's) keeps its file and metrics only:
+ * flags, alarms and the run's status follow it when it is promoted.
  */
 export function finishReconstruction(
   deps: { runs: RunService; dq: DqService },
   step: {
     run: Run;
     version: number;
+    /** False for a version that is not the run's current one (see isCurrentVersion). */
+    current: boolean;
     output: Omit<DerivedFile, 'runId' | 'name'>;
     /** More outputs recorded with it (the run's reduced file). */
     extraOutputs?: ReadonlyArray<Omit<DerivedFile, 'runId' | 'name'>>;
@@ -96,12 +133,18 @@ export function finishReconstruction(
         recorded.push({ fileId, name, kind: file.kind, md5: file.md5 });
       }
       await recordReconstruction(manager, run, step.provenance, recorded);
-      alarms = await deps.dq.record(manager, run, step.version, step.metrics, step.setBy);
+      alarms = await deps.dq.record(manager, run, step.version, step.metrics, step.setBy, {
+        judge: step.current,
+      });
+      if (!step.current) return;
       await step.also?.(manager);
-      await manager.update(Run, run.id, { recoStatus: RecoStatus.DONE });
+      await manager.update(Run, run.id, {
+        recoStatus: RecoStatus.DONE,
+        recoVersion: step.version,
+      });
     },
     afterCommit: async () => {
-      await deps.runs.publish(run.id);
+      if (step.current) await deps.runs.publish(run.id);
       deps.dq.announce(alarms);
     },
   };

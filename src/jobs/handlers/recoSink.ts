@@ -25,6 +25,8 @@ export class RecoSink {
     private readonly run: Run,
     private readonly version: number,
     private readonly announce: (event: Event, outcome: ImageReconstruction) => void,
+    /** False for a version that is not the run's current one: summaries go aside. */
+    private readonly current = true,
   ) {}
 
   bad(message: string): void {
@@ -43,6 +45,6 @@ export class RecoSink {
   async flush(): Promise<void> {
     const results = this.batch;
     this.batch = [];
-    await this.db.write((m) => writeResults(m, this.run.id, this.version, results));
+    await this.db.write((m) => writeResults(m, this.run.id, this.version, results, this.current));
   }
 }

@@ -1,0 +1,340 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Database } from '../db/Database';
+import { Job } from '../entities/Job';
+import { Run } from '../entities/Run';
+import type { JobQueue } from '../jobs/JobQueue';
+import { backoffMs } from '../jobs/backoff';
+import { logger } from '../logger';
+import { Topic, type PubSub } from '../pubsub';
+import { JobExecutor, JobState, RecoStatus, type JobKind } from '../schema/enums';
+import { describeEnd, type BatchJobState, type BatchSystem } from './BatchSystem';
+import { mintJobToken } from './jobTokens';
+import { batchLeaseOwner } from './leaseOwners';
+
+export interface DispatcherOptions {
+  system: JobExecutor;
+  kinds: readonly JobKind[];
+  pollMs: number;
+  vanishGraceMs: number;
+  /** How long a job-scoped token lives: the time limit and some. */
+  tokenTtlMs: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  /** How the attempt is submitted: everything but the job's own id and token. */
+  submission: {
+    command: readonly string[];
+    gatewayUrl: () => string;
+    cpus: number;
+    memoryMb: number;
+    timeLimitMinutes: number;
+    workDir: string;
+    partition?: string;
+  };
+}
+
+/** Jobs submitted per pass at most, so that following the others is never starved. */
+const SUBMISSIONS_PER_PASS = 50;
+
+/**
+ * Hands the jobs of a batch executor to the batch system and follows them there (issue 18).
+ * Submitting takes the job like a worker's claim (one dispatcher wins, whatever the number of
+ * gateways), mints the attempt's job-scoped token and records the batch id. Following asks the
+ * batch system about every attempt it holds at once; an attempt that ends without having
+ * settled its job through the API — failed, timed out, cancelled, killed, or vanished from
+ * the controller — is the job's failed attempt, retried with the usual backoff. Every write is
+ * conditional on the job still being that attempt, so two gateways following the same jobs
+ * settle each once.
+ */
+export class BatchDispatcher {
+  readonly id = `dispatch:${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  private readonly log = logger('batch');
+  private timer?: NodeJS.Timeout;
+  private running = false;
+  private pass: Promise<void> = Promise.resolve();
+  private unlisten?: () => void;
+  private systemName: string;
+
+  constructor(
+    private readonly db: Database,
+    private readonly queue: JobQueue,
+    private readonly pubsub: PubSub,
+    private readonly system: BatchSystem,
+    private readonly options: DispatcherOptions,
+  ) {
+    this.systemName = options.system.toLowerCase();
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    this.unlisten = await this.pubsub.listen(Topic.JobEnqueued, () => this.wake());
+    this.schedule(0);
+    this.log.info(
+      { system: this.system.description, kinds: this.options.kinds },
+      'batch dispatcher started',
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.unlisten?.();
+    clearTimeout(this.timer);
+    await this.pass;
+  }
+
+  /** Runs a pass soon (a job was queued, a campaign cancelled). */
+  wake(): void {
+    if (this.running) this.schedule(0);
+  }
+
+  private schedule(ms: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.pass = this.pass.then(() => this.runPass());
+    }, ms);
+  }
+
+  private async runPass(): Promise<void> {
+    if (!this.running) return;
+    try {
+      await this.follow();
+      await this.submitDue();
+    } catch (error) {
+      this.log.error({ err: error }, 'batch pass failed; trying again after the poll interval');
+    }
+    if (this.running) this.schedule(this.options.pollMs);
+  }
+
+  /** One pass, for tests and tools that step the dispatcher by hand. */
+  async step(): Promise<void> {
+    await this.follow();
+    await this.submitDue();
+  }
+
+  /** Submits the due jobs of the batch executor, one claim at a time. */
+  async submitDue(): Promise<number> {
+    let submitted = 0;
+    while (submitted < SUBMISSIONS_PER_PASS) {
+      const job = await this.queue.claim(this.id, this.options.kinds, this.options.system);
+      if (!job) break;
+      await this.submit(job);
+      submitted++;
+    }
+    return submitted;
+  }
+
+  private async submit(job: Job): Promise<void> {
+    const minted = mintJobToken(job.id, this.options.tokenTtlMs);
+    const prepared = await this.db.write((m) =>
+      m
+        .createQueryBuilder()
+        .update(Job)
+        .set({
+          batchTokenHash: minted.hash,
+          batchTokenExpiresAt: minted.expiresAt,
+          batchId: null,
+          batchState: null,
+        })
+        .where('id = :id AND leaseOwner = :owner AND state = :running', {
+          id: job.id,
+          owner: this.id,
+          running: JobState.RUNNING,
+        })
+        .execute(),
+    );
+    if (prepared.affected !== 1) return; // cancelled meanwhile
+    const { submission } = this.options;
+    let batchId: string;
+    try {
+      batchId = await this.system.submit({
+        name: `cygno-${job.kind.toLowerCase()}-${job.runNumber ?? job.id}-j${job.id}`,
+        group: job.campaignId != null ? `cygno-campaign-${job.campaignId}` : null,
+        command: [...submission.command, 'batch-run', '--job', String(job.id)],
+        environment: { GATEWAY_URL: submission.gatewayUrl(), CYGNO_JOB_TOKEN: minted.token },
+        cpus: submission.cpus,
+        memoryMb: submission.memoryMb,
+        timeLimitMinutes: submission.timeLimitMinutes,
+        workDir: submission.workDir,
+        partition: submission.partition,
+      });
+    } catch (error) {
+      this.log.warn({ err: error, jobId: job.id }, 'batch submission failed');
+      await this.queue
+        .fail(
+          job,
+          this.id,
+          new Error(`${this.system.description}: submission failed: ${(error as Error).message}`),
+        )
+        .catch((settle: Error) =>
+          this.log.warn({ err: settle, jobId: job.id }, 'could not record the failed submission'),
+        );
+      return;
+    }
+    const recorded = await this.db.write((m) =>
+      m
+        .createQueryBuilder()
+        .update(Job)
+        .set({ batchId, batchState: 'SUBMITTED', leaseOwner: batchLeaseOwner(batchId, 'pending') })
+        .where('id = :id AND leaseOwner = :owner AND state = :running', {
+          id: job.id,
+          owner: this.id,
+          running: JobState.RUNNING,
+        })
+        .execute(),
+    );
+    if (recorded.affected !== 1) {
+      // The job changed under us (cancelled): its batch job must not run on.
+      await this.system.cancel(batchId).catch(() => undefined);
+      return;
+    }
+    this.log.info(
+      { jobId: job.id, batchId, runNumber: job.runNumber },
+      'job submitted to the batch system',
+    );
+    await this.publish(job.id);
+  }
+
+  /** Asks the batch system about every attempt it holds and settles those that ended. */
+  async follow(): Promise<void> {
+    const jobs = await this.db.manager
+      .createQueryBuilder(Job, 'job')
+      .where('job.state = :running AND job.executor = :executor AND job.batchId IS NOT NULL', {
+        running: JobState.RUNNING,
+        executor: this.options.system,
+      })
+      .getMany();
+    if (jobs.length === 0) return;
+    const states = await this.system.states(jobs.map((job) => job.batchId!));
+    for (const job of jobs) {
+      const state = states.get(job.batchId!);
+      try {
+        if (job.cancelRequested) await this.cancelAttempt(job);
+        else if (!state) await this.vanished(job);
+        else if (state.terminal) await this.ended(job, state);
+        else if (state.state !== job.batchState) await this.recordState(job, state.state);
+      } catch (error) {
+        this.log.error(
+          { err: error, jobId: job.id, batchId: job.batchId },
+          'could not follow a batch job',
+        );
+      }
+    }
+  }
+
+  /** Cancels the attempts of jobs cancelled in the gateway (cancelCampaign, cancelJob). */
+  async cancelNow(jobs: readonly Job[]): Promise<void> {
+    for (const job of jobs) if (job.batchId) await this.cancelAttempt(job);
+    this.wake();
+  }
+
+  private async cancelAttempt(job: Job): Promise<void> {
+    await this.system.cancel(job.batchId!);
+    const settled = await this.settle(job, {
+      state: JobState.CANCELLED,
+      finishedAt: new Date(),
+      batchState: 'CANCELLED',
+    });
+    if (settled) this.log.info({ jobId: job.id, batchId: job.batchId }, 'batch job cancelled');
+  }
+
+  private async vanished(job: Job): Promise<void> {
+    const since = job.startedAt ? Date.now() - new Date(job.startedAt).getTime() : Infinity;
+    if (since < this.options.vanishGraceMs) return;
+    await this.failAttempt(
+      job,
+      `${this.systemName} job ${job.batchId} vanished from the batch system (purged, or its controller lost it)`,
+      'VANISHED',
+    );
+  }
+
+  /** The attempt ended; if its job is still running, it ended without settling it: a failure. */
+  private async ended(job: Job, state: BatchJobState): Promise<void> {
+    const message = state.succeeded
+      ? `${this.systemName} job ${job.batchId} ended COMPLETED without reporting its result`
+      : describeEnd(this.systemName, job.batchId!, state);
+    // HTCondor keeps a held job in its queue: remove it before its job is tried again.
+    if (!state.succeeded && state.state === 'HELD')
+      await this.system.cancel(job.batchId!).catch(() => undefined);
+    await this.failAttempt(job, message, state.state);
+  }
+
+  private async failAttempt(job: Job, message: string, batchState: string): Promise<void> {
+    const exhausted = job.attempts >= job.maxAttempts;
+    const settled = await this.settle(
+      job,
+      exhausted
+        ? { state: JobState.FAILED, finishedAt: new Date(), lastError: message, batchState }
+        : {
+            state: JobState.QUEUED,
+            nextAttemptAt: new Date(
+              Date.now() +
+                backoffMs(job.attempts, this.options.backoffBaseMs, this.options.backoffMaxMs),
+            ),
+            lastError: message,
+            batchState,
+          },
+    );
+    if (!settled) return;
+    this.log[exhausted ? 'error' : 'warn'](
+      {
+        jobId: job.id,
+        batchId: job.batchId,
+        attempt: job.attempts,
+        maxAttempts: job.maxAttempts,
+        err: message,
+      },
+      exhausted ? 'batch job failed' : 'batch attempt failed; will retry',
+    );
+    if (exhausted && job.runId != null && job.campaignId == null)
+      await this.db.write((m) => m.update(Run, job.runId!, { recoStatus: RecoStatus.FAILED }));
+  }
+
+  private async recordState(job: Job, batchState: string): Promise<void> {
+    const changed = await this.db.write((m) =>
+      m
+        .createQueryBuilder()
+        .update(Job)
+        .set({ batchState })
+        .where('id = :id AND state = :running AND batchId = :batchId', {
+          id: job.id,
+          running: JobState.RUNNING,
+          batchId: job.batchId,
+        })
+        .execute(),
+    );
+    if (changed.affected === 1) await this.publish(job.id);
+  }
+
+  /** Settles the attempt if the job is still it (running, same batch id); revokes its token. */
+  private async settle(job: Job, values: Partial<Job>): Promise<boolean> {
+    const result = await this.db.write((m) =>
+      m
+        .createQueryBuilder()
+        .update(Job)
+        .set({
+          ...values,
+          leaseOwner: null,
+          leaseUntil: null,
+          batchTokenHash: null,
+          batchTokenExpiresAt: null,
+        })
+        .where('id = :id AND state = :running AND batchId = :batchId', {
+          id: job.id,
+          running: JobState.RUNNING,
+          batchId: job.batchId,
+        })
+        .execute(),
+    );
+    if (result.affected !== 1) return false;
+    await this.publish(job.id);
+    if (values.state === JobState.QUEUED)
+      this.pubsub.publish(Topic.JobEnqueued, { kind: job.kind });
+    return true;
+  }
+
+  private async publish(jobId: number): Promise<void> {
+    const job = await this.db.manager.findOneBy(Job, { id: jobId });
+    if (job) this.pubsub.publish(Topic.JobUpdated, job);
+  }
+}
