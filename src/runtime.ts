@@ -208,7 +208,8 @@ export class Runtime {
           logger('batch').error({ err: error }, 'cancelling batch jobs failed'),
         );
     };
-    await mkdirBatchWorkDir(batch.workDir);
+    // The batch nodes write their output there (on a cluster: a shared file system).
+    await fsp.mkdir(batch.workDir, { recursive: true, mode: 0o755 });
     await dispatcher.start();
   }
 
@@ -315,11 +316,6 @@ export class Runtime {
     await this.pubsub.close();
     if (this.db.dataSource.isInitialized) await this.db.dataSource.destroy();
   }
-}
-
-/** The batch nodes write their output there (on a cluster: a shared file system). */
-async function mkdirBatchWorkDir(dir: string): Promise<void> {
-  await fsp.mkdir(dir, { recursive: true, mode: 0o755 });
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {

@@ -5,6 +5,7 @@ import { Job } from '../entities/Job';
 import { Run } from '../entities/Run';
 import type { JobQueue } from '../jobs/JobQueue';
 import { backoffMs } from '../jobs/backoff';
+import { isCurrentVersion } from '../jobs/handlers/recoRuns';
 import { logger } from '../logger';
 import { Topic, type PubSub } from '../pubsub';
 import { JobExecutor, JobState, RecoStatus, type JobKind } from '../schema/enums';
@@ -98,8 +99,7 @@ export class BatchDispatcher {
   private async runPass(): Promise<void> {
     if (!this.running) return;
     try {
-      await this.follow();
-      await this.submitDue();
+      await this.step();
     } catch (error) {
       this.log.error({ err: error }, 'batch pass failed; trying again after the poll interval');
     }
@@ -126,24 +126,13 @@ export class BatchDispatcher {
 
   private async submit(job: Job): Promise<void> {
     const minted = mintJobToken(job.id, this.options.tokenTtlMs);
-    const prepared = await this.db.write((m) =>
-      m
-        .createQueryBuilder()
-        .update(Job)
-        .set({
-          batchTokenHash: minted.hash,
-          batchTokenExpiresAt: minted.expiresAt,
-          batchId: null,
-          batchState: null,
-        })
-        .where('id = :id AND leaseOwner = :owner AND state = :running', {
-          id: job.id,
-          owner: this.id,
-          running: JobState.RUNNING,
-        })
-        .execute(),
-    );
-    if (prepared.affected !== 1) return; // cancelled meanwhile
+    const prepared = await this.updateClaimed(job, {
+      batchTokenHash: minted.hash,
+      batchTokenExpiresAt: minted.expiresAt,
+      batchId: null,
+      batchState: null,
+    });
+    if (!prepared) return; // cancelled meanwhile
     const { submission } = this.options;
     let batchId: string;
     try {
@@ -171,19 +160,12 @@ export class BatchDispatcher {
         );
       return;
     }
-    const recorded = await this.db.write((m) =>
-      m
-        .createQueryBuilder()
-        .update(Job)
-        .set({ batchId, batchState: 'SUBMITTED', leaseOwner: batchLeaseOwner(batchId, 'pending') })
-        .where('id = :id AND leaseOwner = :owner AND state = :running', {
-          id: job.id,
-          owner: this.id,
-          running: JobState.RUNNING,
-        })
-        .execute(),
-    );
-    if (recorded.affected !== 1) {
+    const recorded = await this.updateClaimed(job, {
+      batchId,
+      batchState: 'SUBMITTED',
+      leaseOwner: batchLeaseOwner(batchId, 'pending'),
+    });
+    if (!recorded) {
       // The job changed under us (cancelled): its batch job must not run on.
       await this.system.cancel(batchId).catch(() => undefined);
       return;
@@ -286,51 +268,61 @@ export class BatchDispatcher {
       },
       exhausted ? 'batch job failed' : 'batch attempt failed; will retry',
     );
-    if (exhausted && job.runId != null && job.campaignId == null)
-      await this.db.write((m) => m.update(Run, job.runId!, { recoStatus: RecoStatus.FAILED }));
+    if (!exhausted || job.runId == null) return;
+    const run = await this.db.manager.findOneBy(Run, { id: job.runId });
+    if (run && isCurrentVersion(run, job))
+      await this.db.write((m) => m.update(Run, run.id, { recoStatus: RecoStatus.FAILED }));
   }
 
   private async recordState(job: Job, batchState: string): Promise<void> {
-    const changed = await this.db.write((m) =>
-      m
-        .createQueryBuilder()
-        .update(Job)
-        .set({ batchState })
-        .where('id = :id AND state = :running AND batchId = :batchId', {
-          id: job.id,
-          running: JobState.RUNNING,
-          batchId: job.batchId,
-        })
-        .execute(),
-    );
-    if (changed.affected === 1) await this.publish(job.id);
+    if (await this.updateAttempt(job, { batchState })) await this.publish(job.id);
   }
 
   /** Settles the attempt if the job is still it (running, same batch id); revokes its token. */
   private async settle(job: Job, values: Partial<Job>): Promise<boolean> {
-    const result = await this.db.write((m) =>
-      m
-        .createQueryBuilder()
-        .update(Job)
-        .set({
-          ...values,
-          leaseOwner: null,
-          leaseUntil: null,
-          batchTokenHash: null,
-          batchTokenExpiresAt: null,
-        })
-        .where('id = :id AND state = :running AND batchId = :batchId', {
-          id: job.id,
-          running: JobState.RUNNING,
-          batchId: job.batchId,
-        })
-        .execute(),
-    );
-    if (result.affected !== 1) return false;
+    const settled = await this.updateAttempt(job, {
+      ...values,
+      leaseOwner: null,
+      leaseUntil: null,
+      batchTokenHash: null,
+      batchTokenExpiresAt: null,
+    });
+    if (!settled) return false;
     await this.publish(job.id);
     if (values.state === JobState.QUEUED)
       this.pubsub.publish(Topic.JobEnqueued, { kind: job.kind });
     return true;
+  }
+
+  /** Changes a job this dispatcher has claimed and not yet handed to the batch system. */
+  private updateClaimed(job: Job, values: Partial<Job>): Promise<boolean> {
+    return this.updateIf(job, values, 'leaseOwner = :owner', { owner: this.id });
+  }
+
+  /** Changes a job only while it is still the attempt `job.batchId` names. */
+  private updateAttempt(job: Job, values: Partial<Job>): Promise<boolean> {
+    return this.updateIf(job, values, 'batchId = :batchId', { batchId: job.batchId });
+  }
+
+  private async updateIf(
+    job: Job,
+    values: Partial<Job>,
+    condition: string,
+    parameters: Record<string, unknown>,
+  ): Promise<boolean> {
+    const result = await this.db.write((m) =>
+      m
+        .createQueryBuilder()
+        .update(Job)
+        .set(values)
+        .where(`id = :id AND state = :running AND ${condition}`, {
+          id: job.id,
+          running: JobState.RUNNING,
+          ...parameters,
+        })
+        .execute(),
+    );
+    return result.affected === 1;
   }
 
   private async publish(jobId: number): Promise<void> {

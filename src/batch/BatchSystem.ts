@@ -82,3 +82,28 @@ export function describeEnd(system: string, id: string, end: BatchJobState): str
   if (end.reason) parts.push(`reason ${end.reason}`);
   return parts.join(', ');
 }
+
+/**
+ * The states of the wanted ids among a Slurm job list (REST /jobs, `squeue --json`: both list
+ * every job the controller holds, so the filtering is here).
+ */
+export function slurmStatesOf(
+  jobs: ReadonlyArray<Record<string, unknown>>,
+  ids: readonly string[],
+): Map<string, BatchJobState> {
+  const wanted = new Set(ids);
+  const states = new Map<string, BatchJobState>();
+  for (const job of jobs) {
+    const id = String(job.job_id);
+    if (!wanted.has(id)) continue;
+    states.set(
+      id,
+      slurmState(
+        String(job.job_state),
+        typeof job.exit_code === 'number' ? job.exit_code : null,
+        typeof job.state_reason === 'string' ? job.state_reason : null,
+      ),
+    );
+  }
+  return states;
+}

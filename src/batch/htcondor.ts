@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { BatchJobState, BatchSubmission, BatchSystem } from './BatchSystem';
+import { runCommand } from './runCommand';
 
 /** HTCondor's JobStatus codes (the job ClassAd). */
 const JOB_STATUS: Record<number, string> = {
@@ -80,19 +80,7 @@ export class HtCondor implements BatchSystem {
   }
 
   private run(command: string, args: string[]): Promise<string> {
-    const program = this.bin ? path.join(this.bin, command) : command;
-    return new Promise((resolve, reject) => {
-      const child = spawn(program, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      child.on('error', (error) => reject(new Error(`${command}: ${error.message}`)));
-      child.on('close', (code) => {
-        if (code === 0) resolve(stdout);
-        else reject(new Error(`${command} exited ${code}: ${stderr.trim().slice(0, 500)}`));
-      });
-    });
+    return runCommand(this.bin ? path.join(this.bin, command) : command, args);
   }
 }
 

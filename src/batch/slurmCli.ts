@@ -1,11 +1,11 @@
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import {
-  slurmState,
+  slurmStatesOf,
   type BatchJobState,
   type BatchSubmission,
   type BatchSystem,
 } from './BatchSystem';
+import { runCommand } from './runCommand';
 import { batchScript } from './shellScript';
 
 /**
@@ -47,25 +47,11 @@ export class SlurmCli implements BatchSystem {
   }
 
   async states(ids: readonly string[]): Promise<Map<string, BatchJobState>> {
-    const states = new Map<string, BatchJobState>();
-    if (ids.length === 0) return states;
-    const wanted = new Set(ids);
+    if (ids.length === 0) return new Map();
     const parsed = JSON.parse(await this.run('squeue', ['--json'])) as {
       jobs?: Array<Record<string, unknown>>;
     };
-    for (const job of parsed.jobs ?? []) {
-      const id = String(job.job_id);
-      if (!wanted.has(id)) continue;
-      states.set(
-        id,
-        slurmState(
-          String(job.job_state),
-          typeof job.exit_code === 'number' ? job.exit_code : null,
-          typeof job.state_reason === 'string' ? job.state_reason : null,
-        ),
-      );
-    }
-    return states;
+    return slurmStatesOf(parsed.jobs ?? [], ids);
   }
 
   async cancel(id: string): Promise<void> {
@@ -78,18 +64,6 @@ export class SlurmCli implements BatchSystem {
     // A SLURM_JWT in the environment silently switches the commands to JWT auth: never pass it.
     const env = { ...this.environment };
     delete env.SLURM_JWT;
-    return new Promise((resolve, reject) => {
-      const child = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      child.on('error', (error) => reject(new Error(`${command}: ${error.message}`)));
-      child.on('close', (code) => {
-        if (code === 0) resolve(stdout);
-        else reject(new Error(`${command} exited ${code}: ${stderr.trim().slice(0, 500)}`));
-      });
-      child.stdin.end(input ?? '');
-    });
+    return runCommand(command, args, { env, input });
   }
 }

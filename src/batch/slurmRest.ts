@@ -2,7 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import {
-  slurmState,
+  slurmStatesOf,
   type BatchJobState,
   type BatchSubmission,
   type BatchSystem,
@@ -70,25 +70,11 @@ export class SlurmRest implements BatchSystem {
   }
 
   async states(ids: readonly string[]): Promise<Map<string, BatchJobState>> {
-    const states = new Map<string, BatchJobState>();
-    if (ids.length === 0) return states;
-    const wanted = new Set(ids);
+    if (ids.length === 0) return new Map();
     // One request for every job the controller holds (the recipe: poll /jobs, filter here).
     const reply = await this.request('GET', `${API}/jobs`);
     if (reply.status !== 200) throw new Error(`slurmrestd /jobs: ${this.errorsOf(reply)}`);
-    for (const job of (reply.body.jobs ?? []) as Array<Record<string, unknown>>) {
-      const id = String(job.job_id);
-      if (!wanted.has(id)) continue;
-      states.set(
-        id,
-        slurmState(
-          String(job.job_state),
-          typeof job.exit_code === 'number' ? job.exit_code : null,
-          typeof job.state_reason === 'string' ? job.state_reason : null,
-        ),
-      );
-    }
-    return states;
+    return slurmStatesOf((reply.body.jobs ?? []) as Array<Record<string, unknown>>, ids);
   }
 
   async cancel(id: string): Promise<void> {

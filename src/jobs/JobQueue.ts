@@ -343,8 +343,7 @@ export class JobQueue {
     return this.requeue(id, [JobState.FAILED, JobState.CANCELLED]);
   }
 
-  /** Runs a finished job again (reconstructRun with force), whatever its outcome was. */
-  /** Queues a finished job again (with a new payload when given). */
+  /** Queues a finished job again, whatever its outcome was (with a new payload when given). */
   async rerun(id: number, payload?: JsonObject): Promise<Job> {
     return this.requeue(id, [JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED], payload);
   }
@@ -357,13 +356,7 @@ export class JobQueue {
       );
     }
     const updated = await this.setStateIf(id, job.state, {
-      state: JobState.QUEUED,
-      attempts: 0,
-      progress: 0,
-      nextAttemptAt: new Date(),
-      finishedAt: null,
-      cancelRequested: false,
-      lastError: null,
+      ...freshAttempts(),
       ...(payload ? { payload } : {}),
     });
     if (!updated) throw new ConflictError(`job ${id} changed state meanwhile; try again`);
@@ -414,6 +407,19 @@ export class JobQueue {
       return update.affected === 1 ? manager.findOneByOrFail(Job, { id }) : null;
     });
   }
+}
+
+/** A job queued again from the start: due now, with a fresh set of attempts. */
+export function freshAttempts() {
+  return {
+    state: JobState.QUEUED,
+    attempts: 0,
+    progress: 0,
+    nextAttemptAt: new Date(),
+    finishedAt: null,
+    cancelRequested: false,
+    lastError: null,
+  };
 }
 
 /** What settling a job (or giving it back) clears: nobody holds it any more. */

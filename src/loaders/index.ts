@@ -10,6 +10,7 @@ import type { QualityFlag } from '../entities/QualityFlag';
 import type { Reconstruction } from '../entities/Reconstruction';
 import type { Run } from '../entities/Run';
 import type { TapeCopy } from '../entities/TapeCopy';
+import type { CampaignProgress } from '../schema/campaignInputs';
 import type { Services } from '../services';
 
 type Columns = readonly string[] | undefined;
@@ -38,6 +39,9 @@ export interface Loaders {
   previewByEventId(): DataLoader<number, EventPreview | null>;
   /** Every reconstruction record of runs, newest first. */
   reconstructionsByRunId(): DataLoader<number, Reconstruction[]>;
+  /** Campaigns' jobs, and their counts by state. */
+  jobsByCampaignId(): DataLoader<number, Job[]>;
+  campaignProgress(): DataLoader<number, CampaignProgress>;
 }
 
 /** The last row per key (rows in ascending id order), null where there is none. */
@@ -183,6 +187,17 @@ export function createLoaders(
           async (ids) => groupBy(await services.provenance.ofRuns(ids), ids, (r) => r.runId),
           opts,
         ),
+    ),
+    jobsByCampaignId: perColumnSet(
+      () =>
+        new DataLoader(
+          async (ids) =>
+            groupBy(await services.campaigns.jobsOf(ids), ids, (j) => j.campaignId ?? -1),
+          opts,
+        ),
+    ),
+    campaignProgress: perColumnSet(
+      () => new DataLoader((ids) => services.campaigns.progressOf(ids), opts),
     ),
   };
 }

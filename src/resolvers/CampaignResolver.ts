@@ -17,6 +17,7 @@ import { Job } from '../entities/Job';
 import { Topic } from '../pubsub';
 import { CampaignProgress, ReprocessInput } from '../schema/campaignInputs';
 import { CampaignState } from '../schema/enums';
+import { campaignState } from '../services/CampaignService';
 import { rowId } from './ids';
 
 @Resolver(() => Campaign)
@@ -65,18 +66,18 @@ export class CampaignResolver {
   }
 
   @FieldResolver(() => CampaignState)
-  state(@Root() campaign: Campaign, @Ctx() ctx: GatewayContext): Promise<CampaignState> {
-    return ctx.services.campaigns.state(campaign);
+  async state(@Root() campaign: Campaign, @Ctx() ctx: GatewayContext): Promise<CampaignState> {
+    return campaignState(campaign, await ctx.loaders.campaignProgress().load(campaign.id));
   }
 
   @FieldResolver(() => CampaignProgress)
   progress(@Root() campaign: Campaign, @Ctx() ctx: GatewayContext): Promise<CampaignProgress> {
-    return ctx.services.campaigns.progress(campaign.id);
+    return ctx.loaders.campaignProgress().load(campaign.id);
   }
 
   @FieldResolver(() => [Job], { description: "The campaign's jobs, one per run." })
   jobs(@Root() campaign: Campaign, @Ctx() ctx: GatewayContext): Promise<Job[]> {
-    return ctx.services.campaigns.jobs(campaign.id);
+    return ctx.loaders.jobsByCampaignId().load(campaign.id);
   }
 
   @Subscription(() => Campaign, {

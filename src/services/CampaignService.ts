@@ -7,7 +7,7 @@ import { DqMetric } from '../entities/DqMetric';
 import { Job } from '../entities/Job';
 import { Run } from '../entities/Run';
 import { BadUserInputError, ConflictError, NotFoundError } from '../errors';
-import type { JobQueue } from '../jobs/JobQueue';
+import { freshAttempts, type JobQueue } from '../jobs/JobQueue';
 import { jobSubject } from '../jobs/subjects';
 import { Topic, type PubSub } from '../pubsub';
 import { recoParameters, type RecoParameters } from '../reco/image';
@@ -68,39 +68,42 @@ export class CampaignService {
     return campaign;
   }
 
-  jobs(id: number): Promise<Job[]> {
-    return this.db.manager.find(Job, { where: { campaignId: id }, order: { runNumber: 'ASC' } });
+  /** The jobs of campaigns, one per run, in run order. */
+  jobsOf(ids: readonly number[]): Promise<Job[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.db.manager.find(Job, {
+      where: { campaignId: In([...ids]) },
+      order: { runNumber: 'ASC' },
+    });
   }
 
-  /** Its jobs by state, in one query. */
-  async progress(id: number): Promise<CampaignProgress> {
-    const rows: Array<{ state: JobState; n: number | string }> = await this.db.manager
-      .createQueryBuilder(Job, 'job')
-      .select('job.state', 'state')
-      .addSelect('COUNT(*)', 'n')
-      .where('job.campaignId = :id', { id })
-      .groupBy('job.state')
-      .getRawMany();
-    const count = (state: JobState) => Number(rows.find((r) => r.state === state)?.n ?? 0);
-    const progress = {
-      queued: count(JobState.QUEUED),
-      running: count(JobState.RUNNING),
-      done: count(JobState.SUCCEEDED),
-      failed: count(JobState.FAILED),
-      cancelled: count(JobState.CANCELLED),
-    };
-    const total = Object.values(progress).reduce((a, b) => a + b, 0);
-    const finished = progress.done + progress.failed + progress.cancelled;
-    return { ...progress, total, fraction: total === 0 ? 1 : finished / total };
-  }
-
-  /** RUNNING, COMPLETED, FAILED from its jobs; CANCELLED and PROMOTED from what an admin did. */
-  async state(campaign: Campaign): Promise<CampaignState> {
-    if (campaign.promotedAt) return CampaignState.PROMOTED;
-    const p = await this.progress(campaign.id);
-    if (p.queued + p.running > 0) return CampaignState.RUNNING;
-    if (campaign.cancelledAt) return CampaignState.CANCELLED;
-    return p.failed + p.cancelled > 0 ? CampaignState.FAILED : CampaignState.COMPLETED;
+  /** The jobs of campaigns by state, in one query; in the order of `ids`. */
+  async progressOf(ids: readonly number[]): Promise<CampaignProgress[]> {
+    if (ids.length === 0) return [];
+    const rows: Array<{ campaignId: number | string; state: JobState; n: number | string }> =
+      await this.db.manager
+        .createQueryBuilder(Job, 'job')
+        .select('job.campaignId', 'campaignId')
+        .addSelect('job.state', 'state')
+        .addSelect('COUNT(*)', 'n')
+        .where('job.campaignId IN (:...ids)', { ids })
+        .groupBy('job.campaignId')
+        .addGroupBy('job.state')
+        .getRawMany();
+    return ids.map((id) => {
+      const count = (state: JobState) =>
+        Number(rows.find((r) => Number(r.campaignId) === id && r.state === state)?.n ?? 0);
+      const progress = {
+        queued: count(JobState.QUEUED),
+        running: count(JobState.RUNNING),
+        done: count(JobState.SUCCEEDED),
+        failed: count(JobState.FAILED),
+        cancelled: count(JobState.CANCELLED),
+      };
+      const total = Object.values(progress).reduce((a, b) => a + b, 0);
+      const finished = progress.done + progress.failed + progress.cancelled;
+      return { ...progress, total, fraction: total === 0 ? 1 : finished / total };
+    });
   }
 
   /** `reprocess`: the campaign and one RECONSTRUCT job per selected run, in one transaction. */
@@ -192,18 +195,7 @@ export class CampaignService {
     const update = await manager
       .createQueryBuilder()
       .update(Job)
-      .set({
-        ...spec,
-        state: JobState.QUEUED,
-        attempts: 0,
-        progress: 0,
-        nextAttemptAt: new Date(),
-        finishedAt: null,
-        cancelRequested: false,
-        lastError: null,
-        batchId: null,
-        batchState: null,
-      })
+      .set({ ...spec, ...freshAttempts(), batchId: null, batchState: null })
       .where('id = :id AND state NOT IN (:...unfinished)', { id: job.id, unfinished: UNFINISHED })
       .execute();
     if (update.affected !== 1)
@@ -327,62 +319,69 @@ export class CampaignService {
    * Only a campaign with nothing left to run; with runs that failed only when `partial`.
    */
   async promote(id: number, partial: boolean, principal: Principal): Promise<Campaign> {
-    let alarms: RecordedAlarm[] = [];
-    const promoted = await this.db
-      .transaction(async (manager) => {
-        const campaign = await manager.findOneBy(Campaign, { id });
-        if (!campaign) throw new NotFoundError('campaign', id);
-        const jobs = await manager.findBy(Job, { campaignId: id });
-        const unfinished = jobs.filter((job) => UNFINISHED.includes(job.state));
-        if (unfinished.length > 0)
-          throw new ConflictError(
-            `campaign ${id} still has ${unfinished.length} job(s) to finish (e.g. run ${unfinished[0].runNumber}); wait, or cancel it`,
-          );
-        const succeeded = jobs.filter((job) => job.state === JobState.SUCCEEDED);
-        const others = jobs.length - succeeded.length;
-        if (others > 0 && !partial)
-          throw new ConflictError(
-            `campaign ${id}: ${others} of ${jobs.length} run(s) did not succeed; retry them, or promote with partial: true to keep their current version`,
-          );
-        if (succeeded.length === 0) throw new ConflictError(`campaign ${id}: no run succeeded`);
-        const claimed = await manager
-          .createQueryBuilder()
-          .update(Campaign)
-          .set({ promotedAt: new Date(), promotedBy: principal.name })
-          .where('id = :id AND promotedAt IS NULL', { id })
-          .execute();
-        if (claimed.affected !== 1) throw new ConflictError(`campaign ${id} is promoted already`);
-        for (const job of succeeded) {
-          const run = await manager.findOneByOrFail(Run, { id: job.runId! });
-          const previous = run.recoVersion ?? this.options.parameters.version;
-          await swapInSummaries(manager, run.id, campaign.version, previous);
-          await manager.update(Run, run.id, {
-            recoVersion: campaign.version,
-            recoStatus: RecoStatus.DONE,
-          });
-          const metrics = await manager.findBy(DqMetric, {
-            runId: run.id,
-            recoVersion: campaign.version,
-          });
-          alarms.push(
-            ...(await this.dq.record(
-              manager,
-              run,
-              campaign.version,
-              Object.fromEntries(metrics.map((m) => [m.name, m.value])),
-              `promotion of campaign ${id}`,
-            )),
-          );
-        }
-        return { campaign, runIds: succeeded.map((job) => job.runId!) };
-      })
-      .catch((error: unknown) => {
-        alarms = [];
-        throw error;
-      });
+    const promoted = await this.db.transaction(async (manager) => {
+      const campaign = await manager.findOneBy(Campaign, { id });
+      if (!campaign) throw new NotFoundError('campaign', id);
+      const jobs = await manager.findBy(Job, { campaignId: id });
+      const unfinished = jobs.filter((job) => UNFINISHED.includes(job.state));
+      if (unfinished.length > 0)
+        throw new ConflictError(
+          `campaign ${id} still has ${unfinished.length} job(s) to finish (e.g. run ${unfinished[0].runNumber}); wait, or cancel it`,
+        );
+      const succeeded = jobs.filter((job) => job.state === JobState.SUCCEEDED);
+      const others = jobs.length - succeeded.length;
+      if (others > 0 && !partial)
+        throw new ConflictError(
+          `campaign ${id}: ${others} of ${jobs.length} run(s) did not succeed; retry them, or promote with partial: true to keep their current version`,
+        );
+      if (succeeded.length === 0) throw new ConflictError(`campaign ${id}: no run succeeded`);
+      // Collected per attempt of the transaction: a retried one starts again from none.
+      const alarms: RecordedAlarm[] = [];
+      const claimed = await manager
+        .createQueryBuilder()
+        .update(Campaign)
+        .set({ promotedAt: new Date(), promotedBy: principal.name })
+        .where('id = :id AND promotedAt IS NULL', { id })
+        .execute();
+      if (claimed.affected !== 1) throw new ConflictError(`campaign ${id} is promoted already`);
+      for (const job of succeeded) {
+        const run = await manager.findOneByOrFail(Run, { id: job.runId! });
+        const previous = run.recoVersion ?? this.options.parameters.version;
+        await swapInSummaries(manager, run.id, campaign.version, previous);
+        await manager.update(Run, run.id, {
+          recoVersion: campaign.version,
+          recoStatus: RecoStatus.DONE,
+        });
+        const metrics = await manager.findBy(DqMetric, {
+          runId: run.id,
+          recoVersion: campaign.version,
+        });
+        alarms.push(
+          ...(await this.dq.record(
+            manager,
+            run,
+            campaign.version,
+            Object.fromEntries(metrics.map((m) => [m.name, m.value])),
+            `promotion of campaign ${id}`,
+          )),
+        );
+      }
+      return { campaign, runIds: succeeded.map((job) => job.runId!), alarms };
+    });
     for (const runId of promoted.runIds) await this.runs.publish(runId);
-    this.dq.announce(alarms);
+    this.dq.announce(promoted.alarms);
     this.pubsub.publish(Topic.CampaignUpdated, { campaignId: id });
     return this.get(id);
   }
+}
+
+/** RUNNING, COMPLETED, FAILED from its jobs; CANCELLED and PROMOTED from what an admin did. */
+export function campaignState(
+  campaign: Pick<Campaign, 'promotedAt' | 'cancelledAt'>,
+  progress: CampaignProgress,
+): CampaignState {
+  if (campaign.promotedAt) return CampaignState.PROMOTED;
+  if (progress.queued + progress.running > 0) return CampaignState.RUNNING;
+  if (campaign.cancelledAt) return CampaignState.CANCELLED;
+  return progress.failed + progress.cancelled > 0 ? CampaignState.FAILED : CampaignState.COMPLETED;
 }

@@ -119,7 +119,7 @@ export async function startSlurm(options: { cpus?: number } = {}): Promise<Slurm
     children.push(child);
     return child;
   };
-  const munged = daemon(binaries.munged, [
+  daemon(binaries.munged, [
     '-F',
     `--socket=${socket}`,
     `--key-file=${key}`,
@@ -129,7 +129,7 @@ export async function startSlurm(options: { cpus?: number } = {}): Promise<Slurm
   ]);
   await waitFor(() => fs.existsSync(socket), 'munged to start', 10_000);
   let slurmctld = daemon(binaries.slurmctld, ['-D', '-f', conf]);
-  const slurmd = daemon(binaries.slurmd, ['-D', '-N', 'localhost', '-f', conf]);
+  daemon(binaries.slurmd, ['-D', '-N', 'localhost', '-f', conf]);
   const run = (command: string, args: string[]): string => {
     const result = spawnSync(command, args, { env, encoding: 'utf8', timeout: 20_000 });
     if (result.status !== 0)
@@ -230,8 +230,6 @@ export async function startSlurm(options: { cpus?: number } = {}): Promise<Slurm
         // the controller is already gone: the daemons are stopped anyway
       }
       for (const child of [...children].reverse()) await stop(child);
-      void munged;
-      void slurmd;
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
