@@ -13,6 +13,8 @@ const serviceSuites = [
   ...(process.env.TEST_XROOTD ? ['test/services/xrootd*.test.ts'] : []),
   // Debian's Ceph (radosgw, ceph-mon, ceph-osd): S3 with multipart, one cluster per run.
   ...(process.env.TEST_OBJECT_STORE === 'rgw' ? ['test/services/rgw*.test.ts'] : []),
+  // Debian's Slurm 22.05 (slurmctld, slurmd, slurmrestd, munge): one single-node cluster.
+  ...(process.env.TEST_SLURM ? ['test/services/slurm*.test.ts'] : []),
 ];
 // The client suites need Debian's chromium, python3-requests and python3-websockets: they run
 // with `npm run test:clients` (which sets CLIENT_SUITES), and .ci/run installs what they need.

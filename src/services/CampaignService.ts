@@ -1,4 +1,4 @@
-import { In, type EntityManager } from 'typeorm';
+import { In, IsNull, type EntityManager } from 'typeorm';
 import type { Principal } from '../auth/roles';
 import { isUniqueViolation, type Database } from '../db/Database';
 import { Campaign } from '../entities/Campaign';
@@ -287,11 +287,7 @@ export class CampaignService {
     const campaign = await this.get(id);
     if (campaign.promotedAt) throw new ConflictError(`campaign ${id} is promoted already`);
     const running = await this.db.transaction(async (manager) => {
-      await manager.update(
-        Campaign,
-        { id, cancelledAt: null as never },
-        { cancelledAt: new Date() },
-      );
+      await manager.update(Campaign, { id, cancelledAt: IsNull() }, { cancelledAt: new Date() });
       await manager
         .createQueryBuilder()
         .update(Job)

@@ -14,6 +14,7 @@ const TOKENS = {
   reader: 'reader-token-0123456789',
   shifter: 'shifter-token-0123456789',
   daq: 'daq-token-0123456789abcd',
+  production: 'production-token-012345',
   admin: 'admin-token-0123456789ab',
 };
 type RoleName = keyof typeof TOKENS;
@@ -67,6 +68,12 @@ const MUTATIONS: Record<string, [string, RoleName[]]> = {
   cancelJob: [`mutation { cancelJob(id: "999") { id } }`, ['shifter']],
   reconstructRun: [`mutation { reconstructRun(runNumber: 999) { id } }`, ['shifter']],
   requestRecall: [`mutation { requestRecall(fileId: "999") { id } }`, ['shifter']],
+  reprocess: [
+    `mutation { reprocess(input: { runs: { runNumbers: [999] }, parameters: { nsigma: 1.5 } }) { id } }`,
+    ['production'],
+  ],
+  cancelCampaign: [`mutation { cancelCampaign(id: "999") { id } }`, ['production']],
+  promoteCampaign: [`mutation { promoteCampaign(id: "999") { id } }`, []],
   setAlarmRule: [
     `mutation { setAlarmRule(input: { name: "auth-test", kind: HEARTBEAT, metric: "x", forSeconds: 60 }) { id } }`,
     [],
@@ -88,6 +95,7 @@ const SUBSCRIPTIONS: Record<string, [string, SubscriptionSource]> = {
   eventReconstructed: [`subscription { eventReconstructed { id } }`, Topic.EventReconstructed],
   alarmEvents: [`subscription { alarmEvents { type } }`, Topic.AlarmEvent],
   metricSamples: [`subscription { metricSamples { name } }`, Topic.MetricSample],
+  campaignUpdated: [`subscription { campaignUpdated { id } }`, Topic.CampaignUpdated],
   changes: [`subscription { changes { id } }`, CHANGE_FEED],
 };
 
