@@ -172,6 +172,13 @@ export class Runtime {
     await this.worker.start();
   }
 
+  /** Stops taking local jobs (the ones running finish first); startWorkers starts again. */
+  async stopWorkers(): Promise<void> {
+    const worker = this.worker;
+    this.worker = undefined;
+    await worker?.stop();
+  }
+
   /** The batch dispatcher (BATCH set): submits batch jobs, follows and cancels them. */
   async startDispatcher(): Promise<void> {
     const batch = this.config.batch;

@@ -22,6 +22,9 @@ export function runCommand(
       if (code === 0) resolve(stdout);
       else reject(new Error(`${name} exited ${code}: ${stderr.trim().slice(0, 500)}`));
     });
+    // A command that exits without reading its stdin breaks the pipe (EPIPE): its exit code
+    // and stderr tell what happened, so the write error itself is not worth a crash.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(options.input ?? '');
   });
 }
