@@ -23,6 +23,7 @@ const PRODUCTION = 'production-token-for-slurm';
 let slurm: SlurmCluster;
 let gw: TestGateway;
 let control: string;
+let batchEnv: Record<string, string>;
 
 beforeAll(async () => {
   slurm = await startSlurm({ cpus: 4 });
@@ -44,24 +45,23 @@ beforeAll(async () => {
     ].join('\n'),
     { mode: 0o755 },
   );
-  gw = await startTestGateway({
-    env: {
-      API_TOKENS: `admin:${ADMIN},daq:${DAQ},production:${PRODUCTION}`,
-      BATCH: 'slurm',
-      BATCH_SLURM_REST_URL: slurm.restUrl,
-      BATCH_SLURM_USER: 'root',
-      BATCH_SLURM_TOKEN: slurm.token,
-      BATCH_COMMAND: wrapper,
-      BATCH_WORKDIR: path.join(slurm.dir, 'jobs'),
-      BATCH_CPUS: '1',
-      BATCH_MEMORY_MB: '512',
-      BATCH_TIME_LIMIT_MINUTES: '1',
-      BATCH_POLL_MS: '300',
-      BATCH_VANISH_GRACE_MS: '20000',
-      JOB_MAX_ATTEMPTS: '3',
-      RECO_THREADS: '1',
-    },
-  });
+  batchEnv = {
+    API_TOKENS: `admin:${ADMIN},daq:${DAQ},production:${PRODUCTION}`,
+    BATCH: 'slurm',
+    BATCH_SLURM_REST_URL: slurm.restUrl,
+    BATCH_SLURM_USER: 'root',
+    BATCH_SLURM_TOKEN: slurm.token,
+    BATCH_COMMAND: wrapper,
+    BATCH_WORKDIR: path.join(slurm.dir, 'jobs'),
+    BATCH_CPUS: '1',
+    BATCH_MEMORY_MB: '512',
+    BATCH_TIME_LIMIT_MINUTES: '1',
+    BATCH_POLL_MS: '300',
+    BATCH_VANISH_GRACE_MS: '20000',
+    JOB_MAX_ATTEMPTS: '3',
+    RECO_THREADS: '1',
+  };
+  gw = await startTestGateway({ env: batchEnv });
   // A pedestal and the data runs, reconstructed online by the local workers (version 1).
   await takeRun(1, { pedestal: true, events: 4 });
   for (const runNumber of [2, 3, 4, 5, 6]) await takeRun(runNumber, { pedestal: false, events: 6 });
@@ -375,6 +375,31 @@ describe('a reprocessing campaign on Slurm', () => {
     expect((await finished(created.id)).state).toBe('COMPLETED');
     // Settled: the token is revoked, even for its own job.
     expect((await post(a.id, 'heartbeat')).status).toBe(401);
+  }, 90_000);
+
+  it('submits each job once when two gateways on one database dispatch', async () => {
+    const second = await startTestGateway({
+      database: gw.database,
+      bufferDir: gw.bufferDir,
+      env: {
+        ...batchEnv,
+        OBJECT_STORE_URL: gw.config.objectStoreUrl,
+        TAPE_URL: gw.config.tapeUrl,
+        MIGRATE_ON_START: 'false',
+      },
+    });
+    try {
+      const before = new Set(slurm.jobs().map((j) => j.id));
+      const created = await reprocess([2, 3, 4, 5]);
+      const done = await finished(created.id);
+      expect(done.state).toBe('COMPLETED');
+      expect(done.jobs.map((j) => j.attempts)).toEqual([1, 1, 1, 1]);
+      const submitted = slurm.jobs().filter((j) => !before.has(j.id));
+      expect(submitted).toHaveLength(4);
+      expect(new Set(submitted.map((j) => j.id))).toEqual(new Set(done.jobs.map((j) => j.batchId)));
+    } finally {
+      await second.close();
+    }
   }, 90_000);
 
   it('records TIMEOUT when a job exceeds its time limit, and retries it', async () => {

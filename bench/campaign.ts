@@ -1,0 +1,172 @@
+import 'reflect-metadata';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../src/config';
+import { Campaign } from '../src/entities/Campaign';
+import { Job } from '../src/entities/Job';
+import { Topic } from '../src/pubsub';
+import { writeSimulatedRun } from '../src/reco/simulation';
+import { campaignState } from '../src/services/CampaignService';
+import { GatewayServer } from '../src/server';
+import { JobExecutor } from '../src/schema/enums';
+import { startSlurm } from '../test/support/slurm';
+
+// npm run bench:campaign — issue 18: the same runs reprocessed by the gateway's own worker and
+// by Slurm (a real single-node Slurm 22.05, started here), on the same two cores: one local
+// job at a time with RECO_THREADS=2 against one 2-CPU batch job at a time (the node has 2
+// CPUs). Campaigns alternate local and Slurm, each reprocessing all the runs under a new
+// version; the ratio of their per-run times is the batch path's overhead (node start-up,
+// claim, inputs by signed URL, upload, import). Submission-to-start latency: from the
+// dispatcher's submission (batchState SUBMITTED) to the node's claim through the API.
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 4);
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 20);
+const SIDE = Number(process.env.BENCH_SIDE ?? 2304);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const TARGET_OVERHEAD = 0.1;
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function main() {
+  console.log(
+    `bench:campaign — ${RUNS} runs of ${EVENTS} images ${SIDE}×${SIDE}, ${ROUNDS} rounds of local then Slurm`,
+  );
+  const slurm = await startSlurm({ cpus: 2 });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cygno-bench-campaign-'));
+  const buffer = path.join(dir, 'buffer');
+  fs.mkdirSync(buffer);
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATABASE_URL: `sqlite:${path.join(dir, 'gateway.sqlite')}`,
+    OBJECT_STORE_URL: `file:${path.join(dir, 'objects')}`,
+    TAPE_URL: `file:${path.join(dir, 'tape')}`,
+    DAQ_BUFFER_DIR: buffer,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    WORKERS: '1',
+    RECO_THREADS: '2',
+    JOB_POLL_MS: '100',
+    BATCH: 'slurm',
+    BATCH_SLURM_REST_URL: slurm.restUrl,
+    BATCH_SLURM_USER: 'root',
+    BATCH_SLURM_TOKEN: slurm.token,
+    BATCH_CPUS: '2',
+    BATCH_MEMORY_MB: '4096',
+    BATCH_WORKDIR: path.join(slurm.dir, 'jobs'),
+    BATCH_POLL_MS: '500',
+    ALARM_EVAL_MS: '0',
+    PIPELINE_GAUGE_MS: '0',
+  });
+  const server = await GatewayServer.start(config);
+  const { runtime } = server;
+  try {
+    // Every job change, time-stamped here: submission and claim of the batch attempts.
+    const submittedAt = new Map<number, number>();
+    const latencies: number[] = [];
+    await runtime.pubsub.listen(Topic.JobUpdated, (payload) => {
+      const job = payload as Job;
+      if (job.batchState === 'SUBMITTED') submittedAt.set(job.id, Date.now());
+      if (job.batchState === 'RUNNING' && submittedAt.has(job.id)) {
+        latencies.push(Date.now() - submittedAt.get(job.id)!);
+        submittedAt.delete(job.id);
+      }
+    });
+
+    const started = Date.now();
+    await takeRun(server, 1, true);
+    for (let n = 2; n < 2 + RUNS; n++) await takeRun(server, n, false);
+    await waitUntil(async () => {
+      const done = await runtime.db.manager.query(
+        `SELECT COUNT(*) AS n FROM runs WHERE recoStatus = 'DONE' AND pedestal = 0`,
+      );
+      return Number(done[0].n) === RUNS;
+    }, 'the online reconstruction');
+    console.log(`runs written and reconstructed online in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+    const runNumbers = Array.from({ length: RUNS }, (_, i) => i + 2);
+    const perRun: Record<'local' | 'slurm', number[]> = { local: [], slurm: [] };
+    let nsigma = 1.3;
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const mode of ['local', 'slurm'] as const) {
+        nsigma += 0.0001; // a new version each time, the same clusters
+        const t0 = Date.now();
+        const campaign = await runtime.services.campaigns.create(
+          {
+            runs: { runNumbers },
+            parameters: { nsigma },
+            executor: mode === 'local' ? JobExecutor.LOCAL : JobExecutor.SLURM,
+          },
+          { name: 'bench', roles: [] },
+        );
+        const state = await finished(server, campaign.id);
+        const seconds = (Date.now() - t0) / 1000;
+        if (state !== 'COMPLETED') throw new Error(`${mode} campaign ended ${state}`);
+        perRun[mode].push(seconds / RUNS);
+        console.log(
+          `round ${round} ${mode.padEnd(5)} ${seconds.toFixed(1).padStart(6)} s for ${RUNS} runs = ${(seconds / RUNS).toFixed(2)} s per run`,
+        );
+      }
+    }
+    const ratios = perRun.slurm.map((s, i) => s / perRun.local[i]);
+    const overhead = median(ratios) - 1;
+    console.log(
+      `per run: local ${median(perRun.local).toFixed(2)} s, Slurm ${median(perRun.slurm).toFixed(2)} s (medians)`,
+    );
+    console.log(
+      `overhead of the batch path per run, median of ${ROUNDS} pairs: ${(overhead * 100).toFixed(1)}% (pairs ${ratios.map((r) => `${((r - 1) * 100).toFixed(1)}%`).join(', ')}; target <= ${TARGET_OVERHEAD * 100}%)`,
+    );
+    const sorted = [...latencies].sort((a, b) => a - b);
+    console.log(
+      `submission to start (SUBMITTED → claimed by batch-run on the node), ${sorted.length} jobs: p50 ${median(sorted)} ms, max ${sorted[sorted.length - 1]} ms`,
+    );
+  } finally {
+    await server.close();
+    await slurm.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function takeRun(server: GatewayServer, runNumber: number, pedestal: boolean) {
+  const name = `run${String(runNumber).padStart(5, '0')}.mid.gz`;
+  const { md5 } = await writeSimulatedRun(path.join(server.runtime.config.daqBufferDir, name), {
+    runNumber,
+    events: pedestal ? 5 : EVENTS,
+    side: SIDE,
+    pedestal,
+    gzip: true,
+    rateHz: 1,
+    startTime: 1_795_600_000 + runNumber * 1000,
+  });
+  const { runs } = server.runtime.services;
+  const bench = { name: 'bench', roles: [] };
+  await runs.start(
+    { runNumber, description: pedestal ? 'S001:PED:pedestal' : 'S003:DATA:bench', pedestal },
+    bench,
+  );
+  await runs.close({ runNumber, files: [{ path: name, md5 }] }, bench);
+}
+
+async function finished(server: GatewayServer, id: number): Promise<string> {
+  const { campaigns } = server.runtime.services;
+  let state = 'RUNNING';
+  await waitUntil(async () => {
+    const campaign = await server.runtime.db.manager.findOneByOrFail(Campaign, { id });
+    state = campaignState(campaign, (await campaigns.progressOf([id]))[0]);
+    return state !== 'RUNNING';
+  }, `campaign ${id}`);
+  return state;
+}
+
+async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs = 1_800_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
