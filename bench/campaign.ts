@@ -82,7 +82,9 @@ async function main() {
       );
       return Number(done[0].n) === RUNS;
     }, 'the online reconstruction');
-    console.log(`runs written and reconstructed online in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    console.log(
+      `runs written and reconstructed online in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
 
     const runNumbers = Array.from({ length: RUNS }, (_, i) => i + 2);
     const perRun: Record<'local' | 'slurm', number[]> = { local: [], slurm: [] };
