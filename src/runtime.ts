@@ -196,6 +196,7 @@ export class Runtime {
         tokenTtlMs: (batch.timeLimitMinutes + 30) * 60_000,
         backoffBaseMs: this.config.jobBackoffBaseMs,
         backoffMaxMs: this.config.jobBackoffMaxMs,
+        jobsPerSubmission: batch.runsPerJob,
         submission: {
           command: batch.command,
           gatewayUrl: () => batch.gatewayUrl ?? this.signer.url,

@@ -22,6 +22,8 @@ export interface DispatcherOptions {
   tokenTtlMs: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
+  /** Jobs that go together in one batch job (BATCH_RUNS_PER_JOB). */
+  jobsPerSubmission: number;
   /** How the attempt is submitted: everything but the job's own id and token. */
   submission: {
     command: readonly string[];
@@ -112,35 +114,64 @@ export class BatchDispatcher {
     await this.submitDue();
   }
 
-  /** Submits the due jobs of the batch executor, one claim at a time. */
+  /**
+   * Submits the due jobs of the batch executor: up to `jobsPerSubmission` claimed jobs go
+   * together as one batch job, which runs them one after the other (the batch system's own
+   * scheduling and start-up, about a second or two, then count once for all of them).
+   */
   async submitDue(): Promise<number> {
     let submitted = 0;
     while (submitted < SUBMISSIONS_PER_PASS) {
-      const job = await this.queue.claim(this.id, this.options.kinds, this.options.system);
-      if (!job) break;
-      await this.submit(job);
-      submitted++;
+      const group: Job[] = [];
+      while (group.length < this.options.jobsPerSubmission) {
+        const job = await this.queue.claim(this.id, this.options.kinds, this.options.system);
+        if (!job) break;
+        group.push(job);
+      }
+      if (group.length === 0) break;
+      await this.submit(group);
+      submitted += group.length;
+      if (group.length < this.options.jobsPerSubmission) break;
     }
     return submitted;
   }
 
-  private async submit(job: Job): Promise<void> {
-    const minted = mintJobToken(job.id, this.options.tokenTtlMs);
-    const prepared = await this.updateClaimed(job, {
-      batchTokenHash: minted.hash,
-      batchTokenExpiresAt: minted.expiresAt,
-      batchId: null,
-      batchState: null,
-    });
-    if (!prepared) return; // cancelled meanwhile
+  /** One batch job for the claimed jobs; each gets its own job-scoped token. */
+  private async submit(claimed: readonly Job[]): Promise<void> {
+    const group: Array<{ job: Job; token: string }> = [];
+    for (const job of claimed) {
+      const minted = mintJobToken(job.id, this.options.tokenTtlMs);
+      const prepared = await this.updateClaimed(job, {
+        batchTokenHash: minted.hash,
+        batchTokenExpiresAt: minted.expiresAt,
+        batchId: null,
+        batchState: null,
+      });
+      if (prepared) group.push({ job, token: minted.token });
+    }
+    if (group.length === 0) return; // cancelled meanwhile
+    const first = group[0].job;
+    const last = group[group.length - 1].job;
     const { submission } = this.options;
+    const label = (job: Job) => job.runNumber ?? job.id;
     let batchId: string;
     try {
       batchId = await this.system.submit({
-        name: `cygno-${job.kind.toLowerCase()}-${job.runNumber ?? job.id}-j${job.id}`,
-        group: job.campaignId != null ? `cygno-campaign-${job.campaignId}` : null,
-        command: [...submission.command, 'batch-run', '--job', String(job.id)],
-        environment: { GATEWAY_URL: submission.gatewayUrl(), CYGNO_JOB_TOKEN: minted.token },
+        name:
+          group.length === 1
+            ? `cygno-${first.kind.toLowerCase()}-${label(first)}-j${first.id}`
+            : `cygno-${first.kind.toLowerCase()}-${label(first)}-to-${label(last)}-j${first.id}+${group.length - 1}`,
+        group: first.campaignId != null ? `cygno-campaign-${first.campaignId}` : null,
+        command: [
+          ...submission.command,
+          'batch-run',
+          '--job',
+          group.map(({ job }) => job.id).join(','),
+        ],
+        environment: {
+          GATEWAY_URL: submission.gatewayUrl(),
+          CYGNO_JOB_TOKEN: group.map(({ token }) => token).join(','),
+        },
         cpus: submission.cpus,
         memoryMb: submission.memoryMb,
         timeLimitMinutes: submission.timeLimitMinutes,
@@ -148,33 +179,38 @@ export class BatchDispatcher {
         partition: submission.partition,
       });
     } catch (error) {
-      this.log.warn({ err: error, jobId: job.id }, 'batch submission failed');
-      await this.queue
-        .fail(
-          job,
-          this.id,
-          new Error(`${this.system.description}: submission failed: ${(error as Error).message}`),
-        )
-        .catch((settle: Error) =>
-          this.log.warn({ err: settle, jobId: job.id }, 'could not record the failed submission'),
-        );
+      this.log.warn(
+        { err: error, jobIds: group.map(({ job }) => job.id) },
+        'batch submission failed',
+      );
+      const failure = new Error(
+        `${this.system.description}: submission failed: ${(error as Error).message}`,
+      );
+      for (const { job } of group)
+        await this.queue
+          .fail(job, this.id, failure)
+          .catch((settle: Error) =>
+            this.log.warn({ err: settle, jobId: job.id }, 'could not record the failed submission'),
+          );
       return;
     }
-    const recorded = await this.updateClaimed(job, {
-      batchId,
-      batchState: 'SUBMITTED',
-      leaseOwner: batchLeaseOwner(batchId, 'pending'),
-    });
-    if (!recorded) {
-      // The job changed under us (cancelled): its batch job must not run on.
-      await this.system.cancel(batchId).catch(() => undefined);
-      return;
+    let recorded = 0;
+    for (const { job } of group) {
+      const ok = await this.updateClaimed(job, {
+        batchId,
+        batchState: 'SUBMITTED',
+        leaseOwner: batchLeaseOwner(batchId, 'pending'),
+      });
+      if (!ok) continue; // cancelled meanwhile: its token opens nothing any more
+      recorded++;
+      this.log.info(
+        { jobId: job.id, batchId, runNumber: job.runNumber },
+        'job submitted to the batch system',
+      );
+      await this.publish(job.id);
     }
-    this.log.info(
-      { jobId: job.id, batchId, runNumber: job.runNumber },
-      'job submitted to the batch system',
-    );
-    await this.publish(job.id);
+    // Every job of it changed under us (cancelled): the batch job must not run on.
+    if (recorded === 0) await this.system.cancel(batchId).catch(() => undefined);
   }
 
   /** Asks the batch system about every attempt it holds and settles those that ended. */
@@ -211,7 +247,16 @@ export class BatchDispatcher {
   }
 
   private async cancelAttempt(job: Job): Promise<void> {
-    await this.system.cancel(job.batchId!);
+    // A batch job running several jobs goes on with the others: this one's token is revoked
+    // below, so the node's next call for it is refused and it moves to the next job.
+    const others = await this.db.manager
+      .createQueryBuilder(Job, 'job')
+      .where(
+        'job.batchId = :batchId AND job.id <> :id AND job.state = :running AND job.cancelRequested = :no',
+        { batchId: job.batchId, id: job.id, running: JobState.RUNNING, no: false },
+      )
+      .getCount();
+    if (others === 0) await this.system.cancel(job.batchId!);
     const settled = await this.settle(job, {
       state: JobState.CANCELLED,
       finishedAt: new Date(),

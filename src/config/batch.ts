@@ -23,6 +23,8 @@ export interface BatchSettings {
   gatewayUrl: string | undefined;
   /** What runs `batch-run` on a node (program and leading arguments, space separated). */
   command: string[];
+  /** Jobs (runs) one batch job reconstructs one after the other. */
+  runsPerJob: number;
   /** How often the batch system is asked about the jobs it holds. */
   pollMs: number;
   /** A job the batch system no longer knows is called vanished only this long after submission. */
@@ -65,6 +67,7 @@ export function readBatch(reader: EnvReader, problems: string[]): BatchSettings 
       .string('BATCH_COMMAND', `${process.execPath} ${bin}`)
       .split(' ')
       .filter(Boolean),
+    runsPerJob: reader.int('BATCH_RUNS_PER_JOB', 1, { min: 1, max: 100 }),
     pollMs: reader.int('BATCH_POLL_MS', 2_000, { min: 50 }),
     vanishGraceMs: reader.int('BATCH_VANISH_GRACE_MS', 30_000, { min: 0 }),
   };

@@ -35,11 +35,13 @@ beforeAll(async () => {
     wrapper,
     [
       '#!/bin/sh',
-      '# args: batch-run --job ID',
+      '# args: batch-run --job ID[,ID…]',
       `control=${control}`,
-      'job=$3',
-      'while [ -f "$control/hold-all" ] || [ -f "$control/hold-$job" ]; do sleep 0.2; done',
-      'if [ -f "$control/exit-$job" ]; then exit "$(cat "$control/exit-$job")"; fi',
+      'while [ -f "$control/hold-all" ]; do sleep 0.2; done',
+      'for job in $(echo "$3" | tr , " "); do',
+      '  while [ -f "$control/hold-$job" ]; do sleep 0.2; done',
+      '  if [ -f "$control/exit-$job" ]; then exit "$(cat "$control/exit-$job")"; fi',
+      'done',
       `exec ${process.execPath} ${bin} "$@"`,
       '',
     ].join('\n'),
@@ -62,11 +64,15 @@ beforeAll(async () => {
     RECO_THREADS: '1',
   };
   gw = await startTestGateway({ env: batchEnv });
-  // A pedestal and the data runs, reconstructed online by the local workers (version 1).
+  await takeRuns();
+}, 180_000);
+
+/** A pedestal and the data runs 2–6, reconstructed online by the local workers (version 1). */
+async function takeRuns() {
   await takeRun(1, { pedestal: true, events: 4 });
   for (const runNumber of [2, 3, 4, 5, 6]) await takeRun(runNumber, { pedestal: false, events: 6 });
   for (const runNumber of [2, 3, 4, 5, 6]) await recoDone(runNumber);
-}, 180_000);
+}
 
 afterAll(async () => {
   await gw?.close();
@@ -239,6 +245,13 @@ describe('a reprocessing campaign on Slurm', () => {
       expect(job.batchId).toMatch(/^\d+$/);
       // The job settles through the API just before its process exits.
       await waitFor(() => slurmStateOf(job.batchId!) === 'COMPLETED', 'Slurm COMPLETED', 10_000);
+      // What slurmrestd was asked for is what Slurm gave: CPUs, memory, time, the campaign.
+      const shown = slurm.run('scontrol', ['-o', 'show', 'job', job.batchId!]);
+      expect(shown).toMatch(/ NumCPUs=1 /);
+      expect(shown).toMatch(/ MinMemoryNode=512M /);
+      expect(shown).toMatch(/ TimeLimit=00:01:00 /);
+      expect(shown).toContain(` Comment=cygno-campaign-${created.id} `);
+      expect(shown).toContain(` JobName=cygno-reconstruct-${job.runNumber}-j${job.id} `);
     }
     await waitFor(
       () => sub.received.some((c) => c.state === 'COMPLETED' && c.progress.done === 3),
@@ -419,4 +432,59 @@ describe('a reprocessing campaign on Slurm', () => {
     release(retried.id);
     expect((await finished(created.id)).state).toBe('COMPLETED');
   }, 240_000);
+});
+
+describe('several runs in one batch job (BATCH_RUNS_PER_JOB=3)', () => {
+  let first: TestGateway;
+  beforeAll(async () => {
+    // A deployment of its own: the helpers above work on `gw`.
+    first = gw;
+    gw = await startTestGateway({ env: { ...batchEnv, BATCH_RUNS_PER_JOB: '3' } });
+    await takeRuns();
+  }, 180_000);
+  afterAll(async () => {
+    await gw?.close();
+    gw = first;
+  });
+
+  it('reconstructs three runs in one Slurm job, each settled with its own token, clusters as local', async () => {
+    const created = await reprocess([2, 3, 4]);
+    const done = await finished(created.id);
+    expect(done.state).toBe('COMPLETED');
+    const batchIds = new Set(done.jobs.map((j) => j.batchId));
+    expect(batchIds.size).toBe(1);
+    const [batchId] = [...batchIds];
+    await waitFor(() => slurmStateOf(batchId!) === 'COMPLETED', 'Slurm COMPLETED', 10_000);
+    expect(slurm.run('scontrol', ['-o', 'show', 'job', batchId!])).toContain(
+      ` JobName=cygno-reconstruct-2-to-4-j${done.jobs[0].id}+2 `,
+    );
+    for (const runNumber of [2, 3, 4])
+      expect(await clusterRows(runNumber, created.version)).toEqual(
+        await clusterRows(runNumber, 1),
+      );
+  }, 90_000);
+
+  it('cancels one job of a batch job without cancelling the others', async () => {
+    const created = await reprocess([4, 5, 6], true);
+    const [a, b, c] = created.jobs;
+    await runningInSlurm(created.id, 4);
+    const cancelled = await gw.gql(
+      `mutation($id: ID!) { cancelJob(id: $id) { id } }`,
+      { id: b.id },
+      ADMIN,
+    );
+    expect(cancelled.errors).toBeUndefined();
+    await waitFor(
+      async () => (await jobOf(created.id, 5)).state === 'CANCELLED',
+      'the job cancelled',
+      10_000,
+      200,
+    );
+    for (const job of [a, b, c]) release(job.id);
+    const done = await finished(created.id);
+    expect(done.jobs.map((j) => j.state)).toEqual(['SUCCEEDED', 'CANCELLED', 'SUCCEEDED']);
+    const batchId = done.jobs[0].batchId!;
+    // The batch job went on with the third run and ended well.
+    await waitFor(() => slurmStateOf(batchId) === 'COMPLETED', 'Slurm COMPLETED', 10_000);
+  }, 90_000);
 });
