@@ -198,7 +198,7 @@ export class ExportService {
   private async selectedRuns(request: ExportRequest): Promise<SelectedRun[]> {
     const query = this.db.manager
       .createQueryBuilder(Run, 'run')
-      .select(['run.id', 'run.runNumber', 'run.recoVersion'])
+      .select(['run.id', 'run.runNumber', 'run.recoVersion', 'run.pedestal'])
       .orderBy('run.runNumber', 'ASC');
     if (request.kind === 'clusters') applyClusterRunFilter(query, request.filter as ClusterFilter);
     else applyRunFilter(query, request.filter as RunFilter);
@@ -219,7 +219,8 @@ export class ExportService {
     return runs.map((run) => ({
       id: run.id,
       runNumber: run.runNumber,
-      recoVersion: run.recoVersion ?? versions.get(run.id) ?? null,
+      // The version of the image summaries: a pedestal run has none (PEDESTAL writes a map).
+      recoVersion: run.pedestal ? null : (run.recoVersion ?? versions.get(run.id) ?? null),
       currentVersion: run.recoVersion,
     }));
   }

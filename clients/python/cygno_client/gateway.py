@@ -226,12 +226,16 @@ class Gateway:
             nodes {{ {" ".join(sorted(fields))} }} pageInfo {{ hasNextPage endCursor }} }} }}"""
         runs_query = """query($first: Int, $after: String, $filter: RunFilter) {
           runs(first: $first, after: $after, filter: $filter) {
-            nodes { runNumber jobs { kind state version } } pageInfo { hasNextPage endCursor } } }"""
+            nodes { runNumber pedestal recoVersion jobs { kind state version } }
+            pageInfo { hasNextPage endCursor } } }"""
         rows = []
         for run in self._pages("runs", runs_query, {"filter": run_filter or None}, None):
+            # The version of the image summaries, as the export gives it: the run's current one
+            # (older runs: their newest reconstruction); none for a pedestal run.
             done = [j["version"] for j in run["jobs"] if j["kind"] == "RECONSTRUCT" and j["state"] == "SUCCEEDED"]
+            version = run["recoVersion"] if run["recoVersion"] is not None else (max(done) if done else None)
             for node in self._pages("events", query, {"n": run["runNumber"], "filter": event_filter or None}, None):
-                node["recoVersion"] = max(done) if done else None
+                node["recoVersion"] = None if run["pedestal"] else version
                 rows.append(node)
         rows.sort(key=lambda row: int(row["id"]))
         return rows if limit is None else rows[:limit]
