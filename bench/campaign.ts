@@ -74,15 +74,21 @@ async function main() {
         PIPELINE_GAUGE_MS: '0',
       }),
     );
-  // Every batch attempt's submission and claim, time-stamped here.
+  // Every batch attempt's submission and claim, time-stamped here. A campaign's first claim
+  // has nothing queued ahead of it: from its submission, that is the batch system's latency.
   const submittedAt = new Map<number, number>();
-  const latencies: number[] = [];
+  const firstClaim = new Map<number, number>();
   const follow = (server: GatewayServer) =>
     server.runtime.pubsub.listen(Topic.JobUpdated, (payload) => {
       const job = payload as Job;
       if (job.batchState === 'SUBMITTED') submittedAt.set(job.id, Date.now());
-      if (job.batchState === 'RUNNING' && submittedAt.has(job.id)) {
-        latencies.push(Date.now() - submittedAt.get(job.id)!);
+      const since = submittedAt.get(job.id);
+      if (job.batchState === 'RUNNING' && since !== undefined && job.campaignId != null) {
+        const latency = Date.now() - since;
+        firstClaim.set(
+          job.campaignId,
+          Math.min(latency, firstClaim.get(job.campaignId) ?? latency),
+        );
         submittedAt.delete(job.id);
       }
     });
@@ -110,7 +116,7 @@ async function main() {
       server = await start(shape);
       await follow(server);
       const perRun: Record<'local' | 'slurm', number[]> = { local: [], slurm: [] };
-      latencies.length = 0;
+      firstClaim.clear();
       for (let round = 1; round <= ROUNDS; round++) {
         for (const mode of ['local', 'slurm'] as const) {
           nsigma += 0.0001; // a new version each time, the same clusters
@@ -134,11 +140,11 @@ async function main() {
       }
       const ratios = perRun.slurm.map((s, i) => s / perRun.local[i]);
       const overhead = median(ratios) - 1;
-      const sorted = [...latencies].sort((a, b) => a - b);
+      const latencies = [...firstClaim.values()].sort((a, b) => a - b);
       console.log(
         `${label}: per run local ${median(perRun.local).toFixed(2)} s, Slurm ${median(perRun.slurm).toFixed(2)} s; ` +
           `batch overhead per run ${(overhead * 100).toFixed(1)}% (median of ${ROUNDS} pairs: ${ratios.map((r) => `${((r - 1) * 100).toFixed(1)}%`).join(', ')}; target <= ${TARGET_OVERHEAD * 100}%); ` +
-          `submission → claim on the node p50 ${median(sorted)} ms, max ${sorted[sorted.length - 1]} ms (${sorted.length} jobs)`,
+          `submission → claim on the node of a campaign's first job: ${latencies.join(', ')} ms`,
       );
     }
   } finally {

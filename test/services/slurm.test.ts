@@ -61,6 +61,7 @@ beforeAll(async () => {
     BATCH_POLL_MS: '300',
     BATCH_VANISH_GRACE_MS: '20000',
     JOB_MAX_ATTEMPTS: '3',
+    BATCH_RUNS_PER_JOB: '1', // one run per batch job, but in the last describe
     RECO_THREADS: '1',
   };
   gw = await startTestGateway({ env: batchEnv });
