@@ -416,6 +416,27 @@ describe('a reprocessing campaign on Slurm', () => {
     }
   }, 90_000);
 
+  it('retries a job whose batch job vanished (the controller lost its state)', async () => {
+    const created = await reprocess([6], true);
+    const first = await runningInSlurm(created.id, 6);
+    await slurm.restartController({ forget: true });
+    await waitFor(() => !slurmStateOf(first.batchId!), 'Slurm to have forgotten the job', 20_000);
+    const retried = await waitFor(
+      async () => {
+        const job = await jobOf(created.id, 6);
+        return job.attempts >= 2 ? job : null;
+      },
+      'the vanished job to be retried (BATCH_VANISH_GRACE_MS 20 s)',
+      60_000,
+      500,
+    );
+    expect(retried.lastError).toMatch(
+      new RegExp(`slurm job ${first.batchId} vanished from the batch system`),
+    );
+    release(retried.id);
+    expect((await finished(created.id)).state).toBe('COMPLETED');
+  }, 120_000);
+
   it('records TIMEOUT when a job exceeds its time limit, and retries it', async () => {
     const created = await reprocess([5], true);
     const first = await runningInSlurm(created.id, 5);

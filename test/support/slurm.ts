@@ -24,8 +24,12 @@ export interface SlurmCluster {
   run(command: string, args: string[]): string;
   /** Every job the controller holds: id, name, state, reason, raw exit status. */
   jobs(): SlurmJob[];
-  /** Stops and starts slurmctld on the same state directory (the jobs survive). */
-  restartController(): Promise<void>;
+  /**
+   * Stops and starts slurmctld on the same state directory (the jobs survive), or with
+   * `forget` from a cleared state (`slurmctld -c`: every job is lost, as in a controller
+   * whose state directory is gone).
+   */
+  restartController(options?: { forget?: boolean }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -204,9 +208,9 @@ export async function startSlurm(options: { cpus?: number } = {}): Promise<Slurm
     env,
     run,
     jobs,
-    async restartController() {
+    async restartController({ forget = false } = {}) {
       await stop(slurmctld);
-      slurmctld = daemon(binaries.slurmctld, ['-D', '-f', conf]);
+      slurmctld = daemon(binaries.slurmctld, ['-D', '-f', conf, ...(forget ? ['-c'] : [])]);
       await waitFor(
         () => /UP/.test(run('scontrol', ['ping'])),
         'slurmctld to come back',
