@@ -510,3 +510,47 @@ describe('several runs in one batch job (BATCH_RUNS_PER_JOB=3)', () => {
     await waitFor(() => slurmStateOf(batchId) === 'COMPLETED', 'Slurm COMPLETED', 10_000);
   }, 90_000);
 });
+
+describe('without slurmrestd: sbatch, squeue --json and scancel', () => {
+  let first: TestGateway;
+  beforeAll(async () => {
+    first = gw;
+    // The commands find the cluster through SLURM_CONF, as on a submit host.
+    process.env.SLURM_CONF = slurm.env.SLURM_CONF;
+    const { BATCH_SLURM_REST_URL: _rest, BATCH_SLURM_TOKEN: _token, ...cliEnv } = batchEnv;
+    gw = await startTestGateway({ env: cliEnv });
+    await takeRuns();
+  }, 180_000);
+  afterAll(async () => {
+    await gw?.close();
+    gw = first;
+  });
+
+  it('runs a campaign through the commands, and retries a job scancel-led', async () => {
+    const created = await reprocess([2, 3], true);
+    const [a, b] = created.jobs;
+    release(a.id);
+    const victim = await runningInSlurm(created.id, 3);
+    expect(slurm.run('scontrol', ['-o', 'show', 'job', victim.batchId!])).toMatch(
+      new RegExp(` JobName=cygno-reconstruct-3-j${b.id} .* NumCPUs=1 `),
+    );
+    slurm.run('scancel', [victim.batchId!]);
+    const retried = await waitFor(
+      async () => {
+        const job = await jobOf(created.id, 3);
+        return job.attempts >= 2 && job.batchId !== victim.batchId ? job : null;
+      },
+      'a second attempt after scancel',
+      30_000,
+      200,
+    );
+    expect(retried.lastError).toMatch(new RegExp(`slurm job ${victim.batchId} ended CANCELLED`));
+    release(b.id);
+    const done = await finished(created.id);
+    expect(done.state).toBe('COMPLETED');
+    for (const runNumber of [2, 3])
+      expect(await clusterRows(runNumber, created.version)).toEqual(
+        await clusterRows(runNumber, 1),
+      );
+  }, 90_000);
+});
