@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { JobExecutor, JobKind } from '../schema/enums';
@@ -50,7 +51,6 @@ export function readBatch(reader: EnvReader, problems: string[]): BatchSettings 
   const slurmRestUrl = reader.optionalString('BATCH_SLURM_REST_URL');
   if (slurmRestUrl && !/^(https?:\/\/|unix:\/)/.test(slurmRestUrl))
     problems.push('BATCH_SLURM_REST_URL: expected http(s)://host:port or unix:/path/to.sock');
-  const bin = path.resolve(__dirname, '../../../bin/cygno-gateway.js');
   return {
     system: system === 'slurm' ? JobExecutor.SLURM : JobExecutor.HTCONDOR,
     kinds: kinds as JobKind[],
@@ -64,7 +64,7 @@ export function readBatch(reader: EnvReader, problems: string[]): BatchSettings 
     workDir: reader.string('BATCH_WORKDIR', path.join(os.tmpdir(), 'cygno-batch')),
     gatewayUrl: reader.optionalUrl('BATCH_GATEWAY_URL', ['http:', 'https:']),
     command: reader
-      .string('BATCH_COMMAND', `${process.execPath} ${bin}`)
+      .string('BATCH_COMMAND', defaultCommand())
       .split(' ')
       .filter(Boolean),
     // Four 20-image runs per batch job pay Slurm's scheduling and the node's start-up (about
@@ -73,4 +73,16 @@ export function readBatch(reader: EnvReader, problems: string[]): BatchSettings 
     pollMs: reader.int('BATCH_POLL_MS', 2_000, { min: 50 }),
     vanishGraceMs: reader.int('BATCH_VANISH_GRACE_MS', 30_000, { min: 0 }),
   };
+}
+
+/**
+ * This checkout's `node bin/cygno-gateway.js` (found above src/config, compiled or not), or the
+ * `cygno-gateway` on the PATH of an installed copy.
+ */
+function defaultCommand(): string {
+  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const bin = path.join(dir, 'bin', 'cygno-gateway.js');
+    if (fs.existsSync(bin)) return `${process.execPath} ${bin}`;
+  }
+  return 'cygno-gateway';
 }
