@@ -63,10 +63,7 @@ export function readBatch(reader: EnvReader, problems: string[]): BatchSettings 
     memoryMb: reader.int('BATCH_MEMORY_MB', 4096, { min: 64 }),
     workDir: reader.string('BATCH_WORKDIR', path.join(os.tmpdir(), 'cygno-batch')),
     gatewayUrl: reader.optionalUrl('BATCH_GATEWAY_URL', ['http:', 'https:']),
-    command: reader
-      .string('BATCH_COMMAND', defaultCommand())
-      .split(' ')
-      .filter(Boolean),
+    command: reader.string('BATCH_COMMAND', defaultCommand()).split(' ').filter(Boolean),
     // Four 20-image runs per batch job pay Slurm's scheduling and the node's start-up (about
     // 1.5 s) once: 3% overhead against the local workers instead of 70% (bench:campaign).
     runsPerJob: reader.int('BATCH_RUNS_PER_JOB', 4, { min: 1, max: 100 }),
