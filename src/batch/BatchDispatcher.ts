@@ -36,6 +36,10 @@ export interface DispatcherOptions {
   };
 }
 
+/** A group's claims that found nothing, tried again this often, this far apart. */
+const CLAIM_RETRIES = 4;
+const CLAIM_RETRY_MS = 25;
+
 /** Jobs submitted per pass at most, so that following the others is never starved. */
 const SUBMISSIONS_PER_PASS = 50;
 
@@ -123,10 +127,18 @@ export class BatchDispatcher {
     let submitted = 0;
     while (submitted < SUBMISSIONS_PER_PASS) {
       const group: Job[] = [];
+      let misses = 0;
       while (group.length < this.options.jobsPerSubmission) {
         const job = await this.queue.claim(this.id, this.options.kinds, this.options.system);
-        if (!job) break;
-        group.push(job);
+        if (job) {
+          group.push(job);
+          continue;
+        }
+        // On MariaDB a claim skips the rows another claimer's scan holds locked for a moment
+        // (the local workers poll the same index): ask again briefly before sending a group
+        // short, so that a campaign's jobs go together.
+        if (group.length === 0 || ++misses > CLAIM_RETRIES) break;
+        await new Promise((resolve) => setTimeout(resolve, CLAIM_RETRY_MS));
       }
       if (group.length === 0) break;
       await this.submit(group);
