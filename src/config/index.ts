@@ -333,7 +333,8 @@ export function authConfigured(config: Config): boolean {
   return config.apiTokens.length > 0 || config.oidc !== undefined || config.authRequired;
 }
 
-const DEFAULT_ROLE_MAP = '/cygno/admin=admin,/cygno/daq=daq,/cygno/shifter=shifter,/cygno=reader';
+const DEFAULT_ROLE_MAP =
+  '/cygno/admin=admin,/cygno/daq=daq,/cygno/shifter=shifter,/cygno/production=production,/cygno=reader';
 const DEFAULT_OIDC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384'];
 
 function readOidc(reader: EnvReader, problems: string[]): OidcSettings | undefined {

@@ -105,6 +105,7 @@ describe('loadConfig', () => {
       OIDC_AUDIENCE: 'cygno-gateway',
     });
     expect(config.oidc?.roleMap.groups.get('/cygno/shifter')).toBe('shifter');
+    expect(config.oidc?.roleMap.groups.get('/cygno/production')).toBe('production');
     expect(config.oidc?.groupClaims).toEqual(['groups', 'wlcg.groups']);
     expect(problems({ OIDC_ISSUER: 'https://iam.example.org/' })[0]).toMatch(
       /OIDC_AUDIENCE: required/,
