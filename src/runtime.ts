@@ -193,7 +193,8 @@ export class Runtime {
         kinds: batch.kinds,
         pollMs: batch.pollMs,
         vanishGraceMs: batch.vanishGraceMs,
-        tokenTtlMs: (batch.timeLimitMinutes + 30) * 60_000,
+        // Queue wait and the run itself: revoked at settlement anyway, expiry is the backstop.
+        tokenTtlMs: batch.tokenTtlHours * 3_600_000 + batch.timeLimitMinutes * 60_000,
         backoffBaseMs: this.config.jobBackoffBaseMs,
         backoffMaxMs: this.config.jobBackoffMaxMs,
         jobsPerSubmission: batch.runsPerJob,

@@ -24,6 +24,11 @@ export interface BatchSettings {
   gatewayUrl: string | undefined;
   /** What runs `batch-run` on a node (program and leading arguments, space separated). */
   command: string[];
+  /**
+   * How long a job-scoped token stays valid beyond the time limit: the batch job may wait that
+   * long in the queue of a busy cluster before it starts.
+   */
+  tokenTtlHours: number;
   /** Jobs (runs) one batch job reconstructs one after the other. */
   runsPerJob: number;
   /** How often the batch system is asked about the jobs it holds. */
@@ -66,6 +71,7 @@ export function readBatch(reader: EnvReader, problems: string[]): BatchSettings 
     command: reader.string('BATCH_COMMAND', defaultCommand()).split(' ').filter(Boolean),
     // Four 20-image runs per batch job pay Slurm's scheduling and the node's start-up (about
     // 1.5 s) once: 3% overhead against the local workers instead of 70% (bench:campaign).
+    tokenTtlHours: reader.int('BATCH_TOKEN_TTL_HOURS', 72, { min: 1, max: 24 * 90 }),
     runsPerJob: reader.int('BATCH_RUNS_PER_JOB', 4, { min: 1, max: 100 }),
     pollMs: reader.int('BATCH_POLL_MS', 2_000, { min: 50 }),
     vanishGraceMs: reader.int('BATCH_VANISH_GRACE_MS', 30_000, { min: 0 }),

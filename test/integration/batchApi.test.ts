@@ -4,8 +4,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeSimulatedRun } from '../../src/reco/simulation';
+import { Job } from '../../src/entities/Job';
 import { startTestGateway, type TestGateway } from '../support/gateway';
+import { takeSimulatedRun } from '../support/simulatedRuns';
 import { waitFor } from '../support/wait';
 
 // The batch node's API (issue 18) on the embedded default, with the test playing the node: what
@@ -46,9 +47,12 @@ beforeAll(async () => {
       RECO_THREADS: '1',
     },
   });
-  await takeRun(1, true);
-  await takeRun(2, false);
-  await takeRun(3, false);
+  for (const [runNumber, pedestal] of [
+    [1, true],
+    [2, false],
+    [3, false],
+  ] as const)
+    await takeSimulatedRun(gw, runNumber, { events: 4, pedestal, daqToken: DAQ });
   for (const n of [2, 3])
     await waitFor(
       async () =>
@@ -64,31 +68,6 @@ afterAll(async () => {
   delete process.env.BATCH_HTCONDOR_BIN;
   fs.rmSync(condor, { recursive: true, force: true });
 });
-
-async function takeRun(runNumber: number, pedestal: boolean) {
-  const name = `run${String(runNumber).padStart(5, '0')}.mid.gz`;
-  const { md5 } = await writeSimulatedRun(path.join(gw.bufferDir, name), {
-    runNumber,
-    events: 4,
-    side: 256,
-    pedestal,
-    gzip: true,
-    rateHz: 2,
-    startTime: 1_795_600_000 + runNumber * 1000,
-    fe55Line: 10_000,
-  });
-  const description = pedestal ? 'S001:PED:pedestal' : 'S003:DATA:Fe source';
-  await gw.gql(
-    `mutation($input: StartRunInput!) { startRun(input: $input) { id } }`,
-    { input: { runNumber, description, pedestal } },
-    DAQ,
-  );
-  await gw.gql(
-    `mutation($input: CloseRunInput!) { closeRun(input: $input) { id } }`,
-    { input: { runNumber, files: [{ path: name, md5 }] } },
-    DAQ,
-  );
-}
 
 interface BatchJob {
   id: string;
@@ -175,7 +154,7 @@ describe('the batch node API', () => {
     expect(a.batchId).toMatch(/^\d+\.0$/);
   });
 
-  it('refuses a missing token, another job token, and a second claim', async () => {
+  it('refuses a missing, foreign or expired token, and a second claim', async () => {
     expect((await call(a.id, 'claim')).status).toBe(401);
     expect((await call(a.id, 'claim', 'not-a-job-token')).status).toBe(401);
     expect((await call(a.id, 'claim', tokenOf(b))).status).toBe(403);
@@ -187,6 +166,14 @@ describe('the batch node API', () => {
     const again = await call(a.id, 'claim', tokenOf(a));
     expect(again.status).toBe(409);
     expect(again.body.errors[0].message).toMatch(/claimed already/);
+    // An expired token (a job that waited in the queue past BATCH_TOKEN_TTL_HOURS) opens nothing.
+    const { manager } = gw.server.runtime.db;
+    const valid = (await manager.findOneByOrFail(Job, { id: Number(b.id) })).batchTokenExpiresAt;
+    await manager.update(Job, Number(b.id), { batchTokenExpiresAt: new Date(Date.now() - 1000) });
+    const expired = await call(b.id, 'claim', tokenOf(b));
+    expect(expired.status).toBe(401);
+    expect(expired.body.errors[0].message).toMatch(/expired/);
+    await manager.update(Job, Number(b.id), { batchTokenExpiresAt: valid });
     const beat = await call(a.id, 'heartbeat', tokenOf(a), { progress: 0.5 });
     expect(beat.status).toBe(200);
     expect(beat.body).toMatchObject({ leaseHeld: true, cancelRequested: false });
@@ -230,7 +217,7 @@ describe('the batch node API', () => {
     const retried = await waitFor(
       async () => {
         const job = (await jobsOf(campaignId))[0];
-        return job.attempts === 2 && job.batchId !== a.batchId ? job : null;
+        return job.attempts === 2 && job.batchId && job.batchId !== a.batchId ? job : null;
       },
       'job a submitted again',
       20_000,

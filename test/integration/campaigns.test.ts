@@ -1,12 +1,10 @@
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeSimulatedRun } from '../../src/reco/simulation';
 import { startTestGateway, type TestGateway } from '../support/gateway';
+import { takeSimulatedRun } from '../support/simulatedRuns';
 import { waitFor } from '../support/wait';
 
 // Reprocessing campaigns on the gateway's own workers (executor LOCAL; the Slurm suite runs
 // them on a real batch system): versions, run selection, progress, promotion, cancellation.
-const SIDE = 256;
 const ADMIN = 'admin-token-for-campaigns';
 const DAQ = 'daq-token-for-campaigns-xx';
 const PRODUCTION = 'production-token-campaigns';
@@ -17,8 +15,9 @@ beforeAll(async () => {
   gw = await startTestGateway({
     env: { API_TOKENS: `admin:${ADMIN},daq:${DAQ},production:${PRODUCTION}`, RECO_THREADS: '1' },
   });
-  await takeRun(1, true);
-  for (const runNumber of [2, 3, 4]) await takeRun(runNumber, false);
+  await takeSimulatedRun(gw, 1, { events: 4, pedestal: true, daqToken: DAQ });
+  for (const runNumber of [2, 3, 4])
+    await takeSimulatedRun(gw, runNumber, { events: 4, pedestal: false, daqToken: DAQ });
   // Run 5 stays open: a campaign must not take it.
   await gw.gql(
     `mutation { startRun(input: { runNumber: 5, description: "S003:DATA:open" }) { id } }`,
@@ -36,39 +35,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await gw?.close();
 });
-
-async function takeRun(runNumber: number, pedestal: boolean) {
-  const name = `run${String(runNumber).padStart(5, '0')}.mid.gz`;
-  const { md5 } = await writeSimulatedRun(path.join(gw.bufferDir, name), {
-    runNumber,
-    events: 4,
-    side: SIDE,
-    pedestal,
-    gzip: true,
-    rateHz: 2,
-    startTime: 1_795_600_000 + runNumber * 1000,
-    fe55Line: 10_000,
-  });
-  const description = pedestal ? 'S001:PED:pedestal' : 'S003:DATA:Fe source';
-  expect(
-    (
-      await gw.gql(
-        `mutation($input: StartRunInput!) { startRun(input: $input) { id } }`,
-        { input: { runNumber, description, pedestal } },
-        DAQ,
-      )
-    ).errors,
-  ).toBeUndefined();
-  expect(
-    (
-      await gw.gql(
-        `mutation($input: CloseRunInput!) { closeRun(input: $input) { id } }`,
-        { input: { runNumber, files: [{ path: name, md5 }] } },
-        DAQ,
-      )
-    ).errors,
-  ).toBeUndefined();
-}
 
 const runOf = async (runNumber: number) => (await runAndEvents(runNumber)).run;
 

@@ -1,9 +1,9 @@
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readClusterTable } from '../../src/reco/clusterTable';
-import { writeSimulatedRun, type RunTruth } from '../../src/reco/simulation';
+import type { RunTruth } from '../../src/reco/simulation';
 import { Topic } from '../../src/pubsub';
 import { startTestGateway, type Subscription, type TestGateway } from '../support/gateway';
+import { takeSimulatedRun } from '../support/simulatedRuns';
 
 interface LiveEvent {
   runNumber: number;
@@ -33,37 +33,15 @@ afterAll(async () => {
   await gw?.close();
 });
 
-async function takeRun(
+function takeRun(
   runNumber: number,
   spec: { events: number; pedestal: boolean; side?: number },
 ): Promise<RunTruth> {
-  const name = `run${String(runNumber).padStart(5, '0')}.mid.gz`;
-  const file = path.join(gw.bufferDir, name);
-  const { md5, truth } = await writeSimulatedRun(file, {
-    runNumber,
-    events: spec.events,
+  return takeSimulatedRun(gw, runNumber, {
+    ...spec,
     side: spec.side ?? SIDE,
-    pedestal: spec.pedestal,
-    gzip: true,
-    rateHz: 2,
-    startTime: 1_795_600_000 + runNumber * 1000,
-    fe55Line: 10_000,
+    daqToken: 'daq-token-for-tests',
   });
-  const description = spec.pedestal ? 'S001:PED:pedestal run' : 'S003:DATA:Fe source';
-  const daq = 'daq-token-for-tests';
-  const started = await gw.gql(
-    `mutation($input: StartRunInput!) { startRun(input: $input) { id } }`,
-    { input: { runNumber, description, pedestal: spec.pedestal } },
-    daq,
-  );
-  expect(started.errors).toBeUndefined();
-  const closed = await gw.gql(
-    `mutation($input: CloseRunInput!) { closeRun(input: $input) { id } }`,
-    { input: { runNumber, files: [{ path: name, md5 }] } },
-    daq,
-  );
-  expect(closed.errors).toBeUndefined();
-  return truth;
 }
 
 const RUN = `query($n: Int!) { run(runNumber: $n) {

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeSimulatedRun } from '../../src/reco/simulation';
 import { Topic } from '../../src/pubsub';
 import { startTestGateway, type TestGateway } from '../support/gateway';
+import { takeSimulatedRun } from '../support/simulatedRuns';
 import { startSlurm, type SlurmCluster } from '../support/slurm';
 import { waitFor } from '../support/wait';
 
@@ -15,7 +15,6 @@ import { waitFor } from '../support/wait';
 // execs batch-run it waits while a hold file for the job (or for all jobs) exists, then exits
 // with the code written in the job's exit file if there is one. That is how a test keeps a job running in Slurm long enough to
 // scancel it, to let it time out or to restart the controller under it.
-const SIDE = 256;
 const ADMIN = 'admin-token-for-slurm-tests';
 const DAQ = 'daq-token-for-slurm-tests-x';
 const PRODUCTION = 'production-token-for-slurm';
@@ -70,8 +69,9 @@ beforeAll(async () => {
 
 /** A pedestal and the data runs 2–6, reconstructed online by the local workers (version 1). */
 async function takeRuns() {
-  await takeRun(1, { pedestal: true, events: 4 });
-  for (const runNumber of [2, 3, 4, 5, 6]) await takeRun(runNumber, { pedestal: false, events: 6 });
+  await takeSimulatedRun(gw, 1, { pedestal: true, events: 4, daqToken: DAQ });
+  for (const runNumber of [2, 3, 4, 5, 6])
+    await takeSimulatedRun(gw, runNumber, { pedestal: false, events: 6, daqToken: DAQ });
   for (const runNumber of [2, 3, 4, 5, 6]) await recoDone(runNumber);
 }
 
@@ -79,33 +79,6 @@ afterAll(async () => {
   await gw?.close();
   await slurm?.close();
 });
-
-async function takeRun(runNumber: number, spec: { events: number; pedestal: boolean }) {
-  const name = `run${String(runNumber).padStart(5, '0')}.mid.gz`;
-  const { md5 } = await writeSimulatedRun(path.join(gw.bufferDir, name), {
-    runNumber,
-    events: spec.events,
-    side: SIDE,
-    pedestal: spec.pedestal,
-    gzip: true,
-    rateHz: 2,
-    startTime: 1_795_600_000 + runNumber * 1000,
-    fe55Line: 10_000,
-  });
-  const description = spec.pedestal ? 'S001:PED:pedestal run' : 'S003:DATA:Fe source';
-  const started = await gw.gql(
-    `mutation($input: StartRunInput!) { startRun(input: $input) { id } }`,
-    { input: { runNumber, description, pedestal: spec.pedestal } },
-    DAQ,
-  );
-  expect(started.errors).toBeUndefined();
-  const closed = await gw.gql(
-    `mutation($input: CloseRunInput!) { closeRun(input: $input) { id } }`,
-    { input: { runNumber, files: [{ path: name, md5 }] } },
-    DAQ,
-  );
-  expect(closed.errors).toBeUndefined();
-}
 
 const recoDone = (runNumber: number) =>
   waitFor(
