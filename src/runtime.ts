@@ -39,7 +39,7 @@ export interface RuntimeExtras {
 export class Runtime {
   private worker?: Worker;
   /** Hands batch jobs to the batch system (BATCH) and follows them, where workers run. */
-  dispatcher?: BatchDispatcher;
+  private dispatcher?: BatchDispatcher;
   private gauges?: PipelineGauges;
   private heartbeat?: PrimaryHeartbeat;
   /** The change log this process writes (primary) and follows (serve). */
@@ -195,8 +195,6 @@ export class Runtime {
         vanishGraceMs: batch.vanishGraceMs,
         // Queue wait and the run itself: revoked at settlement anyway, expiry is the backstop.
         tokenTtlMs: batch.tokenTtlHours * 3_600_000 + batch.timeLimitMinutes * 60_000,
-        backoffBaseMs: this.config.jobBackoffBaseMs,
-        backoffMaxMs: this.config.jobBackoffMaxMs,
         jobsPerSubmission: batch.runsPerJob,
         submission: {
           command: batch.command,

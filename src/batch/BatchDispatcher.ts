@@ -4,7 +4,6 @@ import type { Database } from '../db/Database';
 import { Job } from '../entities/Job';
 import { Run } from '../entities/Run';
 import type { JobQueue } from '../jobs/JobQueue';
-import { backoffMs } from '../jobs/backoff';
 import { isCurrentVersion } from '../jobs/handlers/recoRuns';
 import { logger } from '../logger';
 import { Topic, type PubSub } from '../pubsub';
@@ -20,8 +19,6 @@ export interface DispatcherOptions {
   vanishGraceMs: number;
   /** How long a job-scoped token lives: the time limit and some. */
   tokenTtlMs: number;
-  backoffBaseMs: number;
-  backoffMaxMs: number;
   /** Jobs that go together in one batch job (BATCH_RUNS_PER_JOB). */
   jobsPerSubmission: number;
   /** How the attempt is submitted: everything but the job's own id and token. */
@@ -219,7 +216,7 @@ export class BatchDispatcher {
         { jobId: job.id, batchId, runNumber: job.runNumber },
         'job submitted to the batch system',
       );
-      await this.publish(job.id);
+      await this.queue.publishCurrent({ id: job.id });
     }
     // Every job of it changed under us (cancelled): the batch job must not run on.
     if (recorded === 0) await this.system.cancel(batchId).catch(() => undefined);
@@ -299,21 +296,8 @@ export class BatchDispatcher {
   }
 
   private async failAttempt(job: Job, message: string, batchState: string): Promise<void> {
-    const exhausted = job.attempts >= job.maxAttempts;
-    const settled = await this.settle(
-      job,
-      exhausted
-        ? { state: JobState.FAILED, finishedAt: new Date(), lastError: message, batchState }
-        : {
-            state: JobState.QUEUED,
-            nextAttemptAt: new Date(
-              Date.now() +
-                backoffMs(job.attempts, this.options.backoffBaseMs, this.options.backoffMaxMs),
-            ),
-            lastError: message,
-            batchState,
-          },
-    );
+    const { exhausted, values } = this.queue.failedAttempt(job, message);
+    const settled = await this.settle(job, { ...values, batchState });
     if (!settled) return;
     this.log[exhausted ? 'error' : 'warn'](
       {
@@ -332,7 +316,8 @@ export class BatchDispatcher {
   }
 
   private async recordState(job: Job, batchState: string): Promise<void> {
-    if (await this.updateAttempt(job, { batchState })) await this.publish(job.id);
+    if (await this.updateAttempt(job, { batchState }))
+      await this.queue.publishCurrent({ id: job.id });
   }
 
   /** Settles the attempt if the job is still it (running, same batch id); revokes its token. */
@@ -345,7 +330,7 @@ export class BatchDispatcher {
       batchTokenExpiresAt: null,
     });
     if (!settled) return false;
-    await this.publish(job.id);
+    await this.queue.publishCurrent({ id: job.id });
     if (values.state === JobState.QUEUED)
       this.pubsub.publish(Topic.JobEnqueued, { kind: job.kind });
     return true;
@@ -380,10 +365,5 @@ export class BatchDispatcher {
         .execute(),
     );
     return result.affected === 1;
-  }
-
-  private async publish(jobId: number): Promise<void> {
-    const job = await this.db.manager.findOneBy(Job, { id: jobId });
-    if (job) this.pubsub.publish(Topic.JobUpdated, job);
   }
 }

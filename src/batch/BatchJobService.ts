@@ -14,7 +14,6 @@ import {
   finishReconstruction,
 } from '../jobs/handlers/recoRuns';
 import { logger } from '../logger';
-import { Topic, type PubSub } from '../pubsub';
 import { provenanceFile } from '../provenance/record';
 import { ClusterTable } from '../reco/clusterTable';
 import { RunSummary, type Fe55Options } from '../reco/dq';
@@ -77,7 +76,6 @@ export class BatchJobService {
     private readonly db: Database,
     private readonly store: ObjectStore,
     private readonly queue: JobQueue,
-    private readonly pubsub: PubSub,
     private readonly runs: RunService,
     private readonly pedestals: PedestalService,
     private readonly dq: DqService,
@@ -129,7 +127,7 @@ export class BatchJobService {
       await this.db.write((m) => m.update(Run, run.id, { recoStatus: RecoStatus.RUNNING }));
       await this.runs.publish(run.id);
     }
-    await this.publish(jobId);
+    await this.queue.publishCurrent({ id: jobId });
     return this.claimFor(job, run);
   }
 
@@ -369,10 +367,5 @@ export class BatchJobService {
     await this.db.write((m) =>
       m.update(Job, jobId, { batchTokenHash: null, batchTokenExpiresAt: null }),
     );
-  }
-
-  private async publish(jobId: number): Promise<void> {
-    const job = await this.db.manager.findOneBy(Job, { id: jobId });
-    if (job) this.pubsub.publish(Topic.JobUpdated, job);
   }
 }

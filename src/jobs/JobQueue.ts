@@ -1,4 +1,4 @@
-import type { EntityManager, UpdateQueryBuilder } from 'typeorm';
+import type { EntityManager, FindOptionsWhere, UpdateQueryBuilder } from 'typeorm';
 import { isDeadlock, type Database } from '../db/Database';
 import { Job } from '../entities/Job';
 import type { JsonObject } from '../entities/columns';
@@ -82,6 +82,12 @@ export class JobQueue {
       this.pubsub.publish(Topic.JobUpdated, job);
       this.pubsub.publish(Topic.JobEnqueued, { kind: job.kind });
     }
+  }
+
+  /** Tells subscribers about the jobs `where` selects, as they are now (changed elsewhere). */
+  async publishCurrent(where: FindOptionsWhere<Job>): Promise<void> {
+    for (const job of await this.db.manager.findBy(Job, where))
+      this.pubsub.publish(Topic.JobUpdated, job);
   }
 
   async get(id: number): Promise<Job> {
@@ -236,32 +242,11 @@ export class JobQueue {
 
   /** Records a failure: back to QUEUED after a backoff while attempts remain, else FAILED. */
   async fail(job: Job, workerId: string, error: Error): Promise<Job> {
-    const permanent = error instanceof PermanentJobError;
-    const exhausted = permanent || job.attempts >= job.maxAttempts;
     const message = error.message.slice(0, 4000);
-    const now = Date.now();
+    const permanent = error instanceof PermanentJobError;
+    const { exhausted, values } = this.failedAttempt(job, message, permanent);
     const held = await this.db.write((manager) =>
-      this.updateHeld(
-        manager,
-        job,
-        workerId,
-        exhausted
-          ? {
-              state: JobState.FAILED,
-              finishedAt: new Date(now),
-              ...LEASE_RETURNED,
-              lastError: message,
-            }
-          : {
-              state: JobState.QUEUED,
-              nextAttemptAt: new Date(
-                now +
-                  backoffMs(job.attempts, this.options.backoffBaseMs, this.options.backoffMaxMs),
-              ),
-              ...LEASE_RETURNED,
-              lastError: message,
-            },
-      ),
+      this.updateHeld(manager, job, workerId, { ...values, ...LEASE_RETURNED }),
     );
     if (!held) throw new LeaseLostError(job.id);
     const failed = await this.get(job.id);
@@ -279,6 +264,31 @@ export class JobQueue {
     );
     this.pubsub.publish(Topic.JobUpdated, failed);
     return failed;
+  }
+
+  /**
+   * What a failed attempt makes of its job: QUEUED again after the backoff while attempts
+   * remain, else FAILED (a worker's failure and a batch attempt's end alike).
+   */
+  failedAttempt(
+    job: Job,
+    message: string,
+    permanent = false,
+  ): { exhausted: boolean; values: Partial<Job> } {
+    const exhausted = permanent || job.attempts >= job.maxAttempts;
+    const now = Date.now();
+    return {
+      exhausted,
+      values: exhausted
+        ? { state: JobState.FAILED, finishedAt: new Date(now), lastError: message }
+        : {
+            state: JobState.QUEUED,
+            nextAttemptAt: new Date(
+              now + backoffMs(job.attempts, this.options.backoffBaseMs, this.options.backoffMaxMs),
+            ),
+            lastError: message,
+          },
+    };
   }
 
   /**

@@ -302,8 +302,7 @@ export class CampaignService {
         .execute();
       return manager.findBy(Job, { campaignId: id, state: JobState.RUNNING });
     });
-    for (const job of await this.db.manager.findBy(Job, { campaignId: id }))
-      this.pubsub.publish(Topic.JobUpdated, job);
+    await this.queue.publishCurrent({ campaignId: id });
     this.onCancel(running.filter((job) => job.executor !== JobExecutor.LOCAL));
     this.pubsub.publish(Topic.CampaignUpdated, { campaignId: id });
     return this.get(id);

@@ -137,7 +137,7 @@ export function createServices(deps: {
       maxAttempts: deps.jobMaxAttempts,
     }),
     batchJobs: batch
-      ? new BatchJobService(db, store, queue, pubsub, runs, pedestals, dq, {
+      ? new BatchJobService(db, store, queue, runs, pedestals, dq, {
           site: deps.site,
           cameraBank: deps.cameraBank,
           parameters: deps.recoParameters,

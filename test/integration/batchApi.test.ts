@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BatchClaim } from '../../src/batch/BatchJobService';
 import { Job } from '../../src/entities/Job';
 import { startTestGateway, type TestGateway } from '../support/gateway';
 import { takeSimulatedRun } from '../support/simulatedRuns';
@@ -94,6 +95,14 @@ function tokenOf(job: BatchJob): string {
   return /CYGNO_JOB_TOKEN=(cjt\.\d+\.[\w-]{43})/.exec(text)![1];
 }
 
+/** What the batch routes answer: a claim, a heartbeat, a settled job, or the errors. */
+type BatchAnswer = Partial<BatchClaim> & {
+  errors?: Array<{ message: string }>;
+  leaseHeld?: boolean;
+  cancelRequested?: boolean;
+  state?: string;
+};
+
 const call = async (jobId: string, name: string, token?: string, body: unknown = {}) => {
   const res = await fetch(`${gw.url}/batch/jobs/${jobId}/${name}`, {
     method: 'POST',
@@ -103,7 +112,7 @@ const call = async (jobId: string, name: string, token?: string, body: unknown =
     },
     body: JSON.stringify(body),
   });
-  return { status: res.status, body: (await res.json()) as any };
+  return { status: res.status, body: (await res.json()) as BatchAnswer };
 };
 
 function batchRun(jobId: string, token: string): Promise<number> {
@@ -122,10 +131,7 @@ describe('the batch node API', () => {
   let campaignId: string;
   let a: BatchJob;
   let b: BatchJob;
-  let claim: {
-    inputs: Array<{ url: string }>;
-    uploads: { clusters: string; results: string };
-  };
+  let claim: BatchClaim;
 
   beforeAll(async () => {
     const res = await gw.gql(
@@ -160,19 +166,19 @@ describe('the batch node API', () => {
     expect((await call(a.id, 'claim', tokenOf(b))).status).toBe(403);
     const claimed = await call(a.id, 'claim', tokenOf(a));
     expect(claimed.status).toBe(200);
-    claim = claimed.body;
+    claim = claimed.body as BatchClaim;
     expect(claimed.body.job).toMatchObject({ id: Number(a.id), runNumber: 2, attempt: 1 });
     expect(claimed.body.events).toHaveLength(4);
     const again = await call(a.id, 'claim', tokenOf(a));
     expect(again.status).toBe(409);
-    expect(again.body.errors[0].message).toMatch(/claimed already/);
+    expect(again.body.errors?.[0].message).toMatch(/claimed already/);
     // An expired token (a job that waited in the queue past BATCH_TOKEN_TTL_HOURS) opens nothing.
     const { manager } = gw.server.runtime.db;
     const valid = (await manager.findOneByOrFail(Job, { id: Number(b.id) })).batchTokenExpiresAt;
     await manager.update(Job, Number(b.id), { batchTokenExpiresAt: new Date(Date.now() - 1000) });
     const expired = await call(b.id, 'claim', tokenOf(b));
     expect(expired.status).toBe(401);
-    expect(expired.body.errors[0].message).toMatch(/expired/);
+    expect(expired.body.errors?.[0].message).toMatch(/expired/);
     await manager.update(Job, Number(b.id), { batchTokenExpiresAt: valid });
     const beat = await call(a.id, 'heartbeat', tokenOf(a), { progress: 0.5 });
     expect(beat.status).toBe(200);
@@ -203,10 +209,10 @@ describe('the batch node API', () => {
       results: { ...sent, md5: md5('something else') },
     });
     expect(wrong.status).toBe(409);
-    expect(wrong.body.errors[0].message).toMatch(/md5 .* stored, .* sent/);
+    expect(wrong.body.errors?.[0].message).toMatch(/md5 .* stored, .* sent/);
     const unreadable = await call(a.id, 'complete', token, { clusters: sent, results: sent });
     expect(unreadable.status).toBe(409);
-    expect(unreadable.body.errors[0].message).toMatch(/results file cannot be read/);
+    expect(unreadable.body.errors?.[0].message).toMatch(/results file cannot be read/);
     expect((await jobsOf(campaignId))[0]).toMatchObject({ state: 'RUNNING', attempts: 1 });
 
     // The node gives up: a failed attempt, retried; its token opens nothing any more.

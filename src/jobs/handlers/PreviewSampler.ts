@@ -17,8 +17,8 @@ export class PreviewSampler<T> {
   ) {}
 
   offer(item: T, image: Uint16Array): void {
-    const now = Date.now();
     if (this.options.previewEveryMs === Infinity) return;
+    const now = Date.now();
     if (now < this.nextAt || image.length !== this.pedestal.width * this.pedestal.height) return;
     this.nextAt = now + this.options.previewEveryMs;
     this.made.set(item, imagePreview(image, this.pedestal, this.options.previewRebin));
