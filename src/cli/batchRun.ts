@@ -218,7 +218,9 @@ async function* inputEvents(
       throw new Error(`${input.name}: download failed (HTTP ${res.status})`);
     const stream = Readable.fromWeb(res.body as WebReadableStream<Uint8Array>);
     try {
-      for await (const event of readMidasEvents(stream)) yield { fileId: input.fileId, event };
+      // Each image is handed to the pool before the next event is read: the buffer is reused.
+      for await (const event of readMidasEvents(stream, { reuseBuffer: true }))
+        yield { fileId: input.fileId, event };
     } finally {
       stream.destroy();
     }

@@ -65,7 +65,11 @@ class Progress {
   }
 }
 
-/** The events of a file, counting the (compressed) bytes read for the progress bar. */
+/**
+ * The events of a file, counting the (compressed) bytes read for the progress bar. An event's
+ * data is valid until the next is read (ReadOptions.reuseBuffer): both readers here are done
+ * with an image before they ask for the next.
+ */
 function eventsOf(file: string, onBytes: (bytes: number) => void): AsyncGenerator<MidasEvent> {
   let bytes = 0;
   const counter = new Transform({
@@ -75,7 +79,9 @@ function eventsOf(file: string, onBytes: (bytes: number) => void): AsyncGenerato
       callback(null, chunk);
     },
   });
-  return readMidasEvents(fs.createReadStream(file, { highWaterMark: 1 << 20 }).pipe(counter));
+  return readMidasEvents(fs.createReadStream(file, { highWaterMark: 1 << 20 }).pipe(counter), {
+    reuseBuffer: true,
+  });
 }
 
 /** A stored pedestal map (.bin, as the gateway writes them), rather than a pedestal run. */

@@ -14,7 +14,9 @@ export async function storedRawFiles(db: Database, runId: number): Promise<DataF
 
 /**
  * Streams the events of stored raw files from the object store (never from the DAQ buffer,
- * which may be gone): one event in memory at a time, whatever the file size.
+ * which may be gone): one event in memory at a time, whatever the file size. An event's data is
+ * valid until the next event is asked for (the reader reuses its buffer, ReadOptions.reuseBuffer);
+ * the header fields stay.
  */
 export async function* storedEvents(
   store: ObjectStore,
@@ -24,7 +26,7 @@ export async function* storedEvents(
   for (const file of files) {
     const stream = await store.get(file.objectKey!);
     try {
-      for await (const event of readMidasEvents(stream)) {
+      for await (const event of readMidasEvents(stream, { reuseBuffer: true })) {
         signal?.throwIfAborted();
         yield { file, event };
       }

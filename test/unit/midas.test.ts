@@ -107,6 +107,37 @@ describe('MIDAS reader on synthetic files', () => {
     expect(image.buffer === event.data.buffer).toBe(true);
   });
 
+  it('with reuseBuffer, assembles events across chunks in one buffer, with the same bytes', async () => {
+    const expected = await readAll(chunked(plain));
+    const assembled = new Set<ArrayBufferLike>();
+    let index = 0;
+    for await (const event of readMidasEvents(chunked(plain), { reuseBuffer: true })) {
+      // Valid until the next event is asked for: compared here, before the loop reads on.
+      expect(Buffer.from(event.data)).toEqual(Buffer.from(expected[index].data));
+      expect(event.banks.map((b) => b.name)).toEqual(expected[index].banks.map((b) => b.name));
+      if (event.banks.length === 5) assembled.add(event.data.buffer); // the 30 camera events
+      index++;
+    }
+    expect(index).toBe(expected.length);
+    // 30 camera events in at most two buffers: the buffer grows (doubling) to the largest.
+    expect(assembled.size).toBeLessThanOrEqual(2);
+  });
+
+  it('with reuseBuffer, aligns an event that lies in one chunk at an odd address', async () => {
+    const odd = Buffer.concat([Buffer.alloc(4), plain]).subarray(4);
+    const expected = await readAll(Readable.from([plain]));
+    let index = 0;
+    for await (const event of readMidasEvents(Readable.from([odd]), { reuseBuffer: true })) {
+      expect(event.data.byteOffset % 8).toBe(0);
+      if (event.kind === 'DATA' && event.banks.length > 0)
+        expect(Array.from(bankArray(event.banks[0]) as Uint16Array)).toEqual(
+          Array.from(bankArray(expected[index].banks[0]) as Uint16Array),
+        );
+      index++;
+    }
+    expect(index).toBe(expected.length);
+  });
+
   it('reads gzip, including multi-member gzip', async () => {
     const gz = zlib.gzipSync(plain);
     expect((await readAll(chunked(gz, 5000))).length).toBe(34);

@@ -12,8 +12,11 @@ export {
   type PedestalMap,
 } from './pedestal';
 export {
+  adoptDerivedMaps,
   checkImage,
+  derivedMaps,
   reconstructImage,
+  type DerivedMaps,
   type ImageReconstruction,
   type ImageSummary,
 } from './reconstruct';

@@ -70,11 +70,22 @@ function cached<K extends object, V>(
   return value;
 }
 
-/** nsigma·σ per pixel. */
+/** Typed-array storage shared with other threads when the pedestal map itself is shared. */
+function storageLike(pedestal: PedestalMap, bytes: number): ArrayBuffer | SharedArrayBuffer {
+  return pedestal.mean.buffer instanceof SharedArrayBuffer
+    ? new SharedArrayBuffer(bytes)
+    : new ArrayBuffer(bytes);
+}
+
+/** nsigma·σ per pixel. (Plain loops here and in `cuts`: a callback per pixel costs each
+ * reconstruction thread a tenth of a second at start.) */
 function thresholds(pedestal: PedestalMap, nsigma: number): Float32Array {
-  return cached(thresholdCache, pedestal.sigma, nsigma, () =>
-    pedestal.sigma.map((sigma) => nsigma * sigma),
-  );
+  return cached(thresholdCache, pedestal.sigma, nsigma, () => {
+    const { sigma } = pedestal;
+    const threshold = new Float32Array(storageLike(pedestal, 4 * sigma.length));
+    for (let i = 0; i < sigma.length; i++) threshold[i] = nsigma * sigma[i];
+    return threshold;
+  });
 }
 
 /**
@@ -94,16 +105,44 @@ const CUT_OVERFLOW = 255;
 function cuts(pedestal: PedestalMap, nsigma: number): CutMap {
   return cached(cutCache, pedestal.mean, nsigma, () => {
     const threshold = thresholds(pedestal, nsigma);
-    const exact = new Uint16Array(pedestal.mean.length);
+    const { mean } = pedestal;
+    const exact = new Uint16Array(storageLike(pedestal, 2 * mean.length));
     let base = 65535;
     for (let i = 0; i < exact.length; i++) {
-      exact[i] = Math.min(65535, Math.max(0, Math.floor(pedestal.mean[i] + threshold[i])));
-      if (exact[i] < base) base = exact[i];
+      const cut = Math.floor(mean[i] + threshold[i]);
+      const clamped = cut < 0 ? 0 : cut > 65535 ? 65535 : cut;
+      exact[i] = clamped;
+      if (clamped < base) base = clamped;
     }
-    const offset = new Uint8Array(exact.length);
-    for (let i = 0; i < exact.length; i++) offset[i] = Math.min(CUT_OVERFLOW, exact[i] - base);
+    const offset = new Uint8Array(storageLike(pedestal, exact.length));
+    for (let i = 0; i < exact.length; i++) {
+      const above = exact[i] - base;
+      offset[i] = above < CUT_OVERFLOW ? above : CUT_OVERFLOW;
+    }
     return { base, offset, exact };
   });
+}
+
+/** The per-pixel maps derived from a pedestal map for one nsigma, worked out once per map. */
+export interface DerivedMaps {
+  nsigma: number;
+  threshold: Float32Array;
+  cut: CutMap;
+}
+
+/**
+ * The derived maps of a (shared) pedestal map, for `adoptDerivedMaps` in reconstruction
+ * threads: worked out once for the pool instead of once per thread (0.1–0.2 s of each thread's
+ * first image, with both threads at it together on a 2-core machine).
+ */
+export function derivedMaps(pedestal: PedestalMap, nsigma: number): DerivedMaps {
+  return { nsigma, threshold: thresholds(pedestal, nsigma), cut: cuts(pedestal, nsigma) };
+}
+
+/** Takes maps from `derivedMaps` of the same pedestal map, so this thread need not redo them. */
+export function adoptDerivedMaps(pedestal: PedestalMap, maps: DerivedMaps): void {
+  cached(thresholdCache, pedestal.sigma, maps.nsigma, () => maps.threshold);
+  cached(cutCache, pedestal.mean, maps.nsigma, () => maps.cut);
 }
 
 /** Reference levels of the reduced image for these thresholds (see `referenceLevels`). */
@@ -165,47 +204,25 @@ export function reconstructImage(
   const binOfColumn = new Int32Array(windowWidth);
   for (let x = 0; x < windowWidth; x++) binOfColumn[x] = (x / rebin) | 0;
 
-  // One pass over the pixels: everything per-pixel happens here. A pixel is a hit when its raw
-  // value exceeds the integer cut floor(mean + nsigma·σ), so most pixels cost a 16-bit and an
-  // 8-bit read; the pedestal mean is read for hits, and for every pixel of one row in
-  // RMS_ROW_STRIDE, which is where the image RMS is measured (0.66 M pixels of a CYGNO image:
-  // plenty for a noise figure).
-  const { base, offset, exact } = cuts(pedestal, parameters.nsigma);
-  let rawSum = 0;
-  let hotMeanSum = 0;
-  let sampledSum = 0;
-  let sampledSquares = 0;
-  let sampled = 0;
-  let zsIntegral = 0;
-  let hits = 0;
-  let hot = 0;
+  // One pass over the pixels: everything per-pixel happens here (see `passRow`).
+  const cut = cuts(pedestal, parameters.nsigma);
+  const totals = newPixelTotals();
   for (let y = window.yMin; y <= window.yMax; y++) {
-    const rowBins = (((y - window.yMin) / rebin) | 0) * binsWide;
-    const start = y * width + window.xMin;
-    const sampleRow = (y - window.yMin) % RMS_ROW_STRIDE === 0;
-    for (let x = 0, i = start; x < windowWidth; x++, i++) {
-      const raw = image[i];
-      if (raw >= cimax) {
-        hot++;
-        hotMeanSum += mean[i];
-        continue;
-      }
-      rawSum += raw;
-      if (sampleRow) {
-        const value = raw - mean[i];
-        sampledSum += value;
-        sampledSquares += value * value;
-        sampled++;
-      }
-      const above = offset[i];
-      if (raw - base > above && (above !== CUT_OVERFLOW || raw > exact[i])) {
-        const value = raw - mean[i];
-        rebinned[rowBins + binOfColumn[x]] += value;
-        zsIntegral += value;
-        hits++;
-      }
-    }
+    passRow(
+      image,
+      mean,
+      cut,
+      cimax,
+      y * width + window.xMin,
+      windowWidth,
+      (y - window.yMin) % RMS_ROW_STRIDE === 0,
+      rebinned,
+      (((y - window.yMin) / rebin) | 0) * binsWide,
+      binOfColumn,
+      totals,
+    );
   }
+  const { rawSum, hotMeanSum, sampledSum, sampledSquares, sampled, zsIntegral, hits, hot } = totals;
   const pixels = windowWidth * windowHeight - hot;
   const imageMean =
     pixels > 0 ? (rawSum - (windowMeanSum(pedestal, window) - hotMeanSum)) / pixels : 0;
@@ -271,6 +288,91 @@ export function reconstructImage(
     if (features) clusters.push(features);
   }
   return roi ? { summary, clusters, roi } : { summary, clusters };
+}
+
+/** What the pixel pass adds up over the image. */
+interface PixelTotals {
+  rawSum: number;
+  hotMeanSum: number;
+  sampledSum: number;
+  sampledSquares: number;
+  sampled: number;
+  zsIntegral: number;
+  hits: number;
+  hot: number;
+}
+
+function newPixelTotals(): PixelTotals {
+  return {
+    rawSum: 0,
+    hotMeanSum: 0,
+    sampledSum: 0,
+    sampledSquares: 0,
+    sampled: 0,
+    zsIntegral: 0,
+    hits: 0,
+    hot: 0,
+  };
+}
+
+/**
+ * The pixel pass over one row of the acceptance window. A pixel is a hit when its raw value
+ * exceeds the integer cut floor(mean + nsigma·σ), so most pixels cost a 16-bit and an 8-bit
+ * read; the pedestal mean is read for hits, and for every pixel of one row in RMS_ROW_STRIDE,
+ * which is where the image RMS is measured (0.66 M pixels of a CYGNO image: plenty for a
+ * noise figure).
+ *
+ * A function per row, not a loop in `reconstructImage`, for the compiler's sake: called 2,304
+ * times per image it is optimised whole within the first image, whereas a loop inside a function
+ * called once per image runs on on-stack-replacement code, which was 1.6× slower here for the
+ * first sixteen or so images (more than a 20-image run, or one thread's share of it, ever sees).
+ */
+function passRow(
+  image: Uint16Array,
+  mean: Float32Array,
+  cut: CutMap,
+  cimax: number,
+  start: number,
+  length: number,
+  sampleRow: boolean,
+  rebinned: Float32Array,
+  rowBins: number,
+  binOfColumn: Int32Array,
+  totals: PixelTotals,
+): void {
+  const { base, offset, exact } = cut;
+  // Carried on from the rows before, not summed per row: the sums keep the pixel order.
+  let { rawSum, hotMeanSum, sampledSum, sampledSquares, sampled, zsIntegral, hits, hot } = totals;
+  for (let x = 0, i = start; x < length; x++, i++) {
+    const raw = image[i];
+    if (raw >= cimax) {
+      hot++;
+      hotMeanSum += mean[i];
+      continue;
+    }
+    rawSum += raw;
+    if (sampleRow) {
+      const value = raw - mean[i];
+      sampledSum += value;
+      sampledSquares += value * value;
+      sampled++;
+    }
+    const above = offset[i];
+    if (raw - base > above && (above !== CUT_OVERFLOW || raw > exact[i])) {
+      const value = raw - mean[i];
+      rebinned[rowBins + binOfColumn[x]] += value;
+      zsIntegral += value;
+      hits++;
+    }
+  }
+  totals.rawSum = rawSum;
+  totals.hotMeanSum = hotMeanSum;
+  totals.sampledSum = sampledSum;
+  totals.sampledSquares = sampledSquares;
+  totals.sampled = sampled;
+  totals.zsIntegral = zsIntegral;
+  totals.hits = hits;
+  totals.hot = hot;
 }
 
 /**

@@ -51,6 +51,14 @@ export interface IndexedEvent extends MidasEventHeader {
 export interface ReadOptions {
   /** Larger events are refused as corrupt (default 1 GiB; a CYGNO camera event is ~10 MB). */
   maxEventSize?: number;
+  /**
+   * Assemble events that span input chunks in one buffer, reused from event to event: an
+   * event's data is then valid only until the next event is asked for. For readers that are
+   * done with an event before taking the next (the reconstruction hands each image over to a
+   * thread first): a fresh 10 MB buffer per camera event kept V8 collecting garbage for its
+   * external memory about once per image.
+   */
+  reuseBuffer?: boolean;
 }
 
 /** A FIFO of chunks that hands out contiguous byte ranges, copying only across chunk borders. */
@@ -58,6 +66,10 @@ class ByteQueue {
   private chunks: Buffer[] = [];
   private head = 0; // consumed bytes of chunks[0]
   length = 0;
+  /** Where `take` assembles events when buffers are reused (see ReadOptions.reuseBuffer). */
+  private assembly: Buffer | undefined;
+
+  constructor(private readonly reuse = false) {}
 
   push(chunk: Buffer): void {
     if (chunk.length === 0) return;
@@ -70,14 +82,17 @@ class ByteQueue {
     return this.peekAt(0, n);
   }
 
-  /** n bytes from `from` bytes ahead (from + n <= length), without consuming anything. */
-  peekAt(from: number, n: number): Buffer {
+  /**
+   * n bytes from `from` bytes ahead (from + n <= length), without consuming anything; copied
+   * into `into` (at least n bytes) when they span chunks, into a new buffer without it.
+   */
+  peekAt(from: number, n: number, into?: Buffer): Buffer {
     let i = 0;
     let start = this.head + from;
     while (start >= this.chunks[i].length) start -= this.chunks[i++].length;
     const first = this.chunks[i];
     if (first.length - start >= n) return first.subarray(start, start + n);
-    const out = Buffer.allocUnsafe(n);
+    const out = into ? into.subarray(0, n) : Buffer.allocUnsafe(n);
     let copied = 0;
     for (; copied < n; i++, start = 0) {
       const chunk = this.chunks[i];
@@ -93,10 +108,22 @@ class ByteQueue {
    * data (8-byte aligned within its event) can be viewed as typed arrays without copying.
    */
   take(n: number): Buffer {
-    let out = this.peek(n);
-    if (out.byteOffset % 8 !== 0) out = Buffer.from(out); // new allocations are 8-byte aligned
+    const into = this.reuse ? this.assemblyOf(n) : undefined;
+    let out = this.peekAt(0, n, into);
+    if (out.byteOffset % 8 !== 0) {
+      // Within one chunk, but not aligned: copied (new allocations are 8-byte aligned).
+      if (into) out = into.subarray(0, out.copy(into));
+      else out = Buffer.from(out);
+    }
     this.skip(n);
     return out;
+  }
+
+  /** The reused assembly buffer, grown to n bytes (a fresh ArrayBuffer: 8-byte aligned). */
+  private assemblyOf(n: number): Buffer {
+    if (!this.assembly || this.assembly.length < n)
+      this.assembly = Buffer.from(new ArrayBuffer(Math.max(n, 2 * (this.assembly?.length ?? 0))));
+    return this.assembly;
   }
 
   /** Consumes the next n bytes (n <= length) without copying them anywhere. */
@@ -179,7 +206,7 @@ async function* scanEvents<T>(
 ): AsyncGenerator<T> {
   const maxEventSize = options.maxEventSize ?? 1 << 30;
   const input = decompress(source)[Symbol.asyncIterator]();
-  const queue = new ByteQueue();
+  const queue = new ByteQueue(options.reuseBuffer);
   let ended = false;
   const fill = async (n: number): Promise<boolean> => {
     while (queue.length < n && !ended) {

@@ -5,7 +5,7 @@ import { RecoInputError } from '../image/errors';
 import type { ReductionParameters } from '../reduction/parameters';
 import type { RecoParameters } from '../image/parameters';
 import { sharePedestalMap, type PedestalMap } from '../image/pedestal';
-import type { ImageReconstruction } from '../image/reconstruct';
+import { derivedMaps, type ImageReconstruction } from '../image/reconstruct';
 
 interface Pending {
   resolve: (result: ImageReconstruction) => void;
@@ -47,10 +47,13 @@ export class ImagePool {
     reduction?: ReductionParameters,
   ) {
     const shared = sharePedestalMap(pedestal);
+    const derived = derivedMaps(shared, parameters.nsigma);
     const script = builtScript(__dirname, 'imageWorker');
     this.slots = Array.from({ length: Math.max(1, threads) }, () => {
       const slot: Slot = {
-        worker: new Worker(script, { workerData: { pedestal: shared, parameters, reduction } }),
+        worker: new Worker(script, {
+          workerData: { pedestal: shared, derived, parameters, reduction },
+        }),
         busy: 0,
         pending: new Map(),
       };
@@ -75,6 +78,18 @@ export class ImagePool {
    * over a freshly allocated one, whose page faults stall every thread.)
    */
   async reconstruct(image: Uint16Array, transfer = false): Promise<ImageReconstruction> {
+    return (await this.submit(image, transfer)).result;
+  }
+
+  /**
+   * Waits for a free thread and hands the image over (a copy, or the buffer with `transfer`):
+   * once this resolves, the pool no longer needs the caller's image. The reconstruction itself
+   * is `result` (wrapped, so that awaiting the hand-over does not await the result too).
+   */
+  async submit(
+    image: Uint16Array,
+    transfer = false,
+  ): Promise<{ result: Promise<ImageReconstruction> }> {
     if (!(image instanceof Uint16Array))
       throw new RecoInputError(
         `camera image must be 16-bit unsigned, got ${(image as object).constructor.name}`,
@@ -93,10 +108,11 @@ export class ImagePool {
       sent = this.buffer(image.byteLength);
       sent.set(image);
     }
-    return new Promise<ImageReconstruction>((resolve, reject) => {
+    const result = new Promise<ImageReconstruction>((resolve, reject) => {
       target.pending.set(id, { resolve, reject });
       target.worker.postMessage({ id, image: sent }, [sent.buffer as ArrayBuffer]);
     });
+    return { result };
   }
 
   async close(): Promise<void> {

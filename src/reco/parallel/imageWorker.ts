@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { reconstructImage } from '../image/reconstruct';
+import { adoptDerivedMaps, reconstructImage, type DerivedMaps } from '../image/reconstruct';
 import type { PedestalMap } from '../image/pedestal';
 import type { RecoParameters } from '../image/parameters';
 import type { ReductionParameters } from '../reduction/parameters';
@@ -7,11 +7,14 @@ import type { ReductionParameters } from '../reduction/parameters';
 // A reconstruction thread: the pedestal map arrives once, in shared memory; each image arrives
 // in a buffer that is transferred here and back again, so that no image is ever allocated
 // per event (10 MB of fresh memory per image makes V8 collect garbage on both cores).
-const { pedestal, parameters, reduction } = workerData as {
+// The maps derived from it (cuts, thresholds) arrive worked out, in shared memory too.
+const { pedestal, derived, parameters, reduction } = workerData as {
   pedestal: PedestalMap;
+  derived: DerivedMaps;
   parameters: RecoParameters;
   reduction?: ReductionParameters;
 };
+adoptDerivedMaps(pedestal, derived);
 
 parentPort!.on('message', ({ id, image }: { id: number; image: Uint16Array }) => {
   const buffer = image.buffer as ArrayBuffer;

@@ -14,8 +14,10 @@ export interface ReconstructedEvent<T> {
 /**
  * Reconstructs the camera images of a stream of events on the pool's threads and yields the
  * results in stream order. Events without the camera bank are skipped. Enough images are kept
- * in flight to keep every thread busy, and no more: memory stays flat on any file. Errors
- * other than bad input (a thread crash) end the stream.
+ * in flight to keep every thread busy, and no more: memory stays flat on any file. Each image
+ * is handed over to the pool before the next event is read, so the events may come from a
+ * reader that reuses its buffer (ReadOptions.reuseBuffer). Errors other than bad input (a
+ * thread crash) end the stream.
  */
 export async function* reconstructEvents<T extends { event: MidasEvent }>(
   items: AsyncIterable<T>,
@@ -33,7 +35,9 @@ export async function* reconstructEvents<T extends { event: MidasEvent }>(
         const image = cameraImageOf(item.event, cameraBank);
         if (!image) continue;
         onImage?.(item, image);
-        outcome = pool.reconstruct(image).catch((error: Error) => {
+        // Handed over before the next event is read: the reader may reuse the event's buffer.
+        const { result } = await pool.submit(image);
+        outcome = result.catch((error: Error) => {
           if (error instanceof RecoInputError) return error;
           throw error;
         });
