@@ -25,6 +25,7 @@ import { PrimaryHeartbeat } from './replication/primaryHeartbeat';
 import { REPLICA_ALARM_SOURCE, ReplicationMonitor } from './replication/replicationMonitor';
 import { checkReplicaDatabase } from './replication/replicaStartup';
 import { ReplicationService } from './services/ReplicationService';
+import { LiveReconstruction } from './live/LiveReconstruction';
 import { BatchDispatcher, createBatchSystem } from './batch';
 
 export interface RuntimeExtras {
@@ -40,6 +41,8 @@ export class Runtime {
   private worker?: Worker;
   /** Hands batch jobs to the batch system (BATCH) and follows them, where workers run. */
   private dispatcher?: BatchDispatcher;
+  /** The live reconstruction of open runs, where workers run. */
+  live?: LiveReconstruction;
   private gauges?: PipelineGauges;
   private heartbeat?: PrimaryHeartbeat;
   /** The change log this process writes (primary) and follows (serve). */
@@ -160,10 +163,14 @@ export class Runtime {
     return this.follower;
   }
 
-  /** Starts `concurrency` job loops in this process, and the batch dispatcher with them. */
+  /**
+   * Starts `concurrency` job loops in this process, and the batch dispatcher and the live
+   * reconstruction of open runs (LIVE_RECO) with them.
+   */
   async startWorkers(concurrency = this.config.workers): Promise<void> {
     if (concurrency <= 0 || this.worker) return;
     await this.startDispatcher();
+    await this.startLive();
     this.worker = new Worker(this.queue, this.registry, this.pubsub, {
       concurrency,
       pollMs: this.config.jobPollMs,
@@ -176,7 +183,32 @@ export class Runtime {
   async stopWorkers(): Promise<void> {
     const worker = this.worker;
     this.worker = undefined;
+    await this.stopLive();
     await worker?.stop();
+  }
+
+  /** Follows open runs for the live reconstruction (LIVE_RECO; not on a read-only replica). */
+  async startLive(): Promise<void> {
+    const { live } = this.config;
+    if (!live.enabled || this.live || this.config.gatewayRole === 'replica') return;
+    const { runs, pedestals, dq, alarms } = this.services;
+    this.live = new LiveReconstruction(this.db, this.pubsub, runs, pedestals, dq, alarms, {
+      bufferDir: this.config.daqBufferDir,
+      cameraBank: this.config.cameraBank,
+      parameters: this.config.recoParameters,
+      fe55: this.config.fe55,
+      threads: live.threads,
+      pollMs: live.pollMs,
+      leaseMs: live.leaseMs,
+      updateMs: live.updateMs,
+    });
+    await this.live.start();
+  }
+
+  async stopLive(): Promise<void> {
+    const live = this.live;
+    this.live = undefined;
+    await live?.stop();
   }
 
   /** The batch dispatcher (BATCH set): submits batch jobs, follows and cancels them. */
@@ -317,6 +349,7 @@ export class Runtime {
     await this.alertmanager?.stop();
     this.gauges?.stop();
     await this.dispatcher?.stop();
+    await this.stopLive();
     await this.worker?.stop();
     await this.services.exports.close();
     await this.journal?.close();

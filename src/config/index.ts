@@ -97,6 +97,19 @@ export interface Config {
   readonly reduction: ReductionParameters | null;
   /** Reconstruction threads per RECONSTRUCT job (default: every core). */
   readonly recoThreads: number;
+  /**
+   * The live reconstruction of open runs (LIVE_RECO, on by default): where workers run, the
+   * files of a running run are followed in DAQ_BUFFER_DIR and its images reconstructed as they
+   * are written, on `threads` threads (LIVE_RECO_THREADS), skipping what they cannot keep up
+   * with; the buffer is polled every `pollMs` where no file-system notification comes.
+   */
+  readonly live: {
+    enabled: boolean;
+    threads: number;
+    pollMs: number;
+    leaseMs: number;
+    updateMs: number;
+  };
   /** The MIDAS bank that holds the camera image. */
   readonly cameraBank: string;
   /** DQ bands that set AUTO quality flags and raise alarms. */
@@ -259,6 +272,13 @@ export function loadConfig(env: Env = process.env): Config {
       reader.optionalString('URL_SIGNING_SECRET') ?? randomBytes(32).toString('hex'),
     recoParameters: reader.parsed('RECO_PARAMETERS', CYGNO_DEFAULTS, parseRecoParameters),
     reduction: reader.parsed('REDUCTION', REDUCTION_DEFAULTS, parseReduction),
+    live: {
+      enabled: reader.bool('LIVE_RECO', true),
+      threads: reader.int('LIVE_RECO_THREADS', 1, { min: 1, max: 64 }),
+      pollMs: reader.int('LIVE_POLL_MS', 1_000, { min: 10 }),
+      leaseMs: reader.int('LIVE_LEASE_MS', 15_000, { min: 100 }),
+      updateMs: reader.int('LIVE_UPDATE_MS', 1_000, { min: 10 }),
+    },
     recoThreads: reader.int('RECO_THREADS', Math.max(1, os.availableParallelism()), {
       min: 1,
       max: 64,

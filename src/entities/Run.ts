@@ -84,6 +84,36 @@ export class Run {
   @Column({ type: 'int', nullable: true })
   recoVersion: number | null;
 
+  @Field(() => Int, {
+    description:
+      'Camera images the live reconstruction reconstructed while the run was open (their clusters went to eventReconstructed subscribers).',
+  })
+  @Column({ type: 'int', default: 0 })
+  liveImages: number;
+
+  @Field(() => Int, {
+    description:
+      'Camera images the live reconstruction skipped because they came faster than it could reconstruct them, or before a pedestal map existed; the RECONSTRUCT at closeRun reconstructs every image anyway.',
+  })
+  @Column({ type: 'int', default: 0 })
+  liveSkipped: number;
+
+  @Field(() => GraphQLJSON, {
+    nullable: true,
+    description:
+      'DQ metrics of the images reconstructed live so far (noise, spark and cluster rates…), updated as the run goes; null before the first.',
+  })
+  @JsonColumn({ nullable: true })
+  liveMetrics: JsonObject | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Why the live reconstruction of this run stopped or is incomplete (file shortened or replaced, truncated, a declared file it never saw); an alarm was raised.',
+  })
+  @Column({ type: 'varchar', length: 500, nullable: true })
+  liveError: string | null;
+
   @Field(() => QualityStatus, { description: 'Summary of the current quality flags.' })
   @EnumColumn(QualityStatus, QualityStatus.UNKNOWN)
   quality: QualityStatus;

@@ -12,6 +12,7 @@ import { EventSummary } from './EventSummary';
 import { Reconstruction } from './Reconstruction';
 import { FileDeletion } from './FileDeletion';
 import { Job } from './Job';
+import { LiveFollow } from './LiveFollow';
 import { MetricSample } from './MetricSample';
 import { QualityFlag } from './QualityFlag';
 import { Run } from './Run';
@@ -32,6 +33,7 @@ export {
   EventSummary,
   FileDeletion,
   Job,
+  LiveFollow,
   MetricSample,
   QualityFlag,
   Reconstruction,
@@ -61,4 +63,5 @@ export const ENTITIES = [
   Reconstruction,
   Campaign,
   EventSummary,
+  LiveFollow,
 ];

@@ -73,6 +73,25 @@ export class DqService {
     return alarms;
   }
 
+  /**
+   * Mid-run, from the live reconstruction: an alarm per band the metrics so far are out of,
+   * except those in `raised` (already raised for this run; added to it). No flags and no stored
+   * metrics: those come with the run's RECONSTRUCT, whose alarm repeats the live one.
+   */
+  async raiseLive(
+    run: Pick<Run, 'runNumber'>,
+    metrics: Readonly<Record<string, number | null>>,
+    raised: Set<string>,
+  ): Promise<void> {
+    const bands = [...this.bands, ...(await this.ruleBands(this.db.manager))];
+    for (const violation of checkBands(metrics, bands)) {
+      if (raised.has(violation.band.metric)) continue;
+      raised.add(violation.band.metric);
+      const alarm = bandAlarm(run.runNumber, violation);
+      await this.alarms.raise({ ...alarm, message: `${alarm.message}, live, mid-run` });
+    }
+  }
+
   /** The bands of the enabled DQ_BAND alarm rules (an admin adds them at run time). */
   private async ruleBands(manager: EntityManager): Promise<DqBand[]> {
     const rules = await manager.find(AlarmRule, {

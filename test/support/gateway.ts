@@ -137,6 +137,9 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     // Tests evaluate rules and record gauges when they mean to, not on a timer.
     ALARM_EVAL_MS: '0',
     PIPELINE_GAUGE_MS: '0',
+    // The live reconstruction follows open runs in the tests about it (liveReconstruction):
+    // elsewhere it would add runUpdated events and alarms to every run a test takes.
+    LIVE_RECO: 'false',
     ...options.env,
   });
   const server = await GatewayServer.start(config, { sqlLogger: options.sqlLogger });

@@ -7,6 +7,7 @@ import { SilenceMirror1764500000000 } from './1764500000000-SilenceMirror';
 import { Reconstructions1764600000000 } from './1764600000000-Reconstructions';
 import { ChangeLog1764700000000 } from './1764700000000-ChangeLog';
 import { Campaigns1764800000000 } from './1764800000000-Campaigns';
+import { LiveReconstruction1764900000000 } from './1764900000000-LiveReconstruction';
 
 /** Every migration, oldest first. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   Reconstructions1764600000000,
   ChangeLog1764700000000,
   Campaigns1764800000000,
+  LiveReconstruction1764900000000,
 ];

@@ -70,6 +70,11 @@ export class ImagePool {
     return this.slots.length;
   }
 
+  /** Whether `submit` would hand an image over now, without waiting (the live path skips). */
+  get canTakeNow(): boolean {
+    return !this.failure && this.freeSlot() !== undefined;
+  }
+
   /**
    * Reconstructs one image. The pixels are copied into one of the pool's own buffers (which
    * travel to a thread and back), so the caller keeps its image and may reuse it at once —

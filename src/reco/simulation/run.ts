@@ -31,6 +31,12 @@ export interface SimulatedRunSpec {
   /** Event rate for timestamps (and pacing, when `pace` is set). */
   rateHz?: number;
   pace?: boolean;
+  /**
+   * Flush the compressed stream after each event (zlib's sync flush), as a logger does for a
+   * reader that follows the file: without it, the end of an event waits in the compressor for
+   * the next one.
+   */
+  flushEachEvent?: boolean;
   spotsPerImage?: number;
   tracksPerImage?: number;
   /**
@@ -134,6 +140,8 @@ export async function writeSimulatedRun(
         ]),
       );
     }
+    if (sink && spec.flushEachEvent)
+      await new Promise<void>((resolve) => sink.flush(() => resolve()));
     onEvent?.(serial);
     if (spec.pace) await new Promise((resolve) => setTimeout(resolve, 1000 / rate));
   }
