@@ -51,6 +51,7 @@ export class LiveReconstruction {
   private readonly lease: LiveLease;
   private readonly following = new Map<number, Following>();
   private readonly closedRuns = new Set<number>();
+  private readonly notOursUntil = new Map<number, number>();
   private subscription?: AsyncIterableIterator<unknown>;
   private scanTimer?: NodeJS.Timeout;
   private stopped = false;
@@ -112,6 +113,8 @@ export class LiveReconstruction {
 
   private follow(run: Run): void {
     if (this.stopped || run.pedestal || this.following.has(run.id)) return;
+    // Followed elsewhere: its runUpdated comes every LIVE_UPDATE_MS; the scan looks again.
+    if ((this.notOursUntil.get(run.id) ?? 0) > Date.now()) return;
     const controller = new AbortController();
     const following: Following = { controller, done: Promise.resolve() };
     this.following.set(run.id, following);
@@ -124,7 +127,12 @@ export class LiveReconstruction {
 
   private async followRun(run: Run, signal: AbortSignal): Promise<void> {
     const state = await this.lease.claim(run.id);
-    if (!state) return; // another gateway follows it, or it is done
+    if (!state) {
+      // Another gateway follows it, or it is done: asked again by the scan.
+      this.notOursUntil.set(run.id, Date.now() + this.options.leaseMs / 3 - 50);
+      return;
+    }
+    this.notOursUntil.delete(run.id);
     this.log.info({ runNumber: run.runNumber, resume: state.fileName }, 'following the open run');
     const live = new LiveRun(this, run, signal);
     live.images = run.liveImages;
@@ -274,11 +282,17 @@ class LiveRun {
   private leaseLost = false;
   private readonly seen = new Set<string>();
 
+  /** Stopped from outside (shutdown), or on a lost lease. */
+  private readonly signal: AbortSignal;
+  private readonly leaseGone = new AbortController();
+
   constructor(
     private readonly service: LiveReconstruction,
     readonly run: Run,
-    private readonly signal: AbortSignal,
-  ) {}
+    stopped: AbortSignal,
+  ) {
+    this.signal = AbortSignal.any([stopped, this.leaseGone.signal]);
+  }
 
   metrics(): Record<string, number | null> {
     return this.summary.metrics({
@@ -302,11 +316,10 @@ class LiveRun {
         pollMs,
         closed,
         resume,
+        onFile: (file) => this.seen.add(file.name),
       })) {
-        this.seen.add(file.name);
         this.position = { fileName: file.name, fileOffset: event.offset + 16 + event.dataSize };
         if (event.kind === 'DATA') await this.take(event, cameraBank);
-        if (this.leaseLost) return;
       }
       if (this.signal.aborted) return;
       await Promise.allSettled([...this.inFlight]);
@@ -353,7 +366,9 @@ class LiveRun {
     this.recording = this.service
       .record(this)
       .then((kept) => {
-        if (!kept) this.leaseLost = true;
+        if (kept) return;
+        this.leaseLost = true; // another gateway took the run over after this one stalled
+        this.leaseGone.abort();
       })
       .catch((error: Error) => this.service.recordFailed(this, error))
       .finally(() => (this.recording = undefined));

@@ -11,6 +11,8 @@ export interface LiveRunSource {
   closed: () => Promise<boolean>;
   /** Go on from here: the events of earlier files, and before this offset, are not yielded. */
   resume?: { fileName: string; offset: number };
+  /** Told of each file of the run, read now or (before `resume`) before. */
+  onFile?: (file: RunFile) => void;
 }
 
 /**
@@ -31,6 +33,7 @@ export async function* liveRunEvents(
     const file = await nextFile(source, after);
     if (!file) return;
     after = file;
+    source.onFile?.(file);
     if (resume && resume.fileName !== file.name) continue; // read wholly before the restart
     const skipBelow = resume?.offset ?? 0;
     resume = undefined;
