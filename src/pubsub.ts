@@ -5,6 +5,7 @@ import type { Alarm } from './entities/Alarm';
 import type { Cluster } from './entities/Cluster';
 import type { MetricSample } from './entities/MetricSample';
 import type { AlarmEventType } from './schema/enums';
+import type { EventPreview } from './entities/EventPreview';
 import type { Event } from './entities/Event';
 import type { Run } from './entities/Run';
 import { logger } from './logger';
@@ -34,7 +35,11 @@ export interface TopicPayloads {
   [Topic.RunUpdated]: Run;
   [Topic.JobUpdated]: Job;
   [Topic.JobEnqueued]: { kind: string };
-  [Topic.EventReconstructed]: Event & { runNumber: number; liveClusters: Cluster[] };
+  [Topic.EventReconstructed]: Event & {
+    runNumber: number;
+    liveClusters: Cluster[];
+    livePreview?: EventPreview & { dataUrl: string };
+  };
   [Topic.MetricSample]: MetricSample;
   [Topic.AlarmEvent]: { type: AlarmEventType; alarm: Alarm };
   [Topic.ApiTokenRevoked]: { id: number; principal: string };

@@ -201,6 +201,8 @@ export class Runtime {
       pollMs: live.pollMs,
       leaseMs: live.leaseMs,
       updateMs: live.updateMs,
+      previewEveryMs: this.config.previewEveryMs,
+      previewRebin: this.config.previewRebin,
     });
     await this.live.start();
   }

@@ -13,6 +13,11 @@ import { RunSummary, type Fe55Options } from '../reco/dq';
 import { RecoInputError, type ImageReconstruction, type RecoParameters } from '../reco/image';
 import type { MidasEvent } from '../reco/midas';
 import { ImagePool } from '../reco/parallel';
+import type { PedestalMap } from '../reco/image';
+import type { ImagePreview } from '../reco/image/preview';
+import { encodeGreyPng } from '../reco/png';
+import { PreviewSampler } from '../jobs/handlers/PreviewSampler';
+import type { LivePreview } from '../resolvers/EventResolver';
 import { FileKind, RunState, Severity } from '../schema/enums';
 import type { AlarmService } from '../services/AlarmService';
 import type { DqService } from '../services/DqService';
@@ -31,6 +36,9 @@ export interface LiveOptions {
   leaseMs: number;
   /** Counters, metrics and position written (and runUpdated published) at most this often. */
   updateMs: number;
+  /** Console previews: the first image, then one per interval (as RECONSTRUCT's). */
+  previewEveryMs: number;
+  previewRebin: number;
 }
 
 /** How often a follower without a pedestal map looks for one again. */
@@ -166,7 +174,7 @@ export class LiveReconstruction {
     };
   }
 
-  async poolFor(run: Run): Promise<ImagePool | undefined> {
+  async poolFor(run: Run): Promise<{ pool: ImagePool; map: PedestalMap } | undefined> {
     const pedestalRun = await this.pedestals.pedestalRunBefore(run.runNumber);
     const file = pedestalRun ? await this.pedestals.mapFileOf(pedestalRun.id) : null;
     if (!pedestalRun || !file) return undefined;
@@ -175,12 +183,18 @@ export class LiveReconstruction {
       { runNumber: run.runNumber, pedestalRun: pedestalRun.runNumber },
       'live reconstruction against the pedestal map',
     );
-    return new ImagePool(map, this.options.parameters, this.options.threads);
+    return { pool: new ImagePool(map, this.options.parameters, this.options.threads), map };
   }
 
-  publishEvent(run: Run, event: Event, outcome: ImageReconstruction): void {
+  publishEvent(
+    run: Run,
+    event: Event,
+    outcome: ImageReconstruction,
+    preview: ImagePreview | undefined,
+  ): void {
     this.pubsub.publish(Topic.EventReconstructed, {
       ...event,
+      ...(preview ? { livePreview: livePreview(run, event, preview) } : {}),
       runNumber: run.runNumber,
       clusterCount: outcome.clusters.length,
       imageIntegral: outcome.summary.integral,
@@ -260,6 +274,22 @@ export class LiveReconstruction {
   }
 }
 
+/** A preview that travels with its live event: nothing is stored for a run still open. */
+function livePreview(run: Run, event: Event, preview: ImagePreview): LivePreview {
+  const png = encodeGreyPng(preview.width, preview.height, preview.pixels);
+  return {
+    id: event.id,
+    runId: run.id,
+    eventId: event.id,
+    width: preview.width,
+    height: preview.height,
+    rebin: preview.rebin,
+    objectKey: '',
+    createdAt: new Date(),
+    dataUrl: `data:image/png;base64,${png.toString('base64')}`,
+  };
+}
+
 interface Following {
   controller: AbortController;
   done: Promise<void>;
@@ -274,6 +304,7 @@ class LiveRun {
   readonly raisedBands = new Set<string>();
   position: { fileName: string | null; fileOffset: number } = { fileName: null, fileOffset: 0 };
   private pool: ImagePool | undefined;
+  private previews: PreviewSampler<Event> | undefined;
   private poolTriedAt = -Infinity;
   private readonly inFlight = new Set<Promise<void>>();
   private liveIds = 0;
@@ -391,15 +422,17 @@ class LiveRun {
       this.skipped++;
       return;
     }
-    const { result } = await pool.submit(image); // handed over: the reader may reuse its buffer
     const header = this.liveEvent(event);
+    this.previews?.offer(header, image); // made before the buffer goes
+    const { result } = await pool.submit(image); // handed over: the reader may reuse its buffer
     const done = result.then(
       (outcome) => {
         this.images++;
         this.summary.add(outcome.summary, outcome.clusters, event.time);
-        this.service.publishEvent(this.run, header, outcome);
+        this.service.publishEvent(this.run, header, outcome, this.previews?.take(header));
       },
       (error: Error) => {
+        this.previews?.take(header);
         // Wrong size or type: RECONSTRUCT will say so too. A thread that died took this image.
         if (error instanceof RecoInputError) this.summary.addBadImage();
         else this.skipped++;
@@ -413,7 +446,9 @@ class LiveRun {
     if (this.pool || Date.now() - this.poolTriedAt < PEDESTAL_RETRY_MS) return this.pool;
     this.poolTriedAt = Date.now();
     try {
-      this.pool = await this.service.poolFor(this.run);
+      const made = await this.service.poolFor(this.run);
+      this.pool = made?.pool;
+      if (made) this.previews = new PreviewSampler(made.map, this.service.settings);
     } catch (error) {
       // The store may be out for a moment: the images meanwhile are skipped, not the run.
       this.service.pedestalFailed(this, error as Error);

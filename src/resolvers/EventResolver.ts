@@ -2,6 +2,7 @@ import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Args, Ctx, FieldResolver, Info, Int, Query, Resolver, Root } from 'type-graphql';
 import type { GatewayContext } from '../context';
 import { Cluster } from '../entities/Cluster';
+import type { EventPreview } from '../entities/EventPreview';
 import { Event } from '../entities/Event';
 import { EventConnection, PageArgs } from '../schema/connection';
 import { EventFilter } from '../schema/filters';
@@ -9,7 +10,15 @@ import { CLUSTER_COLUMNS, EVENT_COLUMNS, RUN_COLUMNS } from './projections';
 import { selectedFields, selectedNodeFields, selectsField } from './selection';
 
 /** What `eventReconstructed` publishes: the event with its run number and fresh clusters. */
-export type LiveEvent = Event & { runNumber?: number; liveClusters?: Cluster[] };
+export type LiveEvent = Event & {
+  runNumber?: number;
+  liveClusters?: Cluster[];
+  /** From the live reconstruction of an open run: its preview, inline (nothing is stored). */
+  livePreview?: LivePreview;
+};
+
+/** A preview that travels with its event, the PNG as a data: URL. */
+export type LivePreview = EventPreview & { dataUrl: string };
 
 @Resolver(() => Event)
 export class EventResolver {

@@ -1,8 +1,12 @@
 /// <reference lib="dom" />
 // (The functions passed to page.$eval and page.waitForFunction run in the browser.)
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { simulateDaq } from '../../src/cli/simulate';
+import { writeSimulatedRun } from '../../src/reco/simulation';
 import { launchChromium } from '../support/browser';
 import { startTestGateway, type TestGateway } from '../support/gateway';
 
@@ -117,4 +121,54 @@ describe('the console behind authentication', () => {
     expect(await other.isVisible('#error')).toBe(false);
     await other.close();
   });
+});
+
+describe('the console during an open run', () => {
+  let live: TestGateway;
+  afterAll(async () => {
+    await live?.close();
+  });
+
+  it('shows the live reconstruction of the camera image before the run is closed', async () => {
+    live = await startTestGateway({ env: { LIVE_RECO: 'true', LIVE_POLL_MS: '100' } });
+    const other = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    await other.goto(`${live.url}/console/`);
+    await other.waitForSelector('body[data-ready=true]');
+    // A pedestal run first (the simulator's first run), then an open run whose file grows.
+    await simulateDaq(live.config, ['--runs', '1', '--events', '3', '--size', '256'], {
+      GATEWAY_URL: live.url,
+    });
+    const pedestal = async () =>
+      (await live.gql(`{ run(runNumber: 1) { recoStatus } }`)).data.run.recoStatus === 'DONE';
+    for (let i = 0; i < 300 && !(await pedestal()); i++)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    const started = await live.gql(
+      `mutation { startRun(input: { runNumber: 2, description: "S003:DATA:live" }) { id } }`,
+    );
+    expect(started.errors).toBeUndefined();
+    const name = 'run00002.mid.gz';
+    const file = path.join(os.tmpdir(), `console-live-${process.pid}.mid.gz`);
+    await writeSimulatedRun(file, {
+      runNumber: 2,
+      events: 3,
+      side: 256,
+      pedestal: false,
+      gzip: true,
+    });
+    fs.copyFileSync(file, path.join(live.bufferDir, name));
+    fs.rmSync(file);
+    await other.waitForFunction(
+      () =>
+        /run 2, event \d+: \d+ clusters/.test(
+          document.querySelector('#camera-caption')?.textContent ?? '',
+        ),
+      undefined,
+      { timeout: 30_000 },
+    );
+    expect((await live.gql(`{ run(runNumber: 2) { state } }`)).data.run.state).toBe('RUNNING');
+    const width = await other.$eval('#camera', (canvas) => (canvas as HTMLCanvasElement).width);
+    expect(width).toBe(256 / 8);
+    expect(pageErrors).toEqual([]);
+    await other.close();
+  }, 90_000);
 });

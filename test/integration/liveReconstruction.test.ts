@@ -40,10 +40,12 @@ interface LiveEvent {
   fileOffset: number;
   clusterCount: number;
   clusters: Array<{ integral: number; xMean: number; yMean: number }>;
+  preview: { url: string; width: number; height: number; rebin: number } | null;
 }
 
 const LIVE_QUERY = `subscription($n: Int) { eventReconstructed(runNumber: $n) {
-  id runNumber serial fileOffset clusterCount clusters { integral xMean yMean } } }`;
+  id runNumber serial fileOffset clusterCount clusters { integral xMean yMean }
+  preview { url width height rebin } } }`;
 const RUN_QUERY = `query($n: Int!) { run(runNumber: $n) {
   state recoStatus liveImages liveSkipped liveMetrics liveError jobs { kind state lastError }
 } }`;
@@ -165,6 +167,12 @@ describe('live reconstruction of an open run', () => {
     const first = await live.next(20_000);
     expect(first.runNumber).toBe(2);
     expect(Number(first.id)).toBeLessThan(0); // provisional: not indexed yet
+    // The console's camera panel: the first image's preview travels with it, as a PNG.
+    expect(first.preview).toMatchObject({ width: SIDE / 8, height: SIDE / 8, rebin: 8 });
+    const png = Buffer.from(first.preview!.url.replace(/^data:image\/png;base64,/, ''), 'base64');
+    expect(png.subarray(0, 8)).toEqual(
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    );
     expect((await run(gw, 2)).state).toBe('RUNNING');
     append(gw, name, bytes.subarray(cut));
     await liveTaken(gw, 2, 8);
