@@ -203,6 +203,7 @@ export class Runtime {
       updateMs: live.updateMs,
       previewEveryMs: this.config.previewEveryMs,
       previewRebin: this.config.previewRebin,
+      reduction: this.config.reduction,
     });
     await this.live.start();
   }

@@ -24,6 +24,9 @@ import type { DqService } from '../services/DqService';
 import type { PedestalService } from '../services/PedestalService';
 import type { RunService } from '../services/RunService';
 import { LiveLease } from './LiveLease';
+import { storeLiveResults, type LiveResult } from './liveResults';
+import type { RunFile } from './runFiles';
+import type { ReductionParameters } from '../reco/reduction/parameters';
 import { liveRunEvents } from './runEvents';
 
 export interface LiveOptions {
@@ -39,6 +42,8 @@ export interface LiveOptions {
   /** Console previews: the first image, then one per interval (as RECONSTRUCT's). */
   previewEveryMs: number;
   previewRebin: number;
+  /** As RECONSTRUCT's (REDUCTION): each live result carries its region of interest too. */
+  reduction: ReductionParameters | null;
 }
 
 /** How often a follower without a pedestal map looks for one again. */
@@ -174,7 +179,9 @@ export class LiveReconstruction {
     };
   }
 
-  async poolFor(run: Run): Promise<{ pool: ImagePool; map: PedestalMap } | undefined> {
+  async poolFor(
+    run: Run,
+  ): Promise<{ pool: ImagePool; map: PedestalMap; pedestalMd5: string } | undefined> {
     const pedestalRun = await this.pedestals.pedestalRunBefore(run.runNumber);
     const file = pedestalRun ? await this.pedestals.mapFileOf(pedestalRun.id) : null;
     if (!pedestalRun || !file) return undefined;
@@ -183,7 +190,9 @@ export class LiveReconstruction {
       { runNumber: run.runNumber, pedestalRun: pedestalRun.runNumber },
       'live reconstruction against the pedestal map',
     );
-    return { pool: new ImagePool(map, this.options.parameters, this.options.threads), map };
+    const { parameters, threads, reduction } = this.options;
+    const pool = new ImagePool(map, parameters, threads, reduction ?? undefined);
+    return { pool, map, pedestalMd5: file.md5! };
   }
 
   publishEvent(
@@ -213,6 +222,8 @@ export class LiveReconstruction {
 
   /** Writes the counters and metrics, renews the lease with the position; false: lease lost. */
   async record(live: LiveRun, done = false): Promise<boolean> {
+    // The results first: a position recorded is never ahead of what was kept.
+    await storeLiveResults(this.db, live.takeResults());
     const metrics = live.summary.imageCount > 0 ? live.metrics() : null;
     await this.db.write((manager) =>
       manager.update(Run, live.run.id, {
@@ -304,7 +315,10 @@ class LiveRun {
   readonly raisedBands = new Set<string>();
   position: { fileName: string | null; fileOffset: number } = { fileName: null, fileOffset: 0 };
   private pool: ImagePool | undefined;
+  private pedestalMd5 = '';
   private previews: PreviewSampler<Event> | undefined;
+  /** Results not yet stored (with the next record). */
+  private results: LiveResult[] = [];
   private poolTriedAt = -Infinity;
   private readonly inFlight = new Set<Promise<void>>();
   private liveIds = 0;
@@ -350,7 +364,7 @@ class LiveRun {
         onFile: (file) => this.seen.add(file.name),
       })) {
         this.position = { fileName: file.name, fileOffset: event.offset + 16 + event.dataSize };
-        if (event.kind === 'DATA') await this.take(event, cameraBank);
+        if (event.kind === 'DATA') await this.take(file, event, cameraBank);
       }
       if (this.signal.aborted) return;
       await Promise.allSettled([...this.inFlight]);
@@ -407,7 +421,12 @@ class LiveRun {
   }
 
   /** One camera image: handed to a free thread, or skipped and counted. */
-  private async take(event: MidasEvent, cameraBank: string): Promise<void> {
+  /** The results made since the last call, for storing. */
+  takeResults(): LiveResult[] {
+    return this.results.splice(0);
+  }
+
+  private async take(file: RunFile, event: MidasEvent, cameraBank: string): Promise<void> {
     let image: Uint16Array | undefined;
     try {
       image = cameraImageOf(event, cameraBank);
@@ -429,6 +448,16 @@ class LiveRun {
       (outcome) => {
         this.images++;
         this.summary.add(outcome.summary, outcome.clusters, event.time);
+        this.results.push({
+          runId: this.run.id,
+          recoVersion: this.service.settings.parameters.version,
+          fileName: file.name,
+          fileOffset: event.offset,
+          sizeBytes: 16 + event.dataSize,
+          serial: event.serial,
+          pedestalMd5: this.pedestalMd5,
+          outcome,
+        });
         this.service.publishEvent(this.run, header, outcome, this.previews?.take(header));
       },
       (error: Error) => {
@@ -448,6 +477,7 @@ class LiveRun {
     try {
       const made = await this.service.poolFor(this.run);
       this.pool = made?.pool;
+      this.pedestalMd5 = made?.pedestalMd5 ?? '';
       if (made) this.previews = new PreviewSampler(made.map, this.service.settings);
     } catch (error) {
       // The store may be out for a moment: the images meanwhile are skipped, not the run.

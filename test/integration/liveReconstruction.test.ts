@@ -47,10 +47,12 @@ const LIVE_QUERY = `subscription($n: Int) { eventReconstructed(runNumber: $n) {
   id runNumber serial fileOffset clusterCount clusters { integral xMean yMean }
   preview { url width height rebin } } }`;
 const RUN_QUERY = `query($n: Int!) { run(runNumber: $n) {
-  state recoStatus liveImages liveSkipped liveMetrics liveError jobs { kind state lastError }
+  state recoStatus liveImages liveSkipped liveMetrics liveError jobs { kind state lastError result }
 } }`;
-const EVENTS_QUERY = `query($n: Int!) { events(runNumber: $n, first: 100) {
-  nodes { serial fileOffset clusters { integral xMean yMean } } } }`;
+const EVENTS_QUERY = `query($n: Int!) { events(runNumber: $n, first: 100) { nodes {
+  serial fileOffset clusterCount imageIntegral imageMean imageRms spark
+  clusters { integral xMean yMean energy length width nhits size rms theta
+    longitudinalRms transverseRms xMin xMax yMin yMax } } } }`;
 
 const runName = (runNumber: number, subrun?: number) =>
   `run${String(runNumber).padStart(5, '0')}${subrun === undefined ? '' : `_${String(subrun).padStart(3, '0')}`}.mid.gz`;
@@ -136,6 +138,42 @@ async function openAlarms(gw: TestGateway) {
   return response.data.alarms.nodes as Array<{ name: string; message: string; state: string }>;
 }
 
+/**
+ * The run's events and clusters as they are now (RECONSTRUCT having taken live results), and
+ * its reduced file, equal those of a reconstruction from scratch (forced, with the live results
+ * gone), event by event.
+ */
+async function expectSameAsFromScratch(runNumber: number, before: unknown[]): Promise<void> {
+  const reducedMd5 = async () =>
+    (
+      await gw.gql(
+        `query($n: Int!) { run(runNumber: $n) { files { kind md5 } } }`,
+        { n: runNumber },
+        READER,
+      )
+    ).data.run.files.find((f: { kind: string }) => f.kind === 'REDUCED')?.md5;
+  const liveReduced = await reducedMd5();
+  expect(liveReduced).toMatch(/^[0-9a-f]{32}$/);
+  const forced = await gw.gql(
+    `mutation($n: Int!) { reconstructRun(runNumber: $n, force: true) { id } }`,
+    { n: runNumber },
+    'shifter-token-for-tests',
+  );
+  expect(forced.errors).toBeUndefined();
+  await waitFor(
+    async () => {
+      const r = await run(gw, runNumber);
+      const job = r.jobs.find((j: { kind: string }) => j.kind === 'RECONSTRUCT');
+      return r.recoStatus === 'DONE' && job.result?.liveReused === 0 ? r : null;
+    },
+    `RECONSTRUCT of run ${runNumber} from scratch`,
+    60_000,
+  );
+  const scratch = await gw.gql(EVENTS_QUERY, { n: runNumber }, READER);
+  expect(scratch.data.events.nodes).toEqual(before);
+  expect(await reducedMd5()).toBe(liveReduced); // the regions of interest too, byte for byte
+}
+
 let gw: TestGateway;
 
 beforeAll(async () => {
@@ -214,7 +252,45 @@ describe('live reconstruction of an open run', () => {
       });
     }
     expect(sentLive.some((event) => event.clusterCount > 0)).toBe(true);
-  }, 90_000);
+
+    // RECONSTRUCT took the live results instead of making them again (item 3 of issue 19)…
+    const reco = (await run(gw, 2)).jobs.find((j: { kind: string }) => j.kind === 'RECONSTRUCT');
+    expect(reco.result.liveReused).toBe(final.liveImages);
+    await expectSameAsFromScratch(2, events.data.events.nodes);
+  }, 120_000);
+
+  it('with every image made live, RECONSTRUCT reads no file and finds what a reconstruction from scratch finds', async () => {
+    const bytes = await simulatedBytes(13, 5);
+    await startRun(gw, 13);
+    for (let k = 1; k <= 10; k++) {
+      append(
+        gw,
+        runName(13),
+        bytes.subarray(((k - 1) * bytes.length) / 10, (k * bytes.length) / 10),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 250)); // slowly: nothing is skipped
+    }
+    await liveTaken(gw, 13, 5);
+    await closeRun(gw, 13, [runName(13)]);
+    const done = await waitFor(
+      async () => {
+        const r = await run(gw, 13);
+        return r.recoStatus === 'DONE' ? r : null;
+      },
+      'RECONSTRUCT of run 13',
+      60_000,
+    );
+    expect(done.liveSkipped).toBe(0);
+    const reco = done.jobs.find((j: { kind: string }) => j.kind === 'RECONSTRUCT');
+    expect(reco.result.liveReused).toBe(5);
+    const events = await gw.gql(EVENTS_QUERY, { n: 13 }, READER);
+    expect(
+      events.data.events.nodes.filter(
+        (e: { clusterCount: number | null }) => e.clusterCount !== null,
+      ),
+    ).toHaveLength(5);
+    await expectSameAsFromScratch(13, events.data.events.nodes);
+  }, 120_000);
 
   it('skips and counts what comes faster than its thread, and is done at closeRun', async () => {
     const bytes = await simulatedBytes(3, 40);

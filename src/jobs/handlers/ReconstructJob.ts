@@ -36,6 +36,8 @@ import type { RunService } from '../../services/RunService';
 import { derivedKey, type DerivedFile } from '../../services/derivedFiles';
 import { clearResults } from '../../services/recoResults';
 import { storedEvents } from '../../services/runEvents';
+import { liveResultsOf } from '../../live/liveResults';
+import type { MidasEvent } from '../../reco/midas';
 import type { ObjectStore } from '../../storage/ObjectStore';
 import { readObject } from '../../storage/readObject';
 import { DeferJobError, PermanentJobError } from '../errors';
@@ -77,6 +79,8 @@ interface SourceRead {
   pedestalFile: DataFile;
   inputs: DataFile[];
   reduced?: Omit<DerivedFile, 'runId' | 'name'>;
+  /** Images whose live reconstruction was taken instead of being made again. */
+  liveReused?: number;
 }
 
 /**
@@ -159,6 +163,7 @@ export class ReconstructJob implements JobHandler {
           clustersFile: key,
           ...(read.reduced ? { reducedFile: read.reduced.objectKey } : {}),
           source: read.source,
+          ...(read.liveReused !== undefined ? { liveReused: read.liveReused } : {}),
           ...metrics,
           badImages: sink.badImages.slice(0, 5),
         },
@@ -172,6 +177,10 @@ export class ReconstructJob implements JobHandler {
           startedAt,
         },
         also: async (manager) => {
+          await manager.query('DELETE FROM live_results WHERE runId = ? AND recoVersion = ?', [
+            run.id,
+            version,
+          ]);
           if (sink.summary.imageCount === 0 && sink.badImages.length === 0) {
             await this.quality.add(manager, {
               runId: run.id,
@@ -212,14 +221,53 @@ export class ReconstructJob implements JobHandler {
       // A campaign's version makes no previews: the console shows the current reconstruction.
       previewEveryMs: current ? this.options.previewEveryMs : Infinity,
     });
+    // What the live reconstruction made while the run was open, with these parameters and this
+    // pedestal map, is taken for the events whose bytes it belongs to (file, offset, size and
+    // serial as the index has them), not made again.
+    const live = pedestalFile.md5
+      ? await liveResultsOf(this.db, run.id, context.job.version, pedestalFile.md5)
+      : new Map();
+    let liveReused = 0;
+    const liveOf = (file: Pick<DataFile, 'id' | 'name'>, offset: number, dataSize: number) => {
+      const result = live.get(`${file.name}:${offset}`);
+      const indexed = result && index.byOffset.get(`${file.id}:${offset}`);
+      const same =
+        result &&
+        indexed &&
+        indexed.sizeBytes === result.sizeBytes &&
+        indexed.serial === result.serial &&
+        16 + dataSize === result.sizeBytes &&
+        (!reduction || result.outcome.roi);
+      return same ? result.outcome : undefined;
+    };
+    const known = ({
+      file,
+      event,
+    }: {
+      file: DataFile;
+      event: { offset: number; dataSize: number };
+    }) => {
+      const outcome = liveOf(file, event.offset, event.dataSize);
+      if (outcome) liveReused++;
+      return outcome;
+    };
+    // With every camera image made live, the files need not be read at all: the index says
+    // where each event lies, and that is all the results are checked against.
+    const cameraEvents = indexedCameraEvents(index, files, this.options.cameraBank);
+    const allLive =
+      cameraEvents.length > 0 &&
+      cameraEvents.every(({ file, event }) => liveOf(file, event.offset, event.dataSize));
     let done = 0;
     try {
-      const events = storedEvents(this.store, files, context.signal);
+      const events = allLive
+        ? fromIndex(cameraEvents)
+        : storedEvents(this.store, files, context.signal);
       for await (const { item, event, outcome } of reconstructEvents(
         events,
         pool,
         this.options.cameraBank,
         (item, image) => previews.offer(item, image),
+        known,
       )) {
         context.progress(Math.min(0.97, ++done / Math.max(1, index.cameraEvents)));
         if (outcome instanceof RecoInputError) {
@@ -245,7 +293,13 @@ export class ReconstructJob implements JobHandler {
     } finally {
       await pool.close();
     }
-    const read: SourceRead = { source: RecoSource.RAW, pedestalRun, pedestalFile, inputs: files };
+    const read: SourceRead = {
+      source: RecoSource.RAW,
+      pedestalRun,
+      pedestalFile,
+      inputs: files,
+      liveReused,
+    };
     if (reduced && reduction && reduced.events > 0) {
       const bytes = reduced.finish({
         runNumber: run.runNumber,
@@ -426,4 +480,32 @@ export class ReconstructJob implements JobHandler {
     }
     return { byOffset, cameraEvents };
   }
+}
+
+/** The run's camera events as the index has them, in file order, shaped as the reader's. */
+function indexedCameraEvents(index: EventIndex, files: readonly DataFile[], cameraBank: string) {
+  const order = new Map(files.map((file, k) => [file.id, k]));
+  return [...index.byOffset.values()]
+    .filter((event) => order.has(event.fileId) && event.bankNames.includes(cameraBank))
+    .sort((a, b) => order.get(a.fileId)! - order.get(b.fileId)! || a.fileOffset - b.fileOffset)
+    .map((event, k) => ({
+      file: files[order.get(event.fileId)!],
+      event: {
+        index: k,
+        offset: event.fileOffset,
+        kind: 'DATA' as const,
+        eventId: event.eventId,
+        triggerMask: event.triggerMask,
+        serial: event.serial,
+        time: Math.floor(new Date(event.timestamp).getTime() / 1000),
+        dataSize: event.sizeBytes - 16,
+        // Never read: every one of these events has its live result (see `known`).
+        data: new Uint8Array(0),
+        banks: [],
+      } satisfies MidasEvent,
+    }));
+}
+
+async function* fromIndex<T>(items: readonly T[]): AsyncGenerator<T> {
+  yield* items;
 }

@@ -25,25 +25,32 @@ export async function* reconstructEvents<T extends { event: MidasEvent }>(
   cameraBank: string,
   /** Sees each image before a thread takes it (the buffer may be handed over afterwards). */
   onImage?: (item: T, image: Uint16Array) => void,
+  /** A reconstruction already made of this item's image (it is then not read nor redone). */
+  known?: (item: T) => ImageReconstruction | undefined,
 ): AsyncGenerator<ReconstructedEvent<T>> {
   const pending: Array<{ item: T; outcome: Promise<ImageReconstruction | RecoInputError> }> = [];
   try {
     for await (const item of items) {
       if (item.event.kind !== 'DATA') continue;
       let outcome: Promise<ImageReconstruction | RecoInputError>;
-      try {
-        const image = cameraImageOf(item.event, cameraBank);
-        if (!image) continue;
-        onImage?.(item, image);
-        // Handed over before the next event is read: the reader may reuse the event's buffer.
-        const { result } = await pool.submit(image);
-        outcome = result.catch((error: Error) => {
-          if (error instanceof RecoInputError) return error;
-          throw error;
-        });
-      } catch (error) {
-        if (!(error instanceof RecoInputError)) throw error;
-        outcome = Promise.resolve(error);
+      const already = known?.(item);
+      if (already) {
+        outcome = Promise.resolve(already);
+      } else {
+        try {
+          const image = cameraImageOf(item.event, cameraBank);
+          if (!image) continue;
+          onImage?.(item, image);
+          // Handed over before the next event is read: the reader may reuse the event's buffer.
+          const { result } = await pool.submit(image);
+          outcome = result.catch((error: Error) => {
+            if (error instanceof RecoInputError) return error;
+            throw error;
+          });
+        } catch (error) {
+          if (!(error instanceof RecoInputError)) throw error;
+          outcome = Promise.resolve(error);
+        }
       }
       outcome.catch(() => undefined); // awaited in order below; never unhandled meanwhile
       pending.push({ item, outcome });
