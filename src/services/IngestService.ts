@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { eventIndexRow } from './eventIndexRow';
 import { once } from 'node:events';
 import type { Stats } from 'node:fs';
 import { PassThrough, Readable, type Writable } from 'node:stream';
@@ -135,15 +136,7 @@ export class IngestService {
         if (event.kind === 'BOR') bor ??= parseOdbDump(eventText(event));
         else if (event.kind === 'EOR') eor = parseOdbDump(eventText(event));
         else if (event.kind === 'DATA') {
-          events.push({
-            serial: event.serial,
-            eventId: event.eventId,
-            triggerMask: event.triggerMask,
-            timestamp: new Date(event.time * 1000),
-            fileOffset: event.offset,
-            sizeBytes: 16 + event.dataSize,
-            bankNames: event.banks.map((bank) => bank.name),
-          });
+          events.push(eventIndexRow(event));
         }
         // Nothing of this event is read after this point (the ODB dumps are parsed above).
         indexed = event.offset + 16 + event.dataSize;

@@ -405,7 +405,7 @@ describe('bad input to the live reconstruction', () => {
     expect(done.liveError).toMatch(/truncated/);
   }, 60_000);
 
-  it('counts an image of the wrong size as bad and goes on', async () => {
+  it('counts an image of the wrong size as bad, goes on, and raises the DQ band alarm mid-run', async () => {
     const conditions = cameraConditions(new Random(5), SIDE);
     const random = new Random(6);
     const image = () => cameraImage(random, conditions, { spots: 2, tracks: 0 }).image;
@@ -416,6 +416,17 @@ describe('bad input to the live reconstruction', () => {
     );
     await startRun(gw, 10);
     append(gw, runName(10), zlib.gzipSync(Buffer.concat(events)));
+    // badImageFraction > 0 is out of the default DQ bands: the shift hears of it now.
+    const alarm = await waitFor(
+      async () =>
+        (await openAlarms(gw)).find(
+          (a) => a.name === 'DQ badImageFraction out of band' && a.message.includes('run 10:'),
+        ) ?? null,
+      'the live DQ alarm of run 10',
+      20_000,
+    );
+    expect(alarm.message).toMatch(/live, mid-run/);
+    expect((await run(gw, 10)).state).toBe('RUNNING');
     await closeRun(gw, 10, [runName(10)]);
     const done = await liveDone(gw, 10);
     expect(done.liveError).toBeNull();

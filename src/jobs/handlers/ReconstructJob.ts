@@ -37,6 +37,7 @@ import { derivedKey, type DerivedFile } from '../../services/derivedFiles';
 import { clearResults } from '../../services/recoResults';
 import { storedEvents } from '../../services/runEvents';
 import { liveResultsOf } from '../../live/liveResults';
+import { reconstructedEvent } from './reconstructedEvent';
 import type { MidasEvent } from '../../reco/midas';
 import type { ObjectStore } from '../../storage/ObjectStore';
 import { readObject } from '../../storage/readObject';
@@ -415,23 +416,7 @@ export class ReconstructJob implements JobHandler {
 
   /** The live event display: the event with its clusters, before they reach the database. */
   private publishLive(run: Run, event: Event, outcome: ImageReconstruction, version: number): void {
-    this.pubsub.publish(Topic.EventReconstructed, {
-      ...event,
-      runNumber: run.runNumber,
-      clusterCount: outcome.clusters.length,
-      imageIntegral: outcome.summary.integral,
-      imageMean: outcome.summary.mean,
-      imageRms: outcome.summary.rms,
-      spark: outcome.summary.spark,
-      // Written in batches, so not in the database yet: provisional negative ids.
-      liveClusters: outcome.clusters.map((c, k) => ({
-        ...c,
-        id: -(k + 1),
-        eventId: event.id,
-        runId: run.id,
-        recoVersion: version,
-      })),
-    });
+    this.pubsub.publish(Topic.EventReconstructed, reconstructedEvent(run, event, outcome, version));
   }
 
   /**
