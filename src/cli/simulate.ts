@@ -11,7 +11,8 @@ const USAGE = `usage: cygno-gateway simulate-daq [--runs N] [--events K] [--size
 Writes synthetic CYGNO runs into DAQ_BUFFER_DIR and tells the gateway about them as the DAQ
 does (startRun, then closeRun with the file, its size and MD5). The first run of every P
 (default 5) is a pedestal run. Ground truth goes to DAQ_BUFFER_DIR/truth/runNNNNN.json.
---rate paces events in real time; without it the runs are written as fast as possible.
+--rate paces events in real time (each flushed to disk whole, as a logger does for a live
+reader); without it the runs are written as fast as possible.
 GATEWAY_URL (default http://127.0.0.1:4000) and GATEWAY_TOKEN (role daq) select the gateway.`;
 
 /** Where the simulated source puts its ⁵⁵Fe line (≈ 1,700 ADC/keV × 5.9 keV). */
@@ -97,6 +98,8 @@ export async function simulateDaq(
         gzip: Boolean(values.gzip),
         rateHz: rate,
         pace: rate !== undefined,
+        // In real time, each event reaches the disk whole, for the live reconstruction.
+        flushEachEvent: rate !== undefined,
         seed: values.seed ? Number(values.seed) + runNumber : runNumber,
         startTime,
         fe55Line: FE55_LINE_ADC,
