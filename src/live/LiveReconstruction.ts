@@ -202,16 +202,20 @@ export class LiveReconstruction {
   async record(live: LiveRun, done = false): Promise<boolean> {
     // The results first: a position recorded is never ahead of what was kept.
     await storeLiveResults(this.db, live.takeResults());
-    const metrics = live.summary.imageCount > 0 ? live.metrics() : null;
-    await this.db.write((manager) =>
-      manager.update(Run, live.run.id, {
-        liveImages: live.images,
-        liveSkipped: live.skipped,
-        ...(metrics ? { liveMetrics: metrics as JsonObject } : {}),
-      }),
-    );
+    // While the logger writes nothing, only the lease is renewed: the run is written (and
+    // runUpdated sent, the metrics worked out) when an image was taken since the last record.
+    const changed = live.takeChanged();
+    const metrics = changed && live.summary.imageCount > 0 ? live.metrics() : null;
+    if (changed)
+      await this.db.write((manager) =>
+        manager.update(Run, live.run.id, {
+          liveImages: live.images,
+          liveSkipped: live.skipped,
+          ...(metrics ? { liveMetrics: metrics as JsonObject } : {}),
+        }),
+      );
     const kept = await this.lease.renew(live.run.id, { ...live.position, done });
-    await this.runs.publish(live.run.id);
+    if (changed) await this.runs.publish(live.run.id);
     if (metrics) await this.dq.raiseLive(live.run, metrics, live.raisedBands);
     return kept;
   }

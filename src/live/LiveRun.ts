@@ -37,6 +37,8 @@ export class LiveRun {
   private recorder?: NodeJS.Timeout;
   private recording?: Promise<void>;
   private leaseLost = false;
+  /** Something to write with the next record. */
+  private changed = false;
   private readonly seen = new Set<string>();
 
   /** Stopped from outside (shutdown), or on a lost lease. */
@@ -133,6 +135,23 @@ export class LiveRun {
   }
 
   /** One camera image: handed to a free thread, or skipped and counted. */
+  /** Whether an image was taken (counted one way or another) since the last call. */
+  takeChanged(): boolean {
+    const changed = this.changed;
+    this.changed = false;
+    return changed;
+  }
+
+  private skip(): void {
+    this.skipped++;
+    this.changed = true;
+  }
+
+  private badImage(): void {
+    this.summary.addBadImage();
+    this.changed = true;
+  }
+
   /** The results made since the last call, for storing. */
   takeResults(): LiveResult[] {
     return this.results.splice(0);
@@ -144,17 +163,17 @@ export class LiveRun {
       image = cameraImageOf(event, cameraBank);
     } catch (error) {
       if (!(error instanceof RecoInputError)) throw error;
-      this.summary.addBadImage();
+      this.badImage();
       return;
     }
     if (!image) return;
     const pool = await this.poolNow();
     if (pool && image.length !== this.pixels) {
-      this.summary.addBadImage(); // not the pedestal map's size: RECONSTRUCT will say so too
+      this.badImage(); // not the pedestal map's size: RECONSTRUCT will say so too
       return;
     }
     if (!pool || !pool.canTakeNow) {
-      this.skipped++;
+      this.skip();
       return;
     }
     const header = this.liveEvent(event);
@@ -163,6 +182,7 @@ export class LiveRun {
     const done = result.then(
       (outcome) => {
         this.images++;
+        this.changed = true;
         this.summary.add(outcome.summary, outcome.clusters, event.time);
         this.results.push({
           runId: this.run.id,
@@ -179,8 +199,8 @@ export class LiveRun {
       (error: Error) => {
         this.previews?.take(header);
         // Wrong size or type: RECONSTRUCT will say so too. A thread that died took this image.
-        if (error instanceof RecoInputError) this.summary.addBadImage();
-        else this.skipped++;
+        if (error instanceof RecoInputError) this.badImage();
+        else this.skip();
       },
     );
     this.inFlight.add(done);

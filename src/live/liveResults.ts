@@ -1,3 +1,4 @@
+import type { EntityManager } from 'typeorm';
 import { bulkInsert } from '../db/bulkInsert';
 import { isUniqueViolation, type Database } from '../db/Database';
 import type { ImageReconstruction } from '../reco/image';
@@ -126,7 +127,14 @@ export async function liveResultsOf(
   );
 }
 
-/** Forgets a run's live results (once its RECONSTRUCT has taken what it could). */
-export async function clearLiveResults(db: Database, runId: number): Promise<void> {
-  await db.write((manager) => manager.query('DELETE FROM live_results WHERE runId = ?', [runId]));
+/** Forgets a run's live results of a version, in the commit of the RECONSTRUCT that took them. */
+export async function clearLiveResults(
+  manager: EntityManager,
+  runId: number,
+  recoVersion: number,
+): Promise<void> {
+  await manager.query('DELETE FROM live_results WHERE runId = ? AND recoVersion = ?', [
+    runId,
+    recoVersion,
+  ]);
 }

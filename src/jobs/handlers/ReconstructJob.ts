@@ -36,7 +36,7 @@ import type { RunService } from '../../services/RunService';
 import { derivedKey, type DerivedFile } from '../../services/derivedFiles';
 import { clearResults } from '../../services/recoResults';
 import { storedEvents } from '../../services/runEvents';
-import { liveResultsOf } from '../../live/liveResults';
+import { clearLiveResults, liveResultsOf } from '../../live/liveResults';
 import { reconstructedEvent } from './reconstructedEvent';
 import type { MidasEvent } from '../../reco/midas';
 import type { ObjectStore } from '../../storage/ObjectStore';
@@ -178,10 +178,7 @@ export class ReconstructJob implements JobHandler {
           startedAt,
         },
         also: async (manager) => {
-          await manager.query('DELETE FROM live_results WHERE runId = ? AND recoVersion = ?', [
-            run.id,
-            version,
-          ]);
+          await clearLiveResults(manager, run.id, version);
           if (sink.summary.imageCount === 0 && sink.badImages.length === 0) {
             await this.quality.add(manager, {
               runId: run.id,
